@@ -1,0 +1,1 @@
+"""harness.checker (work in progress)."""

@@ -1,0 +1,283 @@
+"""Verdict builders: turn a statistical test on samples into a :class:`~harness.verdict.Verdict`
+that states its statistic, null, level and power. Shared by the experiments (our references)
+and the checker (third-party samplers): one mechanism for both.
+
+Every builder takes ``family_size`` (the number of statistical checks in the run): the power
+statement is computed at the Bonferroni level ``alpha / family_size``, the most stringent
+level Holm can apply, so the stated detectable effect is conservative. The decision itself is
+made later, for the whole family, by :func:`harness.verdict.judge_family`.
+"""
+from __future__ import annotations
+
+import math
+import traceback
+from typing import Any, Callable, Mapping
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from harness.budgets import DEFAULT_ALPHA, DEFAULT_FAMILY_SIZE
+from harness.stats.continuous import anderson_darling, ks_test, z_test
+from harness.stats.discrete import (
+    EXACT_MAX_OUTCOMES,
+    binomial_tail,
+    chisquare_gof,
+    exact_multinomial,
+    validate_probabilities,
+)
+from harness.stats.power import (
+    binomial_detectable_ratio,
+    ks_detectable_distance,
+    min_detectable_w,
+    tv_for_w,
+    z_detectable,
+)
+from harness.verdict import Detectable, Verdict
+
+__all__ = [
+    "discrete_verdict",
+    "ks_verdict",
+    "ad_verdict",
+    "tail_verdict",
+    "z_verdict",
+    "deterministic_verdict",
+    "error_verdict",
+    "level_for",
+]
+
+
+def level_for(alpha: float = DEFAULT_ALPHA, family_size: int = DEFAULT_FAMILY_SIZE) -> float:
+    """Per-check Bonferroni level ``alpha / family_size`` used for power statements."""
+    return alpha / max(1, family_size)
+
+
+def _common(claim: str, check: str, claim_text: str, seed: int | None, reproduce: str,
+            alpha: float) -> dict[str, Any]:
+    return dict(claim=claim, check=check, claim_text=claim_text, seed=seed, reproduce=reproduce,
+                alpha=alpha)
+
+
+def discrete_verdict(
+    claim: str,
+    check: str,
+    claim_text: str,
+    observed: ArrayLike,
+    probs: ArrayLike,
+    *,
+    seed: int | None = None,
+    reproduce: str = "",
+    alpha: float = DEFAULT_ALPHA,
+    family_size: int = DEFAULT_FAMILY_SIZE,
+    details: Mapping[str, Any] | None = None,
+    labels: list[str] | None = None,
+) -> Verdict:
+    """Goodness of fit of category counts to ``probs``.
+
+    Uses the exact multinomial test when the outcome space is small (N small), otherwise
+    Pearson's chi-square with pooling; any observation in a probability-0 category is a forced
+    FAIL naming the category. Power: minimum Cohen's w at power 0.9 and the matching TV of the
+    hardest one-category shift.
+    """
+    p = validate_probabilities(probs)
+    o = np.asarray(observed)
+    n = int(np.sum(o))
+    k_pos = int(np.sum(p > 0))
+    use_exact = n <= 200 and k_pos > 1 and math.comb(n + k_pos - 1, k_pos - 1) <= EXACT_MAX_OUTCOMES
+    res = exact_multinomial(o, p) if use_exact else chisquare_gof(o, p)
+    level = level_for(alpha, family_size)
+    w = min_detectable_w(n, res.df, level) if res.df >= 1 else math.inf
+    det = Detectable("cohen_w", w, 0.9, level, tv_for_w(w, p) if math.isfinite(w) else None)
+    name = (lambda i: labels[i]) if labels else (lambda i: str(i))
+    e_full = n * p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(e_full > 0, (o - e_full) / np.sqrt(e_full), 0.0)
+    worst = int(np.argmax(np.abs(z))) if z.size else 0
+    forced = res.impossible > 0
+    if forced:
+        cats = ", ".join(f"{name(i)} (seen {int(o[i])} times)" for i in res.impossible_categories)
+        reason = (f"impossible event: category {cats} has probability 0 but was sampled; "
+                  "expected count 0")
+    else:
+        reason = (f"largest deviation at category {name(worst)}: observed {int(o[worst])}, "
+                  f"expected {e_full[worst]:.1f} (z = {z[worst]:+.2f}); "
+                  f"{res.bins} bins after pooling, df = {res.df}")
+    if res.df < 1 and not forced:
+        reason += "; only one bin: the test cannot fail except on impossible events"
+    d = {"observed": o.tolist(), "expected": e_full.tolist(), "df": res.df, "bins": res.bins,
+         "method": res.method}
+    d.update(details or {})
+    return Verdict(
+        **_common(claim, check, claim_text, seed, reproduce, alpha),
+        test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=n, detectable=det,
+        reason=reason, forced_fail=forced, details=d,
+    )
+
+
+def _ecdf_points(x: np.ndarray, cdf: Callable, m: int = 200) -> dict[str, list[float]]:
+    xs = np.sort(x)
+    idx = np.unique(np.linspace(0, xs.size - 1, min(m, xs.size)).astype(int))
+    return {"x": xs[idx].tolist(), "ecdf": ((idx + 1) / xs.size).tolist(),
+            "cdf": np.asarray(cdf(xs[idx]), dtype=float).tolist()}
+
+
+def ks_verdict(
+    claim: str,
+    check: str,
+    claim_text: str,
+    samples: ArrayLike,
+    cdf: Callable,
+    *,
+    seed: int | None = None,
+    reproduce: str = "",
+    alpha: float = DEFAULT_ALPHA,
+    family_size: int = DEFAULT_FAMILY_SIZE,
+    details: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """KS test of ``samples`` against the exact ``cdf``; power as a KS sup-distance (DKWM)."""
+    x = np.asarray(samples, dtype=np.float64).ravel()
+    bad = ~np.isfinite(x)
+    level = level_for(alpha, family_size)
+    if bad.any():
+        return error_verdict(claim, check, claim_text, f"{int(bad.sum())} of {x.size} samples are "
+                             f"not finite (NaN/inf), e.g. {x[bad][:3].tolist()}", n=x.size,
+                             seed=seed, reproduce=reproduce, alpha=alpha, test="Kolmogorov-Smirnov")
+    res = ks_test(x, cdf, alpha=level)
+    det = Detectable("ks_sup_distance", ks_detectable_distance(x.size, level), 0.9, level)
+    d = {"dkwm_epsilon": res.dkwm_epsilon, "sup_location": res.location,
+         "ecdf": _ecdf_points(x, cdf)}
+    d.update(details or {})
+    reason = (f"sup |F_n - F| = {res.statistic:.4g} at x = {res.location:.4g}; under the null it "
+              f"exceeds {res.dkwm_epsilon:.4g} with probability <= {level:.2g} (DKWM)")
+    return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
+                   test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=x.size,
+                   detectable=det, reason=reason, details=d)
+
+
+def ad_verdict(
+    claim: str,
+    check: str,
+    claim_text: str,
+    samples: ArrayLike,
+    cdf: Callable,
+    *,
+    logcdf: Callable | None = None,
+    logsf: Callable | None = None,
+    seed: int | None = None,
+    reproduce: str = "",
+    alpha: float = DEFAULT_ALPHA,
+    family_size: int = DEFAULT_FAMILY_SIZE,
+    details: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """Anderson-Darling test against the exact law (tail-sensitive companion of KS). Power is
+    stated with the distribution-free KS bound (AD is at least as powerful in the tails)."""
+    x = np.asarray(samples, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(x)):
+        return error_verdict(claim, check, claim_text, "samples contain NaN/inf", n=x.size,
+                             seed=seed, reproduce=reproduce, alpha=alpha, test="Anderson-Darling")
+    res = anderson_darling(x, cdf, logcdf=logcdf, logsf=logsf)
+    level = level_for(alpha, family_size)
+    det = Detectable("ks_sup_distance", ks_detectable_distance(x.size, level), 0.9, level,
+                     note="distribution-free bound; AD weights the tails more")
+    return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
+                   test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=x.size,
+                   detectable=det, reason=f"A^2 = {res.statistic:.4g}", details=dict(details or {}))
+
+
+def tail_verdict(
+    claim: str,
+    check: str,
+    claim_text: str,
+    hits: int,
+    n: int,
+    p: float,
+    *,
+    seed: int | None = None,
+    reproduce: str = "",
+    alpha: float = DEFAULT_ALPHA,
+    family_size: int = DEFAULT_FAMILY_SIZE,
+    details: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """Exact binomial test of a rare category's count (tail mass); power as the relative rate
+    change detected."""
+    res = binomial_tail(int(hits), int(n), float(p))
+    level = level_for(alpha, family_size)
+    det = Detectable("relative_rate", binomial_detectable_ratio(n, p, level), 0.9, level)
+    d = {"hits": int(hits), "expected": res.expected, "z": res.z}
+    d.update(details or {})
+    reason = f"observed {int(hits)} hits, expected {res.expected:.2f} (z = {res.z:+.2f})"
+    return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
+                   test="exact binomial tail", statistic=res.z, pvalue=res.pvalue, n=int(n),
+                   detectable=det, reason=reason, details=d)
+
+
+def z_verdict(
+    claim: str,
+    check: str,
+    claim_text: str,
+    samples: ArrayLike,
+    target: float,
+    *,
+    se: float | None = None,
+    seed: int | None = None,
+    reproduce: str = "",
+    alpha: float = DEFAULT_ALPHA,
+    family_size: int = DEFAULT_FAMILY_SIZE,
+    details: Mapping[str, Any] | None = None,
+    measure: str = "mean_shift",
+) -> Verdict:
+    """Two-sided z-test of a sample mean against ``target``; power as the detectable shift."""
+    x = np.asarray(samples, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(x)):
+        return error_verdict(claim, check, claim_text, "samples contain NaN/inf", n=x.size,
+                             seed=seed, reproduce=reproduce, alpha=alpha, test="z-test")
+    res = z_test(x, target, se)
+    level = level_for(alpha, family_size)
+    det = Detectable(measure, z_detectable(res.se, level), 0.9, level)
+    d = {"estimate": res.estimate, "se": res.se, "target": target}
+    d.update(details or {})
+    reason = f"estimate {res.estimate:.6g} +- {res.se:.2g} (se) vs exact {target:.6g} (z = {res.statistic:+.2f})"
+    return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
+                   test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=x.size,
+                   detectable=det, reason=reason, details=d)
+
+
+def deterministic_verdict(
+    claim: str,
+    check: str,
+    claim_text: str,
+    error: float,
+    tolerance: float,
+    *,
+    test: str,
+    reason: str = "",
+    details: Mapping[str, Any] | None = None,
+    reproduce: str = "",
+) -> Verdict:
+    """A deterministic check (symbolic, quadrature, closed form): passes iff
+    ``error <= tolerance`` (``error`` NaN fails)."""
+    ok = bool(error <= tolerance)
+    msg = reason or (f"max error {error:.3g} {'<=' if ok else '>'} tolerance {tolerance:.3g}")
+    return Verdict(claim=claim, check=check, claim_text=claim_text, test=test, statistic=float(error),
+                   pvalue=None, n=0, passed=ok, reason=msg, tolerance=tolerance,
+                   details=dict(details or {}), reproduce=reproduce)
+
+
+def error_verdict(
+    claim: str,
+    check: str,
+    claim_text: str,
+    cause: str | BaseException,
+    *,
+    n: int = 0,
+    seed: int | None = None,
+    reproduce: str = "",
+    alpha: float = DEFAULT_ALPHA,
+    test: str = "target call",
+) -> Verdict:
+    """A forced FAIL naming its cause (the target raised, hung, returned garbage...)."""
+    if isinstance(cause, BaseException):
+        tb = traceback.format_exception_only(type(cause), cause)
+        cause = "".join(tb).strip()
+    return Verdict(claim=claim, check=check, claim_text=claim_text, test=test, statistic=None,
+                   pvalue=None, n=n, passed=False, forced_fail=True, reason=str(cause), seed=seed,
+                   reproduce=reproduce, alpha=alpha)

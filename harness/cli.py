@@ -1,0 +1,51 @@
+"""The ``gumbel-harness`` command line: ``report`` (validation report) and ``check``
+(conformance of a third-party sampler). Each subcommand lives in its own module, which
+provides ``add_arguments(parser)`` and ``run(args) -> int``.
+
+Exit status: 0 when every check holds, 1 when a check fails, 2 for usage errors or a target
+that cannot be loaded.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from harness import __version__
+
+SUBCOMMANDS = {
+    "report": ("harness.report.command", "run the experiments of every claim and write the validation report"),
+    "check": ("harness.checker.command", "check a third-party sampler against the claims"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gumbel-harness",
+        description="Verified statistical test harness for Gumbel-max and Gumbel-softmax.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        mod = importlib.import_module(module)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    return int(args._run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""harness.report (work in progress)."""
