@@ -1,0 +1,36 @@
+"""The context every check runs in: budget (sample sizes, family alpha), run seed, family size
+(for power statements) and how to reproduce."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from harness.budgets import DEFAULT_FAMILY_SIZE, Budget, get_budget
+from harness.seeds import derive_seed
+
+__all__ = ["RunContext"]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """``budget``: sample sizes and family-wise alpha. ``seed``: the run seed; each check's own
+    seed is ``derive_seed(seed, check_id)``. ``family_size``: number of statistical checks
+    expected in the run (power statements use ``alpha / family_size``). ``reproduce``: a
+    command shown in FAIL verdicts to reproduce a check; ``{check}`` and ``{seed}`` are filled in. ``device``: torch device for torch targets.
+    ``workers``: processes for chunked Monte Carlo (None = all cores)."""
+
+    budget: Budget = field(default_factory=lambda: get_budget("standard"))
+    seed: int = 0
+    family_size: int = DEFAULT_FAMILY_SIZE
+    reproduce: str = ""
+    device: str = "cpu"
+    workers: int | None = None
+
+    @property
+    def alpha(self) -> float:
+        return self.budget.alpha
+
+    def seed_for(self, check_id: str) -> int:
+        return derive_seed(self.seed, check_id)
+
+    def with_family_size(self, m: int) -> "RunContext":
+        return replace(self, family_size=max(1, int(m)))

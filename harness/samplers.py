@@ -1,0 +1,243 @@
+r"""Sampler protocols, the reference samplers behind them, and strict output validation.
+
+Protocols (what a user brings; documented in the README):
+
+* ``categorical``: ``fn(logits: ndarray (K,), n: int, seed: int) -> n ints in [0, K)``.
+* ``relaxed``: ``fn(logits: ndarray (K,), temperature: float, n: int, seed: int) -> (n, K)``
+  points on the simplex.
+* ``noise``: ``fn(shape: tuple[int, ...], seed: int) -> standard Gumbel draws of that shape``.
+* ``torch``: the contract of ``torch.nn.functional.gumbel_softmax``, called as
+  ``fn(logits, tau=..., hard=..., dim=...)`` with randomness from torch's default generator,
+  seeded by the harness with ``torch.manual_seed``.
+
+Every call of a target goes through :func:`draw_categorical`, :func:`draw_relaxed` or
+:func:`draw_noise`, which chunk large requests (each chunk seeded from
+``SeedSequence(seed).spawn``) and validate what comes back. Anything wrong (the target raised,
+the wrong shape or dtype, NaN, an index outside ``[0, K)``, rows off the simplex) raises
+:class:`TargetError` naming the cause, which the checks turn into a FAIL verdict.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from harness.seeds import chunk_seeds
+
+__all__ = [
+    "Kind",
+    "KINDS",
+    "TargetError",
+    "CategoricalSampler",
+    "RelaxedSampler",
+    "NoiseSampler",
+    "draw_categorical",
+    "draw_relaxed",
+    "draw_noise",
+    "torch_as_relaxed",
+    "torch_as_categorical",
+    "reference_categorical",
+    "reference_relaxed",
+    "reference_noise",
+    "simplex_tolerance",
+]
+
+Kind = Literal["categorical", "relaxed", "noise", "torch"]
+KINDS: tuple[str, ...] = ("categorical", "relaxed", "noise", "torch")
+
+CategoricalSampler = Callable[[NDArray[np.float64], int, int], Any]
+RelaxedSampler = Callable[[NDArray[np.float64], float, int, int], Any]
+NoiseSampler = Callable[[tuple, int], Any]
+
+MAX_CALL_ELEMENTS = 1 << 22  # ~4M values per call: bounded memory whatever the budget
+
+
+class TargetError(Exception):
+    """The target misbehaved; ``str(err)`` names the cause (shown in the FAIL verdict)."""
+
+
+def _to_numpy(out: Any, what: str) -> np.ndarray:
+    try:
+        if hasattr(out, "detach"):  # torch tensors (CPU or CUDA)
+            out = out.detach().cpu()
+            if str(out.dtype) == "torch.bfloat16":
+                out = out.float()
+            out = out.numpy()
+        elif hasattr(out, "__array__") and not isinstance(out, np.ndarray):
+            out = np.asarray(out)  # jax arrays, lists...
+        return np.asarray(out)
+    except Exception as exc:  # noqa: BLE001 - any conversion failure is the target's fault
+        raise TargetError(f"{what}: cannot convert the output ({type(out).__name__}) to an array: {exc}") from exc
+
+
+def _call(fn: Callable, args: tuple, what: str) -> Any:
+    try:
+        return fn(*args)
+    except TargetError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise TargetError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+
+
+def _chunks(n: int, per_item: int) -> list[int]:
+    rows = max(1, MAX_CALL_ELEMENTS // max(1, per_item))
+    return [min(rows, n - s) for s in range(0, n, rows)] or [0]
+
+
+def draw_categorical(fn: CategoricalSampler, logits: np.ndarray, n: int, seed: int) -> NDArray[np.int64]:
+    """Call a categorical sampler (chunked), validate: shape ``(n,)``, integer dtype, values in
+    ``[0, K)``. Returns int64 samples."""
+    logits = np.asarray(logits, dtype=np.float64)
+    k = logits.shape[-1]
+    sizes = _chunks(n, 1)
+    seeds = [seed] if len(sizes) == 1 else chunk_seeds(seed, len(sizes))
+    parts = []
+    for m, s in zip(sizes, seeds):
+        what = f"categorical sampler(logits of K={k}, n={m}, seed={s})"
+        out = _to_numpy(_call(fn, (logits.copy(), m, s), what), what)
+        if out.shape != (m,):
+            raise TargetError(f"{what} returned shape {out.shape}, expected ({m},)")
+        if out.dtype.kind == "f":
+            bad = ~np.isfinite(out)
+            if bad.any():
+                raise TargetError(f"{what} returned {int(bad.sum())} non-finite value(s) (NaN/inf) instead of indices")
+            if np.any(out != np.round(out)):
+                raise TargetError(f"{what} returned non-integer values, e.g. {out[out != np.round(out)][:3].tolist()}")
+        elif out.dtype.kind not in "iu":
+            raise TargetError(f"{what} returned dtype {out.dtype}, expected integers")
+        out = out.astype(np.int64)
+        oob = (out < 0) | (out >= k)
+        if oob.any():
+            vals = np.unique(out[oob])[:5].tolist()
+            raise TargetError(
+                f"{what} returned {int(oob.sum())} index(es) outside [0, {k}): {vals} "
+                "(an out-of-range index used as a silent error signal?)"
+            )
+        parts.append(out)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def simplex_tolerance(dtype: np.dtype) -> float:
+    """Tolerance on ``|sum(y) - 1|`` for a relaxed sample in ``dtype`` (K <= ~1e3)."""
+    return {2: 1e-2, 4: 1e-4}.get(np.dtype(dtype).itemsize, 1e-9)
+
+
+def draw_relaxed(fn: RelaxedSampler, logits: np.ndarray, temperature: float, n: int, seed: int) -> NDArray[np.float64]:
+    """Call a relaxed sampler (chunked), validate: shape ``(n, K)``, floating, finite, in
+    ``[0, 1]``, rows summing to 1 within :func:`simplex_tolerance`. Returns float64."""
+    logits = np.asarray(logits, dtype=np.float64)
+    k = logits.shape[-1]
+    sizes = _chunks(n, k)
+    seeds = [seed] if len(sizes) == 1 else chunk_seeds(seed, len(sizes))
+    parts = []
+    for m, s in zip(sizes, seeds):
+        what = f"relaxed sampler(logits of K={k}, T={temperature:g}, n={m}, seed={s})"
+        out = _to_numpy(_call(fn, (logits.copy(), float(temperature), m, s), what), what)
+        if out.shape != (m, k):
+            raise TargetError(f"{what} returned shape {out.shape}, expected ({m}, {k})")
+        if out.dtype.kind != "f":
+            raise TargetError(f"{what} returned dtype {out.dtype}, expected floating point")
+        tol = simplex_tolerance(out.dtype)
+        y = out.astype(np.float64)
+        bad = ~np.isfinite(y)
+        if bad.any():
+            rows = int(np.any(bad, axis=1).sum())
+            raise TargetError(f"{what} returned non-finite values (NaN/inf) in {rows} of {m} rows")
+        if np.any(y < -tol) or np.any(y > 1 + tol):
+            raise TargetError(f"{what} returned values outside [0, 1]: min {y.min():.3g}, max {y.max():.3g}")
+        dev = np.abs(y.sum(axis=1) - 1.0)
+        if np.any(dev > tol):
+            raise TargetError(f"{what}: {int(np.sum(dev > tol))} rows do not sum to 1 "
+                              f"(max |sum - 1| = {dev.max():.3g} > {tol:g})")
+        parts.append(y)
+    return np.concatenate(parts, axis=0)
+
+
+def draw_noise(fn: NoiseSampler, n: int, seed: int) -> NDArray[np.float64]:
+    """Call a Gumbel-noise sampler (chunked), validate shape ``(n,)``, floating, finite."""
+    sizes = _chunks(n, 1)
+    seeds = [seed] if len(sizes) == 1 else chunk_seeds(seed, len(sizes))
+    parts = []
+    for m, s in zip(sizes, seeds):
+        what = f"noise sampler(shape=({m},), seed={s})"
+        out = _to_numpy(_call(fn, ((m,), s), what), what)
+        if out.shape != (m,):
+            raise TargetError(f"{what} returned shape {out.shape}, expected ({m},)")
+        if out.dtype.kind != "f":
+            raise TargetError(f"{what} returned dtype {out.dtype}, expected floating point")
+        g = out.astype(np.float64)
+        if not np.all(np.isfinite(g)):
+            raise TargetError(f"{what} returned {int(np.sum(~np.isfinite(g)))} non-finite value(s) "
+                              f"(e.g. {g[~np.isfinite(g)][:3].tolist()}): log(0) reached?")
+        parts.append(g)
+    return np.concatenate(parts)
+
+
+# --- adapters: the torch protocol seen through the relaxed / categorical protocols ----------
+
+def torch_as_relaxed(fn: Callable, *, dtype: Any = None, device: str = "cpu") -> RelaxedSampler:
+    """A relaxed sampler that calls the torch-protocol ``fn`` on ``n`` stacked copies of the
+    logits (``tau=T, hard=False, dim=-1``) after ``torch.manual_seed(seed)``."""
+    import torch
+
+    def sampler(logits: np.ndarray, temperature: float, n: int, seed: int):
+        torch.manual_seed(int(seed) % (2**63))
+        x = torch.as_tensor(logits, dtype=dtype or torch.float64, device=device).expand(n, -1).contiguous()
+        with torch.no_grad():
+            return fn(x, tau=temperature, hard=False, dim=-1)
+
+    return sampler
+
+
+def torch_as_categorical(fn: Callable, *, temperature: float = 1.0, dtype: Any = None,
+                         device: str = "cpu") -> CategoricalSampler:
+    """A categorical sampler from the torch protocol with ``hard=True``: the index of the
+    one-hot row. The row must be exactly one-hot (else :class:`TargetError`)."""
+    import torch
+
+    def sampler(logits: np.ndarray, n: int, seed: int):
+        torch.manual_seed(int(seed) % (2**63))
+        x = torch.as_tensor(logits, dtype=dtype or torch.float64, device=device).expand(n, -1).contiguous()
+        with torch.no_grad():
+            y = fn(x, tau=temperature, hard=True, dim=-1)
+        yn = _to_numpy(y, "torch sampler (hard=True)")
+        if yn.shape != (n, logits.shape[-1]):
+            raise TargetError(f"hard=True returned shape {yn.shape}, expected {(n, logits.shape[-1])}")
+        ones = yn == 1
+        if not np.all((ones | (yn == 0)).all(axis=1) & (ones.sum(axis=1) == 1)):
+            bad = int(np.sum(~((ones | (yn == 0)).all(axis=1) & (ones.sum(axis=1) == 1))))
+            raise TargetError(f"hard=True returned {bad} of {n} rows that are not exactly one-hot")
+        return np.argmax(yn, axis=1)
+
+    return sampler
+
+
+# --- the references behind the protocols -------------------------------------------------
+
+def reference_categorical(logits: np.ndarray, n: int, seed: int) -> NDArray[np.int64]:
+    """``reference.numpy_sampler.sample`` (float64 exponential race) as a categorical sampler."""
+    from reference.numpy_sampler import sample
+
+    return sample(logits, n, seed)
+
+
+def reference_relaxed(logits: np.ndarray, temperature: float, n: int, seed: int) -> NDArray[np.float64]:
+    """NumPy Concrete sampler: :math:`y = \\operatorname{softmax}((x + g)/T)`, float64 noise
+    from ``reference.numpy_sampler.gumbel_noise``, max-subtracted before dividing by T."""
+    from reference.laws import validate_temperature
+    from reference.numpy_sampler import as_generator, gumbel_noise
+    from reference.softmax import softmax, validate_logits
+
+    x = validate_logits(np.asarray(logits, dtype=np.float64))
+    t = validate_temperature(temperature)
+    s = x + gumbel_noise(as_generator(seed), (n, x.shape[-1]))
+    s -= s.max(axis=-1, keepdims=True)
+    return softmax(s / t, axis=-1)
+
+
+def reference_noise(shape: tuple, seed: int) -> NDArray[np.float64]:
+    """``reference.numpy_sampler.gumbel_noise`` in float64 as a noise sampler."""
+    from reference.numpy_sampler import as_generator, gumbel_noise
+
+    return gumbel_noise(as_generator(seed), tuple(shape))
