@@ -14,9 +14,14 @@ all-``-inf`` slices have no softmax and raise :class:`LogitsError` (a ``ValueErr
 problem, never a silent 0, NaN or uniform answer.
 
 Precision: the computation runs in the input's floating dtype when it is float32 or float64;
-float16/bfloat16-like and integer inputs are promoted to float64 (documented, tested).
+float16, other floating (``longdouble`` is rounded), boolean and integer inputs are converted to
+float64 (documented, tested); complex, string and object arrays raise :class:`LogitsError`.
+Finite magnitudes up to the dtype's maximum are fine: a difference ``x_i - m`` that overflows
+to ``-inf`` is exactly the probability-0 answer, and no warning is emitted.
 """
 from __future__ import annotations
+
+import operator
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -50,7 +55,9 @@ def validate_logits(x: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
     if arr.ndim == 0:
         raise LogitsError("logits must have at least one axis (got a scalar)")
     try:
-        k = arr.shape[axis]
+        k = arr.shape[operator.index(axis)]
+    except TypeError:
+        raise LogitsError(f"axis must be an integer, got {axis!r}") from None
     except IndexError:
         raise LogitsError(f"axis {axis} is out of range for logits of shape {arr.shape}") from None
     if k == 0:
@@ -82,7 +89,7 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> NDArray[n
     r"""Stable :math:`\log\sum_j e^{x_j}` along ``axis`` (max-subtracted; see module doc)."""
     arr = validate_logits(x, axis)
     m = np.max(arr, axis=axis, keepdims=True)
-    with np.errstate(under="ignore"):
+    with np.errstate(under="ignore", over="ignore"):
         s = np.sum(np.exp(arr - m), axis=axis, keepdims=True)
     out = m + np.log(s)
     return out if keepdims else np.squeeze(out, axis=axis)
@@ -92,8 +99,8 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
     r""":math:`\log p_i = x_i - \operatorname{lse}(x)`, exactly ``-inf`` where :math:`x_i = -\infty`."""
     arr = validate_logits(x, axis)
     m = np.max(arr, axis=axis, keepdims=True)
-    shifted = arr - m
-    with np.errstate(under="ignore"):
+    with np.errstate(under="ignore", over="ignore"):
+        shifted = arr - m
         s = np.sum(np.exp(shifted), axis=axis, keepdims=True)
     return shifted - np.log(s)
 
@@ -102,6 +109,6 @@ def softmax(x: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
     r""":math:`p_i = e^{x_i - m} / \sum_j e^{x_j - m}` with :math:`m = \max_j x_j`."""
     arr = validate_logits(x, axis)
     m = np.max(arr, axis=axis, keepdims=True)
-    with np.errstate(under="ignore"):
+    with np.errstate(under="ignore", over="ignore"):
         e = np.exp(arr - m)
     return e / np.sum(e, axis=axis, keepdims=True)

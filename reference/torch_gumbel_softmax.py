@@ -1,52 +1,104 @@
 r"""PyTorch Gumbel-softmax (Concrete) reference, CPU and CUDA, with straight-through.
 
-:math:`y = \operatorname{softmax}((x + g)/\tau)` along ``dim`` with i.i.d. standard Gumbel
-:math:`g`; ``hard=True`` returns the one-hot :math:`h = \operatorname{onehot}(\arg\max_i(x_i +
-g_i))` in the forward pass with the gradient of :math:`y` (straight-through:
-``h - y.detach() + y``, pytorch#48574).
+Math
+----
+For logits :math:`x \in [-\infty, \infty)^K` along ``dim``, i.i.d. standard Gumbel noise
+:math:`g_i = -\log(-\log u_i)` and a temperature :math:`\tau > 0`,
+
+.. math::
+
+    y = \operatorname{softmax}\big((x + g)/\tau\big),\qquad
+    \frac{\partial y}{\partial x} = \frac{1}{\tau}\big(\operatorname{diag}(y) - y y^\top\big)
+
+(spec C1/G1). ``hard=True`` returns :math:`h = \operatorname{onehot}(\arg\max_i(x_i + g_i))` in
+the forward pass and the gradient of the soft :math:`y` in the backward pass
+(straight-through, pytorch#48574). It is written ``h + (y - y.detach())``: the bracket is exactly
+0 in floating point, so the forward value is *exactly* the one-hot by construction, and its
+gradient is exactly the soft one. (The common ``(h - y.detach()) + y`` is exact too in
+round-to-nearest arithmetic: ``fl(fl(1 - s) + s) = 1`` and ``(0 - s) + s = 0``.)
 
 Numerics
 --------
-* **Noise range.** :math:`g = -\log(-\log u)` with ``u`` from ``torch.rand`` in the noise dtype
-  (float64 by default, whatever the logits' dtype). ``torch.rand`` returns ``k * 2**-d`` for
-  ``k in [0, 2**d)`` (``d = 53`` for float64, 24 for float32), i.e. ``u in [0, 1)``; the single
-  grid point ``u = 0`` (where :math:`\log 0` would give :math:`g = -\infty`) is moved to
-  ``2**-d``. So ``u`` lies in ``[2**-d, 1 - 2**-d]`` and the noise is always finite:
-  :math:`g \in [-3.60, 36.74]` in float64 (the law is cut at tail probabilities of about
-  1e-16) and :math:`g \in [-2.81, 16.64]` with ``noise_dtype=torch.float32`` (upper tail
-  :math:`P(g > 16.64) \approx 6 \times 10^{-8}` cut: bugs.md A.3, jax#5348).
-* **Precision.** float16 and bfloat16 logits are computed in float32, float32 in float32 and
-  float64 in float64; the result is cast back to the input dtype.
-* **Small tau.** The perturbed logits are max-subtracted before the division by ``tau``, so
-  ``tau = 1e-8`` with logits of magnitude 1e30 gives the one-hot, never ``inf/inf = NaN``.
+* **Noise range.** :func:`noise_from_uniform` maps ``u`` to :math:`g = -\log(-\log u)` after
+  clamping ``u`` into ``[2**-d, 1 - 2**-d]`` (``d = 53`` for float64, 24 for float32). On the CPU
+  ``torch.rand`` returns ``k * 2**-d`` with ``k in [0, 2**d)``, so the clamp moves only the grid
+  point ``u = 0`` (probability ``2**-d``) to the next grid point; on other backends (curand draws
+  from ``(0, 1]``, possibly with finer steps near 0, and torch maps 1 to 0) it still guarantees
+  the range, moving at most ``2**-d`` of probability. Hence the noise is always finite, never ``+-inf`` (bugs.md
+  A.1/A.2), and :data:`NOISE_RANGE` holds exactly:
+
+  =============  =========================  =====================================
+  noise dtype    range of g                 law cut (each tail)
+  =============  =========================  =====================================
+  float64        [-3.6038, 36.7368]         :math:`P(g > 36.74) = 2^{-53}` = 1.1e-16
+  float32        [-2.8115, 16.6355]         :math:`P(g > 16.64) = 2^{-24}` = 6.0e-8
+  =============  =========================  =====================================
+
+  (at the top, :math:`1 - F(g_{max}) = 1 - (1 - 2^{-d}) = 2^{-d}`; at the bottom
+  :math:`F(g_{min}) = 2^{-d}`). float64 noise is the default whatever the logits' dtype; float32
+  noise (``noise_dtype=torch.float32``) truncates the upper tail at 16.64, which a tail-mass test
+  with about 1e9 draws detects (bugs.md A.3, jax#5348, vllm#43150).
+* **Precision.** Everything is computed in float64 whatever the logits' dtype (the logits'
+  values are exact in float64), and the result is rounded once to the input dtype (gradients
+  too): each output entry is within one unit roundoff of the exact value for those logits and
+  that noise (or within half the smallest subnormal step). A float32 computation is not a safe
+  reference: ``x + g`` with ``|x| ~ 1e5`` rounds ``g`` to 0.008 (0.4 % errors in ``y``), and a
+  float32 softmax over ``K = 2**18`` categories summed to 1 only within 6.5e-5 (measured).
+* **Max subtraction.** The logits are max-subtracted *before* the noise is added
+  (``s = (x - max x) + g``; the max is detached, softmax being shift-invariant), so a large
+  common offset never swallows the noise.
+* **Small and large tau.** The perturbed logits are max-subtracted *before* the division by
+  ``tau`` (every shifted score is :math:`\le 0`, the largest exactly 0), so ``tau = 1e-8`` with
+  logits of magnitude 1e30 gives the one-hot, never ``inf/inf = NaN``; any finite ``tau > 0``
+  works, ``1e-300`` (one-hot) to ``1e300`` (uniform over the finite logits). ``tau`` is clamped
+  into ``[tiny, max]`` of float64 (a no-op for float64 values; it guards the division should the
+  compute dtype ever be narrowed: with float32, ``1e-50`` and ``1e300`` give ``0/0`` and
+  ``-inf/inf = NaN``).
 * **Bad input** raises ``ValueError`` naming the problem: NaN or +inf logits, a slice of all
-  ``-inf`` logits, ``tau`` not finite or ``<= 0`` (pytorch#184031: tau = 0 gave NaN), a
-  non-floating dtype. ``-inf`` logits (probability 0) are allowed and never selected.
+  ``-inf`` logits, a non-floating dtype, a 0-d tensor, an empty category axis, ``dim`` out of
+  range, ``tau`` NaN/inf/``<= 0`` (pytorch#184031: tau = 0 gave NaN) or not broadcastable to the
+  logits' shape, noise of the wrong shape/device or not finite. ``-inf`` logits (probability 0)
+  are allowed, get exactly 0 and are never selected. ``K = 1`` gives exactly 1 (zero gradient);
+  an empty batch gives an empty result.
 """
 from __future__ import annotations
 
 import math
+import operator
 from typing import Union
 
 import torch
 
-__all__ = ["gumbel_softmax", "gumbel_noise", "relaxed_from_noise", "compute_dtype", "NOISE_RANGE"]
+__all__ = [
+    "gumbel_softmax",
+    "gumbel_noise",
+    "noise_from_uniform",
+    "relaxed_from_noise",
+    "compute_dtype",
+    "NOISE_RANGE",
+    "UNIFORM_RANGE",
+]
 
 Tau = Union[float, torch.Tensor]
 
-#: Exact range of the noise for each noise dtype: (min, max) of g = -log(-log(u)).
+#: Grid step of ``torch.rand`` on the CPU for each noise dtype (also the clamp for u).
+_GRID = {torch.float64: 2.0 ** -53, torch.float32: 2.0 ** -24}
+
+#: The closed interval ``u`` is clamped into before the transform, per noise dtype.
+UNIFORM_RANGE = {dt: (eps, 1.0 - eps) for dt, eps in _GRID.items()}
+
+#: Exact range of the noise for each noise dtype: (min, max) of g = -log(-log(u)) over
+#: u in UNIFORM_RANGE (evaluated in float64; the float32 transform agrees to within 1 ulp).
 NOISE_RANGE = {
-    torch.float64: (-math.log(-math.log(2.0 ** -53)), -math.log(-math.log1p(-(2.0 ** -53)))),
-    torch.float32: (-math.log(-math.log(2.0 ** -24)), -math.log(-math.log1p(-(2.0 ** -24)))),
+    dt: (-math.log(-math.log(eps)), -math.log(-math.log1p(-eps))) for dt, eps in _GRID.items()
 }
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The dtype the relaxation is computed in: float32 for half types, else the dtype itself."""
-    if dtype in (torch.float16, torch.bfloat16):
-        return torch.float32
-    if dtype in (torch.float32, torch.float64):
-        return dtype
+    """The dtype the relaxation is computed in for logits of ``dtype``: float64 for every floating
+    dtype (float16/bfloat16/float32/float64); ``ValueError`` for any other dtype."""
+    if dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        return torch.float64
     raise ValueError(f"logits must be a floating tensor (float16/bfloat16/float32/float64), got {dtype}")
 
 
@@ -57,31 +109,36 @@ def _validate_logits(logits: torch.Tensor, dim: int) -> int:
     if logits.dim() == 0:
         raise ValueError("logits must have at least one dimension (got a 0-d tensor)")
     try:
-        dim = dim % logits.dim() if -logits.dim() <= dim < logits.dim() else None  # type: ignore[assignment]
+        d = operator.index(dim)
     except TypeError:
-        dim = None  # type: ignore[assignment]
-    if dim is None:
-        raise ValueError(f"dim out of range for logits of shape {tuple(logits.shape)}")
-    if logits.shape[dim] == 0:
-        raise ValueError(f"logits have an empty category dimension (shape {tuple(logits.shape)})")
+        raise ValueError(f"dim must be an integer, got {dim!r}") from None
+    if not -logits.dim() <= d < logits.dim():
+        raise ValueError(f"dim {dim} out of range for logits of shape {tuple(logits.shape)}")
+    d %= logits.dim()
+    if logits.shape[d] == 0:
+        raise ValueError(f"logits have an empty category dimension (shape {tuple(logits.shape)}, dim {d})")
     if logits.numel() == 0:
-        return dim
+        return d
     with torch.no_grad():
-        if torch.isnan(logits).any():
-            raise ValueError(f"logits contain {int(torch.isnan(logits).sum())} NaN value(s)")
-        if torch.isposinf(logits).any():
-            raise ValueError(f"logits contain {int(torch.isposinf(logits).sum())} +inf value(s)")
-        all_neg = torch.isneginf(logits).all(dim=dim)
+        n_nan = int(torch.isnan(logits).sum())
+        if n_nan:
+            raise ValueError(f"logits contain {n_nan} NaN value(s)")
+        n_posinf = int(torch.isposinf(logits).sum())
+        if n_posinf:
+            raise ValueError(f"logits contain {n_posinf} +inf value(s): +inf has no probability")
+        all_neg = torch.isneginf(logits).all(dim=d)
         if all_neg.any():
             raise ValueError(
-                f"{int(all_neg.sum())} slice(s) of the logits are all -inf along dim {dim}: "
+                f"{int(all_neg.sum())} slice(s) of the logits are all -inf along dim {d}: "
                 "no category has positive probability"
             )
-    return dim
+    return d
 
 
 def _validate_tau(tau: Tau, like: torch.Tensor) -> Tau:
     if isinstance(tau, torch.Tensor):
+        if tau.dtype == torch.bool or tau.is_complex():
+            raise ValueError(f"tau must be a real tensor, got dtype {tau.dtype}")
         if not tau.is_floating_point():
             tau = tau.to(torch.float64)
         with torch.no_grad():
@@ -93,11 +150,15 @@ def _validate_tau(tau: Tau, like: torch.Tensor) -> Tau:
                 raise ValueError(f"tau must be > 0 everywhere, got min {float(tau.min())}: "
                                  "tau = 0 is the hard argmax (use hard=True with tau > 0)")
         try:
-            torch.broadcast_shapes(tau.shape, like.shape)
+            shape = torch.broadcast_shapes(tau.shape, like.shape)
         except RuntimeError:
-            raise ValueError(f"tau of shape {tuple(tau.shape)} does not broadcast against "
-                             f"logits of shape {tuple(like.shape)}") from None
+            shape = None
+        if shape != like.shape:
+            raise ValueError(f"tau of shape {tuple(tau.shape)} does not broadcast to "
+                             f"logits of shape {tuple(like.shape)}")
         return tau
+    if isinstance(tau, bool):
+        raise ValueError(f"tau must be a number or a tensor, got {tau!r}")
     try:
         t = float(tau)
     except (TypeError, ValueError):
@@ -110,7 +171,36 @@ def _validate_tau(tau: Tau, like: torch.Tensor) -> Tau:
     return t
 
 
-_GRID = {torch.float64: 2.0 ** -53, torch.float32: 2.0 ** -24}
+def _noise_dtype(dtype: torch.dtype) -> torch.dtype:
+    if dtype not in _GRID:
+        raise ValueError(f"noise dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def _transform(u: torch.Tensor) -> torch.Tensor:
+    lo, hi = UNIFORM_RANGE[u.dtype]
+    return -torch.log(-torch.log(u.clamp(min=lo, max=hi)))
+
+
+def noise_from_uniform(u: torch.Tensor) -> torch.Tensor:
+    r"""Standard Gumbel noise from uniforms: :math:`g = -\log(-\log \tilde u)` with
+    :math:`\tilde u = \min(\max(u, 2^{-d}), 1 - 2^{-d})` (``d = 53`` float64, 24 float32).
+
+    The transform is non-decreasing in ``u`` and maps ``[0, 1]`` onto
+    ``[NOISE_RANGE[dtype][0], NOISE_RANGE[dtype][1]]``: the adversarial draws ``u = 0`` and
+    ``u = 1`` give the finite extremes, never :math:`\mp\infty`. ``u`` must be a float32/float64
+    tensor with values in ``[0, 1]`` (``ValueError`` otherwise, NaN included). The input is not
+    modified; the result has ``u``'s dtype and device.
+    """
+    if not isinstance(u, torch.Tensor):
+        raise ValueError(f"u must be a torch.Tensor, got {type(u).__name__}")
+    _noise_dtype(u.dtype)
+    if u.numel():
+        with torch.no_grad():
+            bad = int((~((u >= 0) & (u <= 1))).sum())
+        if bad:
+            raise ValueError(f"u has {bad} value(s) outside [0, 1] (or NaN); uniforms must lie in [0, 1]")
+    return _transform(u)
 
 
 def gumbel_noise(
@@ -120,35 +210,64 @@ def gumbel_noise(
     device: torch.device | str | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Standard Gumbel noise ``-log(-log(u))`` with ``u in [2**-d, 1 - 2**-d]`` (module doc)."""
-    if dtype not in NOISE_RANGE:
-        raise ValueError(f"noise dtype must be float32 or float64, got {dtype}")
+    """Standard Gumbel noise: ``noise_from_uniform(torch.rand(shape, dtype, device, generator))``.
+
+    Always finite, within ``NOISE_RANGE[dtype]`` (module doc). The noise is drawn in the logical
+    (row-major) order of ``shape``, independent of any input's memory layout.
+    """
+    _noise_dtype(dtype)
     u = torch.rand(shape, dtype=dtype, device=device, generator=generator)
-    tiny = _GRID[dtype]
-    u.clamp_(min=tiny)  # only the grid point u = 0 moves (to the next grid point)
-    return -torch.log(-torch.log(u))
+    return _transform(u)
 
 
 def relaxed_from_noise(
     logits: torch.Tensor, noise: torch.Tensor, tau: Tau = 1.0, hard: bool = False, dim: int = -1
 ) -> torch.Tensor:
-    r"""The deterministic part: :math:`\operatorname{softmax}((x + g)/\tau)` for given noise
-    (straight-through when ``hard``). Same validation and numerics as :func:`gumbel_softmax`."""
+    r"""The deterministic part: :math:`\operatorname{softmax}((x + g)/\tau)` along ``dim`` for given
+    noise ``g`` (straight-through one-hot of :math:`\arg\max(x + g)` when ``hard``).
+
+    Computed in float64 as :math:`\operatorname{softmax}((s - \max s)/\tau)` with
+    :math:`s = (x - \max x) + g`; the maxima are detached (softmax is shift-invariant, so the
+    gradient is exact), and the result is rounded to the logits' dtype. The hard one-hot is at
+    :math:`\arg\max_i s_i` (an exact tie, probability 0 with continuous noise, goes to the lowest
+    index). Same validation and numerics as :func:`gumbel_softmax`; ``noise`` must be a finite
+    floating tensor of the logits' shape on the logits' device.
+    """
     dim = _validate_logits(logits, dim)
     tau = _validate_tau(tau, logits)
-    cdt = compute_dtype(logits.dtype)
+    if not isinstance(noise, torch.Tensor) or not noise.is_floating_point():
+        raise ValueError("noise must be a floating torch.Tensor")
     if noise.shape != logits.shape:
         raise ValueError(f"noise shape {tuple(noise.shape)} != logits shape {tuple(logits.shape)}")
-    scores = logits.to(cdt) + noise.to(cdt)
+    if noise.device != logits.device:
+        raise ValueError(f"noise is on {noise.device}, logits on {logits.device}")
     if logits.numel() == 0:
         return logits.clone()
+    with torch.no_grad():
+        if not bool(torch.isfinite(noise).all()):
+            raise ValueError("noise contains NaN or +-inf: -inf logits plus +inf noise would be NaN "
+                             "(vllm#43249); Gumbel noise must be finite")
+    return _relaxed(logits, noise, tau, hard, dim)
+
+
+def _relaxed(logits: torch.Tensor, noise: torch.Tensor, tau: Tau, hard: bool, dim: int) -> torch.Tensor:
+    """:func:`relaxed_from_noise` after validation (``dim`` normalised, noise finite)."""
+    if logits.numel() == 0:
+        return logits.clone()
+    cdt = compute_dtype(logits.dtype)
+    xc = logits.to(cdt)
+    scores = (xc - xc.detach().amax(dim=dim, keepdim=True)) + noise.to(cdt)
     shifted = scores - scores.detach().amax(dim=dim, keepdim=True)
-    t = tau.to(device=logits.device, dtype=cdt) if isinstance(tau, torch.Tensor) else tau
+    info = torch.finfo(cdt)
+    if isinstance(tau, torch.Tensor):
+        t = tau.to(device=logits.device, dtype=cdt).clamp(min=info.tiny, max=info.max)
+    else:
+        t = min(max(tau, info.tiny), info.max)
     y_soft = torch.softmax(shifted / t, dim=dim)
     if hard:
         index = scores.detach().argmax(dim=dim, keepdim=True)
         y_hard = torch.zeros_like(y_soft).scatter_(dim, index, 1.0)
-        y = y_hard - y_soft.detach() + y_soft
+        y = y_hard + (y_soft - y_soft.detach())  # forward: exactly y_hard; backward: d y_soft
     else:
         y = y_soft
     return y.to(logits.dtype)
@@ -164,20 +283,24 @@ def gumbel_softmax(
     noise_dtype: torch.dtype = torch.float64,
     return_noise: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    r"""Gumbel-softmax sample :math:`\operatorname{softmax}((x + g)/\tau)` along ``dim``.
+    r"""Gumbel-softmax sample :math:`y = \operatorname{softmax}((x + g)/\tau)` along ``dim``.
 
     Parameters
     ----------
-    logits: floating tensor, CPU or CUDA, any shape; ``dim`` is the category axis.
-    tau: temperature, a number or a tensor broadcastable to ``logits`` (e.g. shape ``[n, 1]``).
-    hard: return the straight-through one-hot (forward one-hot, backward soft Jacobian
-        :math:`(\operatorname{diag}(y) - y y^\top)/\tau`).
+    logits: floating tensor (float16/bfloat16/float32/float64), CPU or CUDA, any shape and
+        strides; ``dim`` is the category axis. ``-inf`` entries have probability 0.
+    tau: temperature :math:`\tau > 0`, a number or a tensor broadcastable to ``logits``
+        (e.g. shape ``[n, 1]`` for one temperature per row).
+    hard: return the straight-through one-hot: forward exactly
+        :math:`\operatorname{onehot}(\arg\max(x + g))`, backward the soft Jacobian
+        :math:`(\operatorname{diag}(y) - y y^\top)/\tau`.
     generator: a ``torch.Generator`` on the logits' device (default: torch's global one).
-    noise_dtype: float64 (default, exact to ~1e-16 in the tails) or float32.
-    return_noise: also return the noise ``g`` (in ``noise_dtype``), for tests.
+    noise_dtype: float64 (default; tails cut at 2**-53) or float32 (upper tail cut at 16.64).
+    return_noise: also return the noise ``g`` (shape of ``logits``, ``noise_dtype``), so that
+        ``relaxed_from_noise(logits, g, tau, hard, dim)`` reproduces ``y`` exactly.
     """
     dim = _validate_logits(logits, dim)
-    _validate_tau(tau, logits)
+    tau = _validate_tau(tau, logits)
     g = gumbel_noise(logits.shape, dtype=noise_dtype, device=logits.device, generator=generator)
-    y = relaxed_from_noise(logits, g, tau, hard, dim)
+    y = _relaxed(logits, g, tau, hard, dim)  # g is finite by construction (NOISE_RANGE)
     return (y, g) if return_noise else y
