@@ -17,12 +17,20 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from harness.budgets import DEFAULT_ALPHA, DEFAULT_FAMILY_SIZE
-from harness.stats.continuous import anderson_darling, ks_test, z_test
+from harness.stats.continuous import (
+    anderson_darling,
+    conditional_gof,
+    independence_chi2,
+    ks_test,
+    z_test,
+)
 from harness.stats.discrete import (
     EXACT_MAX_OUTCOMES,
     binomial_tail,
     chisquare_gof,
     exact_multinomial,
+    g_test,
+    monte_carlo_multinomial,
     validate_probabilities,
 )
 from harness.stats.power import (
@@ -42,6 +50,8 @@ __all__ = [
     "z_verdict",
     "deterministic_verdict",
     "error_verdict",
+    "conditional_verdict",
+    "independence_verdict",
     "level_for",
 ]
 
@@ -57,6 +67,10 @@ def _common(claim: str, check: str, claim_text: str, seed: int | None, reproduce
                 alpha=alpha)
 
 
+def _vec(x: np.ndarray, fmt: str) -> str:
+    return "[" + ", ".join(format(float(v), fmt) for v in x) + "]"
+
+
 def discrete_verdict(
     claim: str,
     check: str,
@@ -70,20 +84,36 @@ def discrete_verdict(
     family_size: int = DEFAULT_FAMILY_SIZE,
     details: Mapping[str, Any] | None = None,
     labels: list[str] | None = None,
+    method: str = "auto",
+    n_sim: int = 9999,
 ) -> Verdict:
     """Goodness of fit of category counts to ``probs``.
 
-    Uses the exact multinomial test when the outcome space is small (N small), otherwise
-    Pearson's chi-square with pooling; any observation in a probability-0 category is a forced
-    FAIL naming the category. Power: minimum Cohen's w at power 0.9 and the matching TV of the
-    hardest one-category shift.
+    ``method="auto"`` uses the exact multinomial test when the outcome space is small (N <= 200
+    and at most ``EXACT_MAX_OUTCOMES`` outcomes), otherwise Pearson's chi-square with pooling
+    (every bin with expected count >= 5). ``"chisquare"``, ``"g"``, ``"exact"`` and
+    ``"monte-carlo"`` force one test (the Monte Carlo p-value uses ``n_sim`` draws seeded by
+    ``seed``). Any observation in a probability-0 category is a forced FAIL naming the
+    category. Power: minimum Cohen's w at power 0.9 and the matching TV of the hardest
+    one-category shift (noncentral chi-square, at the Bonferroni level alpha/family_size).
     """
     p = validate_probabilities(probs)
     o = np.asarray(observed)
     n = int(np.sum(o))
     k_pos = int(np.sum(p > 0))
-    use_exact = n <= 200 and k_pos > 1 and math.comb(n + k_pos - 1, k_pos - 1) <= EXACT_MAX_OUTCOMES
-    res = exact_multinomial(o, p) if use_exact else chisquare_gof(o, p)
+    if method == "auto":
+        use_exact = n <= 200 and k_pos > 1 and math.comb(n + k_pos - 1, k_pos - 1) <= EXACT_MAX_OUTCOMES
+        method = "exact" if use_exact else "chisquare"
+    if method == "exact":
+        res = exact_multinomial(o, p)
+    elif method == "chisquare":
+        res = chisquare_gof(o, p)
+    elif method == "g":
+        res = g_test(o, p)
+    elif method == "monte-carlo":
+        res = monte_carlo_multinomial(o, p, n_sim=n_sim, seed=seed)
+    else:
+        raise ValueError(f"method must be auto, exact, chisquare, g or monte-carlo, got {method!r}")
     level = level_for(alpha, family_size)
     w = min_detectable_w(n, res.df, level) if res.df >= 1 else math.inf
     det = Detectable("cohen_w", w, 0.9, level, tv_for_w(w, p) if math.isfinite(w) else None)
@@ -93,23 +123,35 @@ def discrete_verdict(
         z = np.where(e_full > 0, (o - e_full) / np.sqrt(e_full), 0.0)
     worst = int(np.argmax(np.abs(z))) if z.size else 0
     forced = res.impossible > 0
+    k = p.size
     if forced:
         cats = ", ".join(f"{name(i)} (seen {int(o[i])} times)" for i in res.impossible_categories)
         reason = (f"impossible event: category {cats} has probability 0 but was sampled; "
                   "expected count 0")
+        expected = ", ".join(f"category {name(i)}: count 0 (probability 0)"
+                             for i in res.impossible_categories)
+        seen = ", ".join(f"category {name(i)}: count {int(o[i])}" for i in res.impossible_categories)
     else:
         reason = (f"largest deviation at category {name(worst)}: observed {int(o[worst])}, "
                   f"expected {e_full[worst]:.1f} (z = {z[worst]:+.2f}); "
                   f"{res.bins} bins after pooling, df = {res.df}")
+        if k <= 12:
+            expected = f"counts N p = {_vec(e_full, '.1f')} (N = {n})"
+            seen = f"counts {_vec(o, '.0f')}; largest |z| = {abs(z[worst]):.2f} at category {name(worst)}"
+        else:
+            expected = (f"N p_i for each of {k} categories, e.g. category {name(worst)}: "
+                        f"{e_full[worst]:.1f} (N = {n}, p = {p[worst]:.4g})")
+            seen = f"category {name(worst)}: {int(o[worst])} (z = {z[worst]:+.2f}), the largest |z|"
+        seen += f"; {res.test} statistic {res.statistic:.4g} on df = {res.df}"
     if res.df < 1 and not forced:
         reason += "; only one bin: the test cannot fail except on impossible events"
     d = {"observed": o.tolist(), "expected": e_full.tolist(), "df": res.df, "bins": res.bins,
-         "method": res.method}
+         "method": res.method, "min_expected_bin": res.min_expected}
     d.update(details or {})
     return Verdict(
         **_common(claim, check, claim_text, seed, reproduce, alpha),
         test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=n, detectable=det,
-        reason=reason, forced_fail=forced, details=d,
+        reason=reason, forced_fail=forced, details=d, expected=expected, seen=seen,
     )
 
 
@@ -148,9 +190,16 @@ def ks_verdict(
     d.update(details or {})
     reason = (f"sup |F_n - F| = {res.statistic:.4g} at x = {res.location:.4g}; under the null it "
               f"exceeds {res.dkwm_epsilon:.4g} with probability <= {level:.2g} (DKWM)")
+    f_at = float(np.asarray(cdf(np.array([res.location])), dtype=float).ravel()[0])
+    fn_lo = float(np.sum(x < res.location)) / x.size
+    fn_hi = float(np.sum(x <= res.location)) / x.size
+    expected = (f"F(x) of the claimed law; sup |F_n - F| <= {res.dkwm_epsilon:.3g} "
+                f"(DKWM, probability {1 - level:.4g})")
+    seen = (f"at x = {res.location:.5g}: F = {f_at:.5g}, F_n = {fn_lo:.5g}..{fn_hi:.5g} "
+            f"(D = {res.statistic:.4g}, n = {x.size})")
     return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
                    test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=x.size,
-                   detectable=det, reason=reason, details=d)
+                   detectable=det, reason=reason, details=d, expected=expected, seen=seen)
 
 
 def ad_verdict(
@@ -180,7 +229,10 @@ def ad_verdict(
                      note="distribution-free bound; AD weights the tails more")
     return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
                    test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=x.size,
-                   detectable=det, reason=f"A^2 = {res.statistic:.4g}", details=dict(details or {}))
+                   detectable=det, reason=f"A^2 = {res.statistic:.4g}", details=dict(details or {}),
+                   expected="A^2 of order 1 under the claimed law (mean 1; 95% quantile 2.49, "
+                            "99.9% quantile 5.97)",
+                   seen=f"A^2 = {res.statistic:.4g} (n = {x.size})")
 
 
 def tail_verdict(
@@ -207,7 +259,9 @@ def tail_verdict(
     reason = f"observed {int(hits)} hits, expected {res.expected:.2f} (z = {res.z:+.2f})"
     return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
                    test="exact binomial tail", statistic=res.z, pvalue=res.pvalue, n=int(n),
-                   detectable=det, reason=reason, details=d)
+                   detectable=det, reason=reason, details=d,
+                   expected=f"N p = {int(n)} x {p:.4g} = {res.expected:.2f} hits",
+                   seen=f"{int(hits)} hits (z = {res.z:+.2f})")
 
 
 def z_verdict(
@@ -238,7 +292,9 @@ def z_verdict(
     reason = f"estimate {res.estimate:.6g} +- {res.se:.2g} (se) vs exact {target:.6g} (z = {res.statistic:+.2f})"
     return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
                    test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=x.size,
-                   detectable=det, reason=reason, details=d)
+                   detectable=det, reason=reason, details=d,
+                   expected=f"mean {target:.6g}",
+                   seen=f"{res.estimate:.6g} +- {res.se:.2g} (se), z = {res.statistic:+.2f}")
 
 
 def deterministic_verdict(
@@ -259,7 +315,8 @@ def deterministic_verdict(
     msg = reason or (f"max error {error:.3g} {'<=' if ok else '>'} tolerance {tolerance:.3g}")
     return Verdict(claim=claim, check=check, claim_text=claim_text, test=test, statistic=float(error),
                    pvalue=None, n=0, passed=ok, reason=msg, tolerance=tolerance,
-                   details=dict(details or {}), reproduce=reproduce)
+                   details=dict(details or {}), reproduce=reproduce,
+                   expected=f"error <= {tolerance:.3g}", seen=f"error = {float(error):.3g}")
 
 
 def error_verdict(
@@ -280,4 +337,88 @@ def error_verdict(
         cause = "".join(tb).strip()
     return Verdict(claim=claim, check=check, claim_text=claim_text, test=test, statistic=None,
                    pvalue=None, n=n, passed=False, forced_fail=True, reason=str(cause), seed=seed,
-                   reproduce=reproduce, alpha=alpha)
+                   reproduce=reproduce, alpha=alpha, expected="a valid result",
+                   seen=str(cause).splitlines()[-1] if str(cause) else "an error")
+
+
+def conditional_verdict(
+    claim: str,
+    check: str,
+    claim_text: str,
+    labels: ArrayLike,
+    values: ArrayLike,
+    cdf: Callable,
+    *,
+    test: str = "ks",
+    logcdf: Callable | None = None,
+    logsf: Callable | None = None,
+    min_count: int = 20,
+    seed: int | None = None,
+    reproduce: str = "",
+    alpha: float = DEFAULT_ALPHA,
+    family_size: int = DEFAULT_FAMILY_SIZE,
+    details: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """k-sample check (spec T3): the law of ``values`` given each label is ``cdf``. One KS
+    (or AD) test per class against the exact CDF, Holm-combined inside the check (its
+    p-value is the smallest Holm-adjusted one, so it enters the run's family as one check).
+    Power: the KS sup-distance detectable in the smallest class at level
+    ``alpha / (family_size * classes)``."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(x)):
+        return error_verdict(claim, check, claim_text, "values contain NaN/inf", n=x.size,
+                             seed=seed, reproduce=reproduce, alpha=alpha, test="per-class KS")
+    res = conditional_gof(labels, x, cdf, test=test, min_count=min_count,  # type: ignore[arg-type]
+                          logcdf=logcdf, logsf=logsf)
+    m = len(res.classes)
+    level = level_for(alpha, family_size) / m
+    det = Detectable("ks_sup_distance", ks_detectable_distance(min(res.sizes), level), 0.9, level,
+                     note=f"in the smallest of {m} classes (n = {min(res.sizes)})")
+    w = res.worst
+    d = {"classes": [list(c) for c in res.classes], "sizes": list(res.sizes),
+         "statistics": list(res.statistics), "pvalues": list(res.pvalues),
+         "adjusted": list(res.adjusted)}
+    d.update(details or {})
+    reason = (f"{m} classes; smallest p = {res.pvalues[w]:.3g} in class {list(res.classes[w])} "
+              f"(n = {res.sizes[w]}, statistic {res.statistics[w]:.4g})")
+    return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
+                   test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=res.n,
+                   detectable=det, reason=reason, details=d,
+                   expected=f"the same law (the given CDF) in each of {m} classes",
+                   seen=(f"class {list(res.classes[w])}: statistic {res.statistics[w]:.4g}, "
+                         f"p = {res.pvalues[w]:.3g} (Holm-adjusted {res.adjusted[w]:.3g})"))
+
+
+def independence_verdict(
+    claim: str,
+    check: str,
+    claim_text: str,
+    labels: ArrayLike,
+    values: ArrayLike,
+    edges: ArrayLike,
+    *,
+    seed: int | None = None,
+    reproduce: str = "",
+    alpha: float = DEFAULT_ALPHA,
+    family_size: int = DEFAULT_FAMILY_SIZE,
+    details: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """Chi-square test of independence of ``labels`` and ``values`` binned at ``edges``
+    (spec T3). Power as Cohen's w of the contingency table (df = (rows-1)(bins-1))."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(x)):
+        return error_verdict(claim, check, claim_text, "values contain NaN/inf", n=x.size,
+                             seed=seed, reproduce=reproduce, alpha=alpha,
+                             test="chi-square test of independence")
+    res = independence_chi2(labels, x, edges)
+    level = level_for(alpha, family_size)
+    w = min_detectable_w(res.n, res.df, level) if res.df >= 1 else math.inf
+    det = Detectable("cohen_w", w, 0.9, level, note="Cohen's w of the joint table vs independence")
+    d = {"table": res.table.tolist(), "df": res.df, "min_expected_cell": res.min_expected,
+         "row_groups": [list(g) for g in res.row_groups]}
+    d.update(details or {})
+    return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
+                   test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=res.n,
+                   detectable=det, reason=f"{res.table.shape[0]} x {res.table.shape[1]} table, df = {res.df}",
+                   details=d, expected=f"independence: X^2 ~ chi2({res.df}), mean {res.df}",
+                   seen=f"X^2 = {res.statistic:.4g} on df = {res.df}")

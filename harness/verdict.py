@@ -13,7 +13,8 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
-__all__ = ["Detectable", "Verdict", "judge_family", "format_verdict"]
+__all__ = ["Detectable", "Verdict", "VerdictFailure", "judge_family", "format_verdict",
+           "assert_verdict"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,9 @@ class Verdict:
     (what was expected, what was seen), or a one-line summary when it passed. seed: the seed
     of this check. reproduce: a command or call that reproduces it. forced_fail: an
     impossible event was observed or the target crashed; fails whatever the p-value.
-    details: free-form numbers for the report (must be JSON-serialisable).
+    details: free-form numbers for the report (must be JSON-serialisable). expected / seen:
+    one line each, what the claim predicts and what the sample showed (printed like a pytest
+    assertion diff).
     """
 
     claim: str
@@ -76,6 +79,8 @@ class Verdict:
     forced_fail: bool = False
     tolerance: float | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    expected: str = ""
+    seen: str = ""
 
     @property
     def is_statistical(self) -> bool:
@@ -88,6 +93,10 @@ class Verdict:
 
     def __str__(self) -> str:
         return format_verdict(self)
+
+    @property
+    def failed(self) -> bool:
+        return self.passed is False
 
 
 def _json_safe(obj: Any) -> Any:
@@ -108,28 +117,47 @@ def judge_family(verdicts: Iterable[Verdict], alpha: float) -> list[Verdict]:
     Statistical verdicts (``pvalue`` not None) form the family: sorted p-values
     :math:`p_{(1)} \\le \\dots \\le p_{(m)}`, :math:`H_{(i)}` is rejected iff
     :math:`p_{(j)} \\le \\alpha/(m-j+1)` for all :math:`j \\le i`. The adjusted p-value is
-    :math:`\\max_{j \\le i} \\min(1, (m-j+1) p_{(j)})` and a check passes iff it exceeds
-    ``alpha``. Deterministic verdicts keep their own decision. A ``forced_fail`` verdict always
-    fails. The returned verdicts carry ``alpha`` and ``adjusted_pvalue``; a correct sampler
-    fails a run with probability at most ``alpha`` (Holm 1979, strong FWER control).
+    :math:`\\max_{j \\le i} \\min(1, (m-j+1) p_{(j)})`; a check passes iff Holm does not reject
+    it. Deterministic verdicts keep their own decision. A ``forced_fail`` verdict always
+    fails; a NaN p-value is a forced failure too (it enters the family as 0, which only makes
+    the others' levels the same as without it). The returned verdicts carry ``alpha`` and
+    ``adjusted_pvalue``; a correct sampler fails a run with probability at most ``alpha``
+    (Holm 1979, strong FWER control). The input order is kept.
     """
     from harness.stats.family import holm
 
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"family alpha must be in (0, 1), got {alpha}")
     vs = list(verdicts)
     idx = [i for i, v in enumerate(vs) if v.pvalue is not None]
-    adjusted = holm([float(vs[i].pvalue) for i in idx], alpha).adjusted if idx else []
+    ps = []
+    nan = set()
+    for i in idx:
+        pv = float(vs[i].pvalue)  # type: ignore[arg-type]
+        if math.isnan(pv):
+            nan.add(i)
+            pv = 0.0
+        ps.append(min(1.0, max(0.0, pv)))
+    res = holm(ps, alpha) if idx else None
     out = list(vs)
-    for i, adj in zip(idx, adjusted):
+    m = len(idx)
+    for pos, i in enumerate(idx):
         v = vs[i]
-        passed = (adj > alpha) and not v.forced_fail
+        adj = float(res.adjusted[pos])  # type: ignore[union-attr]
+        thr = float(res.thresholds[pos])  # type: ignore[union-attr,index]
+        rejected = bool(res.reject[pos])  # type: ignore[union-attr]
+        forced = v.forced_fail or i in nan
+        passed = not rejected and not forced
         reason = v.reason
-        if not passed and not v.forced_fail:
-            why = (
-                f"p = {v.pvalue:.3g} (Holm-adjusted {adj:.3g}) <= family alpha {alpha:g}: "
-                "the data contradict the claim"
-            )
+        if i in nan:
+            why = "p-value is NaN: the test could not be evaluated"
             reason = f"{why}; {reason}" if reason else why
-        out[i] = replace(v, alpha=alpha, adjusted_pvalue=float(adj), passed=passed, reason=reason)
+        elif not passed and not v.forced_fail:
+            why = (f"p = {v.pvalue:.3g} <= Holm level {thr:.3g} (family alpha {alpha:g} over "
+                   f"{m} checks; Holm-adjusted p = {adj:.3g}): the data contradict the claim")
+            reason = f"{why}; {reason}" if reason else why
+        out[i] = replace(v, alpha=alpha, adjusted_pvalue=adj, passed=passed, reason=reason,
+                         forced_fail=forced)
     for i, v in enumerate(out):
         if v.pvalue is None:
             passed = bool(v.passed) and not v.forced_fail
@@ -137,22 +165,51 @@ def judge_family(verdicts: Iterable[Verdict], alpha: float) -> list[Verdict]:
     return out
 
 
+class VerdictFailure(AssertionError):
+    """Raised by :func:`assert_verdict`; its message is the formatted verdict."""
+
+
+def assert_verdict(v: Verdict) -> Verdict:
+    """Raise :class:`VerdictFailure` (an ``AssertionError``) with the formatted verdict unless
+    it passed; undecided statistical verdicts are judged alone at their ``alpha`` first."""
+    if v.passed is None:
+        v = judge_family([v], v.alpha)[0]
+    if not v.passed:
+        raise VerdictFailure("\n" + format_verdict(v))
+    return v
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:.6g}"
+
+
 def format_verdict(v: Verdict) -> str:
-    """A self-explaining, multi-line description (what was expected, seen, how to reproduce)."""
+    """A self-explaining, multi-line description in the style of a pytest / hypothesis
+    failure: the claim, what was expected, what was seen, the decision rule, the power, and
+    how to reproduce it (the seed)."""
     status = {True: "PASS", False: "FAIL", None: "UNDECIDED"}[v.passed]
     lines = [f"{status} {v.check} [{v.claim}] {v.test}"]
-    lines.append(f"  claim: {v.claim_text}")
-    stat = "n/a" if v.statistic is None else f"{v.statistic:.6g}"
+    lines.append(f"  claim:     {v.claim_text}")
+    if v.expected:
+        lines.append(f"  expected:  {v.expected}")
+    if v.seen:
+        lines.append(f"  seen:      {v.seen}")
     if v.pvalue is not None:
         adj = "" if v.adjusted_pvalue is None else f", Holm-adjusted {v.adjusted_pvalue:.3g}"
-        lines.append(f"  statistic {stat}, p = {v.pvalue:.3g}{adj}, family alpha {v.alpha:g}, n = {v.n}")
+        lines.append(f"  statistic: {_fmt(v.statistic)}, p = {v.pvalue:.3g}{adj}; "
+                     f"family alpha {v.alpha:g} (Holm), n = {v.n}")
     else:
         tol = "" if v.tolerance is None else f", tolerance {v.tolerance:.3g}"
-        lines.append(f"  deterministic check: value {stat}{tol}")
+        lines.append(f"  deterministic check: value {_fmt(v.statistic)}{tol}")
+    if v.forced_fail:
+        lines.append("  forced:    fails whatever the p-value (impossible event or error)")
     if v.detectable is not None:
-        lines.append(f"  power: detects {v.detectable.describe()}")
+        lines.append(f"  power:     detects {v.detectable.describe()}")
     if v.reason:
-        lines.append(f"  {'why' if v.passed is False else 'note'}: {v.reason}")
+        label = f"  {'why' if v.passed is False else 'note'}:"
+        lines.append(f"{label:<13}{v.reason}")
     if v.seed is not None or v.reproduce:
         lines.append(f"  reproduce: seed={v.seed} {v.reproduce}".rstrip())
     return "\n".join(lines)

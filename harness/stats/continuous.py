@@ -1,4 +1,4 @@
-r"""Continuous goodness of fit against an exact CDF, and independence tests.
+r"""Continuous goodness of fit against an exact CDF, and independence / k-sample tests.
 
 * :func:`ks_test`: Kolmogorov-Smirnov :math:`D = \sup_x |F_n(x) - F(x)|` (scipy's exact /
   asymptotic p-value), with the DKWM distance reported alongside.
@@ -6,16 +6,22 @@ r"""Continuous goodness of fit against an exact CDF, and independence tests.
   \ln(1 - u_{(n+1-i)})]`, :math:`u = F(x)`, computed with the survival function for the upper
   tail (no cancellation in :math:`1 - F`), p-value from Marsaglia & Marsaglia (2004),
   "Evaluating the Anderson-Darling Distribution", *J. Stat. Software* 9(2) (ADinf plus the
-  finite-n error correction; absolute error < 1e-5 for n >= 5).
+  finite-n error correction; absolute error about 1e-5 or better for n >= 5), see
+  :func:`ad_pvalue` for the far tail.
+* :func:`conditional_gof`: the law of ``values`` given each ``label`` against one exact CDF
+  (spec T3: the max is independent of the argmax and Gumbel(lse(x)) in every class): one KS
+  (or AD) test per class, combined with Holm-Bonferroni. Unlike scipy's ``anderson_ksamp``
+  (p-values capped to [0.001, 0.25]) the per-class p-values are exact, so they can enter a
+  Holm family.
 * :func:`independence_chi2`: chi-square test of independence of a discrete label and a
-  continuous variable binned at the null's quantiles (used for T3).
+  continuous variable binned at the null's quantiles (also T3; needs no CDF of the values).
 * :func:`z_test`: a mean against a known value with a known or estimated standard error.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -23,8 +29,9 @@ from scipy import stats
 
 from harness.stats.power import dkwm_epsilon
 
-__all__ = ["KSResult", "AndersonDarlingResult", "ZResult", "ks_test", "anderson_darling",
-           "ad_pvalue", "independence_chi2", "z_test"]
+__all__ = ["KSResult", "AndersonDarlingResult", "ZResult", "IndependenceResult",
+           "ConditionalGofResult", "ks_test", "anderson_darling", "ad_pvalue",
+           "independence_chi2", "conditional_gof", "z_test"]
 
 CDF = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 
@@ -52,8 +59,15 @@ class KSResult:
 
 
 def ks_test(samples: ArrayLike, cdf: CDF, alpha: float = 0.01) -> KSResult:
-    r"""One-sample KS test of ``samples`` against the continuous ``cdf`` (vectorised)."""
+    r"""One-sample KS test of ``samples`` against the continuous ``cdf`` (vectorised).
+
+    ``cdf`` must return values in [0, 1] (NaN raises ``ValueError``). Samples at
+    :math:`\pm\infty` are allowed (CDF 0 or 1) and count against the law only if the law has
+    no mass there, which for a continuous law means a large D."""
     x = _samples(samples)
+    u = np.asarray(cdf(np.sort(x)), dtype=np.float64)
+    if np.any(np.isnan(u)) or np.any((u < 0) | (u > 1)):
+        raise ValueError("cdf returned values outside [0, 1] (or NaN)")
     res = stats.kstest(x, cdf)
     return KSResult(float(res.statistic), float(res.pvalue), x.size, dkwm_epsilon(x.size, alpha),
                     float(res.statistic_location))
@@ -70,6 +84,8 @@ class AndersonDarlingResult:
 
 
 def _adinf(z: float) -> float:
+    """Marsaglia & Marsaglia (2004): asymptotic CDF of A^2 (|error| < 2e-6 for z < 2,
+    < 8e-7 above)."""
     if z <= 0:
         return 0.0
     if z < 2:
@@ -79,26 +95,86 @@ def _adinf(z: float) -> float:
     return math.exp(-math.exp(1.0776 - (2.30695 - (0.43424 - (0.082433 - (0.008056 - 0.0003146 * z) * z) * z) * z) * z))
 
 
+def _adinf_sf(z: float) -> float:
+    """1 - ADinf(z) without cancellation for z >= 2 (-expm1)."""
+    if z <= 0:
+        return 1.0
+    if z < 2:
+        return 1.0 - _adinf(z)
+    inner = 1.0776 - (2.30695 - (0.43424 - (0.082433 - (0.008056 - 0.0003146 * z) * z) * z) * z) * z
+    return -math.expm1(-math.exp(inner))
+
+
+# Upper-tail continuation beyond _AD_TAIL_Z: A^2 = sum_j chi2_1 / (j (j + 1)) has the tail
+# P(A^2 > z) ~ sqrt(3 / (pi z)) exp(-z) (largest weight 1/2; prod_{j>=2} (1 - 2/(j(j+1)))^(-1/2)
+# = sqrt(3)), while Marsaglia's polynomial falls too fast above z ~ 9 (it is fitted for
+# absolute, not relative, accuracy). The continuation is scaled to match at _AD_TAIL_Z.
+_AD_TAIL_Z = 7.0
+
+
+def _ad_tail_asym(z: float) -> float:
+    return math.sqrt(3.0 / (math.pi * z)) * math.exp(-z)
+
+
+_AD_TAIL_SCALE = _adinf_sf(_AD_TAIL_Z) / _ad_tail_asym(_AD_TAIL_Z)  # 0.983
+
+
+def _adinf_upper(z: float) -> float:
+    if z <= _AD_TAIL_Z:
+        return _adinf_sf(z)
+    return _AD_TAIL_SCALE * _ad_tail_asym(z)
+
+
 def _errfix(n: int, x: float) -> float:
+    """Marsaglia & Marsaglia (2004) finite-n correction: P(A_n^2 < z) ~ x + errfix(n, x),
+    x = ADinf(z)."""
     if x > 0.8:
         return (-130.2137 + (745.2337 - (1705.091 - (1950.646 - (1116.360 - 255.7844 * x) * x) * x) * x) * x) / n
     c = 0.01265 + 0.1757 / n
     if x < c:
         t = x / c
         t = math.sqrt(t) * (1 - t) * (49 * t - 102)
-        return t * (0.0037 / (n ** 3) + 0.00078 / (n ** 2) + 0.00006) / n
+        return t * (0.0037 / (n * n) + 0.00078 / n + 0.00006) / n
     t = (x - c) / (0.8 - c)
     t = -0.00022633 + (6.54034 - (14.6538 - (14.458 - (8.259 - 1.91864 * t) * t) * t) * t) * t
-    return t * (0.04213 / n + 0.01365 / (n ** 2))
+    return t * (0.04213 + 0.01365 / n) / n
+
+
+# Upper branch of errfix as a polynomial in s = 1 - x, with the constant term (g(1) = -6e-4,
+# coefficient rounding in the published fit) spread linearly over (0.8, 1] so that the
+# correction vanishes with s: the p-value of a huge A^2 goes to 0 instead of to 6e-4/n.
+_ERR_HI = np.polynomial.Polynomial([-130.2137, 745.2337, -1705.091, 1950.646, -1116.360, 255.7844])
+_ERR_HI_S = _ERR_HI(np.polynomial.Polynomial([1.0, -1.0]))  # g(1 - s)
+_ERR_HI_S0 = float(_ERR_HI_S.coef[0])
+
+
+def _errfix_upper_tail(n: int, s: float) -> float:
+    """errfix for x = 1 - s > 0.8, evaluated in s and made to vanish at s = 0 (changes the
+    published correction by at most 6e-4/n, inside its accuracy)."""
+    g = float(_ERR_HI_S(s)) - _ERR_HI_S0 * (1.0 - s / 0.2)
+    return g / n
 
 
 def ad_pvalue(a2: float, n: int) -> float:
-    """Upper-tail p-value of the Anderson-Darling statistic for a fully specified law."""
+    """Upper-tail p-value of the Anderson-Darling statistic for a fully specified law.
+
+    Marsaglia & Marsaglia (2004) (ADinf and the finite-n correction ``errfix``), with the
+    upper tail computed without cancellation; absolute error about 1e-5 or less for n >= 5,
+    so p-values below about 1e-5 are indicative (their order of magnitude is right: beyond
+    A^2 = 7 the asymptotic tail sqrt(3/(pi z)) e^{-z} is used). Never exactly 0 for a finite
+    A^2 below about 700."""
+    if math.isnan(a2):
+        return math.nan
     if not math.isfinite(a2):
         return 0.0
-    x = _adinf(a2)
-    cdf = x + _errfix(n, x)
-    return float(min(1.0, max(0.0, 1.0 - cdf)))
+    n = max(int(n), 1)
+    s = _adinf_upper(a2)  # 1 - ADinf(a2)
+    x = 1.0 - s
+    if x > 0.8:
+        p = s - _errfix_upper_tail(n, s)
+    else:
+        p = s - _errfix(n, x)
+    return float(min(1.0, max(0.0, p)))
 
 
 def anderson_darling(
@@ -122,6 +198,10 @@ def anderson_darling(
             ls = logsf(x)
         else:
             ls = np.log(sf(x)) if sf is not None else np.log1p(-cdf(x))
+    lf = np.asarray(lf, dtype=np.float64)
+    ls = np.asarray(ls, dtype=np.float64)
+    if np.any(np.isnan(lf)) or np.any(np.isnan(ls)):
+        raise ValueError("cdf/sf returned NaN")
     i = np.arange(1, n + 1)
     a2 = float(-n - np.sum((2 * i - 1) * (lf + ls[::-1])) / n)
     return AndersonDarlingResult(a2, ad_pvalue(a2, n), n)
@@ -129,7 +209,10 @@ def anderson_darling(
 
 @dataclass(frozen=True)
 class IndependenceResult:
-    """Chi-square test of independence on an (labels x bins) contingency table."""
+    """Chi-square test of independence on an (labels x bins) contingency table.
+
+    ``table`` is the table after pooling; ``row_groups`` the labels of each row;
+    ``min_expected`` the smallest expected cell count of the pooled table."""
 
     statistic: float
     pvalue: float
@@ -137,6 +220,31 @@ class IndependenceResult:
     n: int
     table: NDArray[np.int64]
     test: str = "chi-square test of independence"
+    row_groups: tuple[tuple, ...] = field(default=(), repr=False)
+    min_expected: float = math.nan
+
+
+def _pool_rows(row: NDArray[np.float64], need: float) -> list[list[int]]:
+    """Pool rows (by their totals only) so that every group's total is >= ``need``: small
+    rows merged in ascending order, a leftover merged into the smallest group."""
+    order = [int(i) for i in np.argsort(row, kind="stable") if row[i] > 0]
+    big = [[i] for i in order if row[i] >= need]
+    small = [i for i in order if row[i] < need]
+    groups, cur, acc = [], [], 0.0
+    for i in small:
+        cur.append(i)
+        acc += row[i]
+        if acc >= need:
+            groups.append(cur)
+            cur, acc = [], 0.0
+    out = groups + big
+    if cur:
+        if out:
+            j = min(range(len(out)), key=lambda g: (row[out[g]].sum(), g))
+            out[j] = out[j] + cur
+        else:
+            out.append(cur)
+    return out
 
 
 def independence_chi2(labels: ArrayLike, values: ArrayLike, edges: ArrayLike,
@@ -144,30 +252,119 @@ def independence_chi2(labels: ArrayLike, values: ArrayLike, edges: ArrayLike,
     r"""Pearson chi-square test that ``labels`` (ints) and ``values`` are independent.
 
     ``values`` are binned by ``edges`` (interior cut points; use the null law's quantiles so
-    the bins are equiprobable). Labels whose expected count in some bin is below
-    ``min_expected`` are pooled into one row. df = (rows - 1)(bins - 1).
+    the bins are equiprobable). Labels are pooled (by their row totals only, which are
+    ancillary for independence) so that every expected cell count
+    :math:`R_r C_c / N` is at least ``min_expected``; empty value bins are dropped.
+    df = (rows - 1)(bins - 1). The marginals are estimated from the table, so this tests
+    independence only, not the law of either variable.
     """
     lab = np.asarray(labels).ravel()
     val = _samples(values)
     if lab.size != val.size:
         raise ValueError("labels and values differ in length")
-    b = np.searchsorted(np.asarray(edges, dtype=np.float64), val, side="right")
-    nb = len(edges) + 1
+    e = np.asarray(edges, dtype=np.float64).ravel()
+    if np.any(np.diff(e) <= 0):
+        raise ValueError("edges must be strictly increasing")
+    b = np.searchsorted(e, val, side="right")
+    nb = e.size + 1
     uniq, inv = np.unique(lab, return_inverse=True)
     table = np.zeros((uniq.size, nb), dtype=np.int64)
-    np.add.at(table, (inv, b), 1)
+    np.add.at(table, (inv.ravel(), b), 1)
     n = int(table.sum())
+    table = table[:, table.sum(0) > 0]
     col = table.sum(0)
-    row = table.sum(1)
-    small = row * col.min() / max(n, 1) < min_expected
-    if small.any():
-        pooled = table[small].sum(0, keepdims=True)
-        table = np.concatenate([table[~small], pooled], axis=0)
-        table = table[table.sum(1) > 0]
-    if table.shape[0] < 2 or table.shape[1] < 2:
-        return IndependenceResult(0.0, 1.0, 0, n, table)
-    chi2, pval, dof, _ = stats.chi2_contingency(table, correction=False)
-    return IndependenceResult(float(chi2), float(pval), int(dof), n, table)
+    row = table.sum(1).astype(np.float64)
+    need = min_expected * n / col.min() if col.size else math.inf
+    groups = _pool_rows(row, need)
+    pooled = np.array([table[g].sum(0) for g in groups], dtype=np.int64).reshape(len(groups), -1)
+    row_groups = tuple(tuple(uniq[g].tolist()) for g in groups)
+    if pooled.shape[0] < 2 or pooled.shape[1] < 2:
+        return IndependenceResult(0.0, 1.0, 0, n, pooled, row_groups=row_groups,
+                                  min_expected=float(n) if n else math.nan)
+    exp = np.outer(pooled.sum(1), pooled.sum(0)) / n
+    chi2, pval, dof, _ = stats.chi2_contingency(pooled, correction=False)
+    return IndependenceResult(float(chi2), float(pval), int(dof), n, pooled, row_groups=row_groups,
+                              min_expected=float(exp.min()))
+
+
+@dataclass(frozen=True)
+class ConditionalGofResult:
+    r"""Per-class goodness of fit of ``values | label`` to one law, Holm-combined.
+
+    ``pvalue`` is the smallest Holm-adjusted p-value, :math:`\min(1, m\,p_{(1)})`
+    (Bonferroni; valid under any dependence): the family's p-value. ``pvalue_sidak`` is
+    :math:`1 - (1 - p_{(1)})^m`, exact under the null when the classes are independent given
+    the labels (i.i.d. pairs: they are), useful for calibration. ``classes`` the label groups
+    (small classes pooled), ``pvalues`` / ``adjusted`` / ``statistics`` / ``sizes`` per group.
+    """
+
+    statistic: float
+    pvalue: float
+    pvalue_sidak: float
+    n: int
+    classes: tuple[tuple, ...]
+    statistics: tuple[float, ...]
+    pvalues: tuple[float, ...]
+    adjusted: tuple[float, ...]
+    sizes: tuple[int, ...]
+    worst: int
+    test: str = "per-class Kolmogorov-Smirnov, Holm-combined"
+
+
+def conditional_gof(
+    labels: ArrayLike,
+    values: ArrayLike,
+    cdf: CDF,
+    *,
+    test: Literal["ks", "ad"] = "ks",
+    min_count: int = 20,
+    logcdf: CDF | None = None,
+    logsf: CDF | None = None,
+) -> ConditionalGofResult:
+    r"""k-sample check against a known law: the law of ``values`` given ``labels == i`` is
+    ``cdf`` for every class ``i`` (spec T3 with ``cdf`` the Gumbel(lse(x)) CDF).
+
+    One KS (``test="ks"``) or Anderson-Darling (``"ad"``) test per class, combined with
+    Holm-Bonferroni; classes with fewer than ``min_count`` samples are pooled into one group
+    (under the null every group of classes has the same law), and a pooled group still below
+    ``min_count`` joins the smallest class. ``statistic`` is the largest per-class statistic.
+    """
+    from harness.stats.family import holm
+
+    lab = np.asarray(labels).ravel()
+    val = _samples(values)
+    if lab.size != val.size:
+        raise ValueError("labels and values differ in length")
+    uniq, inv = np.unique(lab, return_inverse=True)
+    inv = inv.ravel()
+    sizes = np.bincount(inv, minlength=uniq.size).astype(np.float64)
+    groups = _pool_rows(sizes, float(min_count))
+    stat_l, p_l, n_l = [], [], []
+    gid = np.empty(uniq.size, dtype=np.int64)
+    for j, g in enumerate(groups):
+        gid[g] = j
+    which = gid[inv]
+    for j in range(len(groups)):
+        x = val[which == j]
+        if test == "ks":
+            r = ks_test(x, cdf)
+        elif test == "ad":
+            r = anderson_darling(x, cdf, logcdf=logcdf, logsf=logsf)
+        else:
+            raise ValueError(f"test must be 'ks' or 'ad', got {test!r}")
+        stat_l.append(float(r.statistic))
+        p_l.append(float(r.pvalue))
+        n_l.append(int(x.size))
+    m = len(p_l)
+    adj = holm(p_l, 0.5).adjusted
+    pmin = min(p_l)
+    worst = int(np.argmin(p_l))
+    name = ("per-class Kolmogorov-Smirnov" if test == "ks" else "per-class Anderson-Darling") + \
+        ", Holm-combined"
+    return ConditionalGofResult(
+        max(stat_l), float(min(adj)), float(-math.expm1(m * math.log1p(-pmin)) if pmin < 1 else 1.0),
+        int(val.size), tuple(tuple(uniq[g].tolist()) for g in groups), tuple(stat_l), tuple(p_l),
+        tuple(float(a) for a in adj), tuple(n_l), worst, name)
 
 
 @dataclass(frozen=True)
@@ -188,6 +385,8 @@ def z_test(samples: ArrayLike, target: float, se: float | None = None) -> ZResul
     normal p-value (valid for large n by the CLT)."""
     x = _samples(samples)
     est = float(x.mean())
+    if se is None and x.size < 2:
+        raise ValueError("need at least 2 samples to estimate the standard error")
     s = float(x.std(ddof=1) / math.sqrt(x.size)) if se is None else float(se)
-    z = (est - target) / s if s > 0 else (0.0 if est == target else math.inf)
+    z = (est - target) / s if s > 0 else (0.0 if est == target else math.copysign(math.inf, est - target))
     return ZResult(z, float(2 * stats.norm.sf(abs(z))), est, s, float(target), x.size)

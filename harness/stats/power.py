@@ -14,12 +14,15 @@ r"""Power and minimum detectable effects.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 from scipy import optimize, stats
 
 __all__ = [
+    "cohen_w",
+    "noncentrality",
     "chisquare_power",
     "min_detectable_w",
     "n_for_w",
@@ -28,6 +31,9 @@ __all__ = [
     "ks_detectable_distance",
     "z_detectable",
     "binomial_detectable_ratio",
+    "binomial_power",
+    "binomial_rejection_region",
+    "tail_absence_rate",
 ]
 
 
@@ -38,8 +44,31 @@ def _check(alpha: float, power: float | None = None) -> None:
         raise ValueError(f"power must be in (0, 1), got {power}")
 
 
+def cohen_w(q: Sequence[float], p: Sequence[float]) -> float:
+    r"""Cohen's :math:`w = \sqrt{\sum_i (q_i - p_i)^2 / p_i}` of the alternative ``q`` against
+    the null ``p`` (over the categories with :math:`p_i > 0`; mass of ``q`` where
+    :math:`p_i = 0` is an impossible event, ``w = inf``)."""
+    qq = np.asarray(q, dtype=np.float64)
+    pp = np.asarray(p, dtype=np.float64)
+    if qq.shape != pp.shape:
+        raise ValueError(f"q and p differ in shape: {qq.shape} vs {pp.shape}")
+    zero = pp == 0
+    if np.any(qq[zero] > 0):
+        return math.inf
+    return float(math.sqrt(np.sum((qq[~zero] - pp[~zero]) ** 2 / pp[~zero])))
+
+
+def noncentrality(q: Sequence[float], p: Sequence[float], n: int) -> float:
+    r"""Noncentrality :math:`\lambda = N w^2` of Pearson's :math:`X^2` under ``q``."""
+    return float(n) * cohen_w(q, p) ** 2
+
+
 def chisquare_power(w: float, n: int, df: int, alpha: float) -> float:
-    r"""Power of the level-``alpha`` chi-square test: :math:`P(\chi'^2_{df}(N w^2) > \chi^2_{df,1-\alpha})`."""
+    r"""Power of the level-``alpha`` chi-square test: :math:`P(\chi'^2_{df}(N w^2) > \chi^2_{df,1-\alpha})`.
+
+    The noncentral approximation (Cohen 1988; Mitra 1958) holds for local alternatives,
+    :math:`q - p = O(N^{-1/2})`, with every expected count of moderate size; it is the law
+    ``tests/test_power.py`` measures against."""
     _check(alpha)
     if df < 1:
         return 0.0
@@ -47,7 +76,10 @@ def chisquare_power(w: float, n: int, df: int, alpha: float) -> float:
     return float(stats.ncx2.sf(crit, df, n * w * w)) if w > 0 else float(alpha)
 
 
+@lru_cache(maxsize=1024)
 def _lambda_for_power(df: int, alpha: float, power: float) -> float:
+    if power <= alpha:
+        return 0.0
     crit = stats.chi2.isf(alpha, df)
     f = lambda lam: stats.ncx2.sf(crit, df, lam) - power  # noqa: E731
     hi = 1.0
@@ -113,3 +145,84 @@ def binomial_detectable_ratio(n: int, p: float, alpha: float, power: float = 0.9
     if n < 1 or not 0 < p < 1:
         return math.inf
     return z_detectable(math.sqrt(p * (1 - p) / n), alpha, power) / p
+
+
+def binomial_rejection_region(n: int, p0: float, alpha: float,
+                               alternative: str = "two-sided") -> tuple[int, int]:
+    r"""The rejection region of the level-``alpha`` exact binomial test of :math:`p = p_0`
+    with ``n`` trials, as ``(k_lo, k_hi)``: reject iff :math:`k \le k_{lo}` or
+    :math:`k \ge k_{hi}` (``k_lo = -1`` / ``k_hi = n + 1`` when a side is empty). The p-value
+    is monotone on each side of the mean, so each boundary is found by bisection."""
+    from harness.stats.discrete import binomial_tail
+
+    _check(alpha)
+    rej = lambda k: binomial_tail(int(k), n, p0, alternative).pvalue <= alpha  # noqa: E731
+    mode = n * p0
+    k_lo, k_hi = -1, n + 1
+    if alternative in ("two-sided", "less"):
+        hi = int(math.floor(mode)) if alternative == "two-sided" else n
+        if rej(0):
+            lo = 0  # largest k in [0, hi] that rejects: rej is True on [0, k_lo]
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if rej(mid):
+                    lo = mid
+                else:
+                    hi = mid - 1
+            k_lo = lo
+    if alternative in ("two-sided", "greater"):
+        lo = int(math.ceil(mode)) if alternative == "two-sided" else 0
+        if rej(n):
+            hi = n  # smallest k in [lo, n] that rejects
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if rej(mid):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            k_hi = hi
+    return k_lo, k_hi
+
+
+def binomial_power(n: int, p0: float, p1: float, alpha: float,
+                   alternative: str = "two-sided") -> float:
+    r"""Exact power of the level-``alpha`` exact binomial test of :math:`H_0: p = p_0` when the
+    true rate is ``p1``: :math:`P_{p_1}(K \le k_{lo}) + P_{p_1}(K \ge k_{hi})` over the
+    rejection region of :func:`binomial_rejection_region`."""
+    if n < 1:
+        return 0.0
+    k_lo, k_hi = binomial_rejection_region(n, p0, alpha, alternative)
+    out = 0.0
+    if k_lo >= 0:
+        out += float(stats.binom.cdf(k_lo, n, p1))
+    if k_hi <= n:
+        out += float(stats.binom.sf(k_hi - 1, n, p1))
+    return out
+
+
+def tail_absence_rate(n: int, alpha: float) -> float:
+    r"""The smallest rate :math:`p` for which *zero* hits in ``n`` trials is rejected by the
+    two-sided exact binomial test at level ``alpha``: a sampler whose tail is truncated
+    (never returns a category of probability :math:`\ge p`) is caught for sure.
+    For small p, :math:`P(0) = (1 - p)^n \approx e^{-np}` must fall to ``alpha`` (the other
+    tail adds a little), so :math:`np \approx \ln(1/\alpha)`. The p-value of 0 hits jumps
+    where the set of outcomes in the other tail changes, so the rate is found by bisection
+    (relative precision 1e-9) and the returned rate rejects."""
+    from harness.stats.discrete import binomial_tail
+
+    _check(alpha)
+    if n < 1:
+        return math.inf
+    rejects = lambda lp: binomial_tail(0, n, math.exp(lp)).pvalue <= alpha  # noqa: E731
+    lo, hi = math.log(1e-3 / n), math.log(min(0.5, 50.0 / n))
+    if not rejects(hi):
+        return math.inf
+    if rejects(lo):
+        return math.exp(lo)
+    while hi - lo > 1e-9:
+        mid = 0.5 * (lo + hi)
+        if rejects(mid):
+            hi = mid
+        else:
+            lo = mid
+    return float(math.exp(hi))
