@@ -1,11 +1,95 @@
-"""`gumbel-harness report` (placeholder until implemented)."""
+"""``gumbel-harness report``: run the experiments of every claim and write the validation report.
+
+::
+
+    gumbel-harness report [--budget quick|standard|thorough] [--seed S] [--out DIR]
+                          [--only IDS] [--workers N]
+
+writes ``index.html`` (self-contained), ``report.md``, ``results.json`` and ``figures/*.png``
+into ``DIR`` (default ``reports/<UTC timestamp>/``), atomically. Exit status 0 when every claim
+holds, 1 when one fails, 2 for usage errors (unknown claim id, an ``--only`` check id that matches
+no check).
+"""
+from __future__ import annotations
+
 import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.budgets import BUDGETS, get_budget
+
+__all__ = ["add_arguments", "run", "build_files"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--budget", choices=sorted(BUDGETS), default="standard",
+                        help="sample sizes (and hence power) of the run; default standard (a few minutes)")
+    parser.add_argument("--seed", type=int, default=0, help="run seed; every check derives its own (default 0)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="report directory (default reports/<UTC timestamp>/); replaced atomically if it exists")
+    parser.add_argument("--only", action="append", default=None, metavar="IDS",
+                        help="claim ids (T1, C5, ...) or check ids (T1.mc.peaked), comma-separated, repeatable")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="processes running experiments in parallel (default: number of CPUs)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def build_files(payload: dict[str, Any], pngs: dict[str, bytes]) -> dict[str, bytes | str]:
+    """All files of a report directory (relative path -> content)."""
+    from harness.report.figures import summary_png
+    from harness.report.render import SUMMARY_FIGURE, figure_path, to_html, to_markdown
+    from harness.report.runner import claim_rows
+
+    pngs = dict(pngs)
+    pngs[SUMMARY_FIGURE] = summary_png(claim_rows(payload))
+    files: dict[str, bytes | str] = {
+        "results.json": json.dumps(payload, indent=1, sort_keys=False, allow_nan=False) + "\n",
+        "index.html": to_html(payload, pngs),
+        "report.md": to_markdown(payload, pngs),
+    }
+    for fid, png in pngs.items():
+        files[figure_path(fid)] = png
+    return files
 
 
 def run(args: argparse.Namespace) -> int:
-    print("not implemented yet")
-    return 2
+    from harness.experiments import parse_only
+    from harness.report.render import console_table
+    from harness.report.runner import run_report
+    from harness.report.writer import default_out_dir, write_atomic
+
+    only = parse_only(args.only)
+    try:
+        budget = get_budget(args.budget)
+        if args.workers is not None and args.workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {args.workers}")
+        from harness.experiments import select
+
+        select(only)
+    except ValueError as exc:
+        print(f"gumbel-harness report: error: {exc}", file=sys.stderr)
+        return 2
+    show = False if args.no_progress else None
+    rep = run_report(budget, seed=args.seed, only=only, workers=args.workers, show_progress=show)
+    if rep.unmatched:
+        print(f"gumbel-harness report: error: --only {', '.join(rep.unmatched)} matched no check "
+              f"(check ids look like T1.mc.peaked; see results.json of a full run)", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else default_out_dir(Path(os.getcwd()) / "reports")
+    written = write_atomic(out, build_files(rep.payload, rep.pngs))
+    p = rep.payload
+    print(console_table(p))
+    fam = p["family"]
+    print(f"\n{'PASS' if rep.passed else 'FAIL'}: {sum(c['passed'] for c in p['claims'])}/{len(p['claims'])} claims hold "
+          f"(budget {p['budget']['name']}, seed {p['seed']}, Holm family of m = {fam['m']} at alpha = {fam['alpha']:g}, "
+          f"{p['run']['wall_seconds']:.1f} s)")
+    for v in p["verdicts"]:
+        if v.get("passed") is False:
+            print(f"  FAIL {v['check']}: {str(v.get('reason', '')).splitlines()[0] if v.get('reason') else ''}")
+            if v.get("reproduce"):
+                print(f"       reproduce: {v['reproduce']}")
+    print(f"report: {written / 'index.html'}")
+    return 0 if rep.passed else 1

@@ -1,0 +1,244 @@
+"""Run the selected experiments (in parallel processes when asked), judge every verdict as one
+Holm family, and assemble the numbers of the report (the content of ``results.json``).
+
+Reproducibility: every check draws from ``ctx.seed_for(check_id)``, experiments run with one
+torch thread whatever the number of workers, and the wall-clock numbers (timestamps, run times)
+live only under the ``"run"`` key, so two runs with the same seed and budget give the same
+``results.json`` apart from ``"run"``.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from harness import __version__
+from harness.budgets import Budget
+from harness.checks import error_verdict
+from harness.context import RunContext
+from harness.experiments import ExperimentResult, get, keep_verdict, select
+from harness.experiments.base import Experiment
+from harness.progress import progress
+from harness.verdict import Verdict, judge_family
+
+__all__ = ["ReportRun", "run_report", "execute", "claim_rows", "reproducible_view", "SCHEMA"]
+
+SCHEMA = "gumbel-harness-report/1"
+
+
+@dataclass
+class ReportRun:
+    """Everything a report is made of: the JSON payload, the PNGs of the figures (by figure id)
+    and the overall decision."""
+
+    payload: dict[str, Any]
+    pngs: dict[str, bytes] = field(default_factory=dict)
+    unmatched: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.payload.get("passed"))
+
+
+def execute(exp_id: str, ctx: RunContext, draw: bool = True) -> tuple[ExperimentResult, dict[str, bytes]]:
+    """Run one experiment (one torch thread) and draw its figures; never raises: a crash becomes a
+    FAIL verdict naming it."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    threads = None
+    try:
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+    except Exception:  # noqa: BLE001 - torch missing: the torch experiments report it themselves
+        pass
+    exp = get(exp_id)
+    try:
+        with np.errstate(all="ignore"):
+            res = exp.run(ctx)
+    except Exception as exc:  # noqa: BLE001
+        tb = traceback.format_exc(limit=5)
+        res = ExperimentResult(exp_id, [error_verdict(exp_id, f"{exp_id}.experiment", exp.claim,
+                                                      f"the experiment crashed: {type(exc).__name__}: {exc}\n{tb}",
+                                                      alpha=ctx.alpha, test="experiment")])
+    finally:
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+    res.seconds = time.perf_counter() - t0
+    pngs: dict[str, bytes] = {}
+    if draw:
+        from harness.report.figures import render
+
+        for f in res.figures:
+            pngs[f.id] = render(f.to_dict())
+    return res, pngs
+
+
+def _worker_init() -> None:  # pragma: no cover - runs in the worker processes
+    os.environ.setdefault("GUMBEL_HARNESS_PROGRESS", "0")
+
+
+def _run_all(exps: Sequence[Experiment], ctx: RunContext, workers: int,
+             show_progress: bool | None) -> dict[str, tuple[ExperimentResult, dict[str, bytes]]]:
+    out: dict[str, tuple[ExperimentResult, dict[str, bytes]]] = {}
+    order = sorted(exps, key=lambda e: -e.cost)
+    if workers <= 1 or len(exps) <= 1:
+        bar = progress(order, total=len(order), desc="experiments", enabled=show_progress)
+        for e in bar:
+            if hasattr(bar, "set_postfix_str"):
+                bar.set_postfix_str(e.id)
+            out[e.id] = execute(e.id, ctx)
+        return out
+    mp = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=_worker_init) as pool:
+        futs = {pool.submit(execute, e.id, ctx): e.id for e in order}
+        for fut in progress(as_completed(futs), total=len(futs), desc="experiments", enabled=show_progress):
+            eid = futs[fut]
+            try:
+                out[eid] = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a dead worker: FAIL naming it
+                out[eid] = (ExperimentResult(eid, [error_verdict(eid, f"{eid}.experiment", get(eid).claim,
+                                                                 f"worker process failed: {type(exc).__name__}: {exc}",
+                                                                 alpha=ctx.alpha, test="experiment")]), {})
+    return out
+
+
+def _fmt_p(p: float | None) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "-"
+    return f"{p:.3g}"
+
+
+def claim_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """One summary row per claim (for the tables of the report and of the console)."""
+    rows = []
+    for c in payload["claims"]:
+        rows.append({
+            "claim": c["id"], "title": c["title"],
+            "checks": f"{c['n_statistical']}+{c['n_deterministic']}",
+            "min p": _fmt_p(c["min_pvalue"]), "min Holm p": _fmt_p(c["min_adjusted_pvalue"]),
+            "alpha": f"{payload['family']['alpha']:g}",
+            "weakest detectable effect (power 0.9)": "; ".join(f"{k} {v:.3g}" for k, v in c["weakest_detectable"].items()) or "-",
+            "verdict": "PASS" if c["passed"] else "FAIL",
+        })
+    return rows
+
+
+def _claim_summary(exp: Experiment, budget: Budget, verdicts: list[Verdict], res: ExperimentResult) -> dict[str, Any]:
+    stat = [v for v in verdicts if v.pvalue is not None]
+    weakest: dict[str, float] = {}
+    for v in stat:
+        if v.detectable is not None and math.isfinite(v.detectable.value):
+            weakest[v.detectable.measure] = max(weakest.get(v.detectable.measure, 0.0), float(v.detectable.value))
+    d = exp.describe(budget)
+    d.update({
+        "passed": bool(verdicts) and all(v.passed for v in verdicts),
+        "n_checks": len(verdicts),
+        "n_statistical": len(stat),
+        "n_deterministic": len(verdicts) - len(stat),
+        "n_failed": sum(1 for v in verdicts if not v.passed),
+        "min_pvalue": min((float(v.pvalue) for v in stat), default=None),
+        "min_adjusted_pvalue": min((float(v.adjusted_pvalue) for v in stat if v.adjusted_pvalue is not None), default=None),
+        "weakest_detectable": weakest,
+        "failed_checks": [v.check for v in verdicts if not v.passed],
+        "findings": [f.id for f in res.findings],
+        "figures": [f.id for f in res.figures],
+    })
+    return d
+
+
+def run_report(
+    budget: Budget,
+    seed: int = 0,
+    only: Sequence[str] | None = None,
+    workers: int | None = None,
+    show_progress: bool | None = None,
+    device: str = "cpu",
+) -> ReportRun:
+    """Run the experiments selected by ``only`` (claim ids or check ids; all when empty) at
+    ``budget`` with run seed ``seed`` and return the judged report."""
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    exps, filters = select(only)
+    reproduce = f"gumbel-harness report --budget {budget.name} --seed {seed} --only {{check}}"
+    ctx = RunContext(budget=budget, seed=int(seed), reproduce=reproduce, device=device, workers=workers)
+    planned = sum(e.planned(ctx) for e in exps)
+    ctx = ctx.with_family_size(planned)
+    nworkers = max(1, min(int(workers or os.cpu_count() or 1), len(exps)))
+    raw = _run_all(exps, ctx, nworkers, show_progress)
+
+    kept: list[Verdict] = []
+    owner: list[str] = []
+    matched = {f: False for f in filters}
+    for e in exps:
+        res, _ = raw[e.id]
+        for v in res.verdicts:
+            if keep_verdict(v.check, e.id, filters) or v.check == f"{e.id}.experiment":
+                kept.append(v)
+                owner.append(e.id)
+                for f in filters:
+                    if v.check == f or v.check.startswith(f + "."):
+                        matched[f] = True
+    for e in exps:  # a crashed experiment is its own (FAIL) answer to the filters that named it
+        if any(v.check == f"{e.id}.experiment" for v in raw[e.id][0].verdicts):
+            for f in filters:
+                if f.split(".", 1)[0] == e.id:
+                    matched[f] = True
+    judged = judge_family(kept, budget.alpha)
+    by_claim: dict[str, list[Verdict]] = {e.id: [] for e in exps}
+    for v, eid in zip(judged, owner):
+        by_claim[eid].append(v)
+    claims = [_claim_summary(e, budget, by_claim[e.id], raw[e.id][0]) for e in exps]
+    m = sum(1 for v in judged if v.pvalue is not None)
+    figures = [f.to_dict() for e in exps for f in raw[e.id][0].figures]
+    findings = [dict(f.to_dict(), claim=e.id) for e in exps for f in raw[e.id][0].findings]
+    from harness.report.environment import environment
+
+    payload: dict[str, Any] = {
+        "schema": SCHEMA,
+        "harness_version": __version__,
+        "passed": all(c["passed"] for c in claims) and bool(claims),
+        "seed": int(seed),
+        "budget": budget.to_dict(),
+        "only": list(only or []),
+        "family": {
+            "method": "Holm-Bonferroni",
+            "alpha": budget.alpha,
+            "m": m,
+            "planned_m": planned,
+            "power_level": budget.alpha / max(1, planned),
+            "note": ("every statistical check of the run is one Holm family at family-wise level alpha; power "
+                     "statements use the Bonferroni level alpha / planned_m (the most stringent Holm applies); "
+                     "deterministic checks (symbolic, quadrature, exact Jacobians) are judged by their tolerance"),
+        },
+        "reproduce": reproduce,
+        "claims": claims,
+        "verdicts": [v.to_dict() for v in judged],
+        "figures": figures,
+        "findings": findings,
+        "environment": environment(),
+        "run": {
+            "started_utc": started.isoformat(timespec="seconds"),
+            "wall_seconds": round(time.perf_counter() - t0, 3),
+            "experiment_seconds": {e.id: round(raw[e.id][0].seconds, 3) for e in exps},
+            "workers": nworkers,
+        },
+    }
+    pngs = {fid: png for e in exps for fid, png in raw[e.id][1].items()}
+    return ReportRun(payload, pngs, [f for f, ok in matched.items() if not ok])
+
+
+def reproducible_view(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload without the wall-clock part (``"run"``): equal for equal seed and budget."""
+    return {k: v for k, v in payload.items() if k != "run"}
+
