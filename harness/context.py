@@ -16,7 +16,9 @@ class RunContext:
     seed is ``derive_seed(seed, check_id)``. ``family_size``: number of statistical checks
     expected in the run (power statements use ``alpha / family_size``). ``reproduce``: a
     command shown in FAIL verdicts to reproduce a check; ``{check}`` and ``{seed}`` are filled in. ``device``: torch device for torch targets.
-    ``workers``: processes for chunked Monte Carlo (None = all cores)."""
+    ``workers``: processes for chunked Monte Carlo (None = all cores). ``scheduler``: a Dask
+    scheduler address, or ``"local"`` for a LocalCluster, for the large chunked Monte Carlo
+    loops (None = local processes, no Dask)."""
 
     budget: Budget = field(default_factory=lambda: get_budget("standard"))
     seed: int = 0
@@ -24,6 +26,7 @@ class RunContext:
     reproduce: str = ""
     device: str = "cpu"
     workers: int | None = None
+    scheduler: str | None = None
 
     @property
     def alpha(self) -> float:
@@ -31,6 +34,14 @@ class RunContext:
 
     def seed_for(self, check_id: str) -> int:
         return derive_seed(self.seed, check_id)
+
+    def parallel_kwargs(self) -> dict:
+        """Keyword arguments for :func:`reference.numpy_sampler.counts` /
+        :func:`harness.parallel.run_chunks` inside a check: the Dask scheduler when one is set,
+        otherwise one process (experiments already run in parallel with each other)."""
+        if self.scheduler:
+            return {"scheduler": self.scheduler}
+        return {"workers": 1}
 
     def with_family_size(self, m: int) -> "RunContext":
         return replace(self, family_size=max(1, int(m)))

@@ -173,6 +173,18 @@ def test_same_seed_same_numbers_whatever_the_workers(tmp_path, results):
     assert rc3 == 0 and stats(jc) != stats(ja)
 
 
+@pytest.mark.dask
+def test_dask_scheduler_gives_the_same_numbers(tmp_path, results):
+    """--scheduler local spreads T1's streaming counts over a Dask LocalCluster: same numbers."""
+    pytest.importorskip("distributed")
+    rc, out = _run(tmp_path, "dask", "--only", "T1.mc.k1000,T1.mc.literal_argmax", "--scheduler", "local")
+    assert rc == 0
+    got = {v["check"]: (v["statistic"], v["pvalue"]) for v in json.loads((out / "results.json").read_text())["verdicts"]}
+    assert set(got) == {"T1.mc.k1000", "T1.mc.literal_argmax"}
+    full = {v["check"]: (v["statistic"], v["pvalue"]) for v in results["verdicts"]}
+    assert all(got[c] == full[c] for c in got)
+
+
 def test_only_a_check_id(tmp_path):
     rc, out = _run(tmp_path, "one", "--only", "T5.k4_full", "--workers", "1")
     j = json.loads((out / "results.json").read_text())

@@ -252,13 +252,13 @@ def run(ctx: RunContext):
     x = rng.normal(0.0, 1.5, 1000)
     text = f"{CLAIM} for K = 1000 random logits (N(0, 1.5^2)), x = {fmt_logits(x)}"
     col.guard(check, text, lambda: discrete_verdict(
-        "T1", check, text, np_counts(x, n["n_mc_k1000"], ctx.seed_for(check), workers=1), softmax(x),
+        "T1", check, text, np_counts(x, n["n_mc_k1000"], ctx.seed_for(check), **ctx.parallel_kwargs()), softmax(x),
         **col.kw(check), details={"K": 1000, "implementation": "reference.numpy_sampler.counts (race)"}))
 
     check = "T1.mc.literal_argmax"
     x = np.random.default_rng(ctx.seed_for(check + ".logits")).normal(0.0, 2.0, 12)
     text = f"{CLAIM}, literal argmax(x + g) with g = -log E (method='gumbel'), x = {fmt_logits(x)}"
     col.guard(check, text, lambda: discrete_verdict(
-        "T1", check, text, np_counts(x, n["n_mc_literal"], ctx.seed_for(check), method="gumbel", workers=1), softmax(x),
+        "T1", check, text, np_counts(x, n["n_mc_literal"], ctx.seed_for(check), method="gumbel", **ctx.parallel_kwargs()), softmax(x),
         **col.kw(check), details={"implementation": "reference.numpy_sampler.counts(method='gumbel')"}))
     return col.result()

@@ -3,7 +3,7 @@
 ::
 
     gumbel-harness report [--budget quick|standard|thorough] [--seed S] [--out DIR]
-                          [--only IDS] [--workers N]
+                          [--only IDS] [--workers N] [--scheduler ADDRESS]
 
 writes ``index.html`` (self-contained), ``report.md``, ``results.json`` and ``figures/*.png``
 into ``DIR`` (default ``reports/<UTC timestamp>/``), atomically. Exit status 0 when every claim
@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="claim ids (T1, C5, ...) or check ids (T1.mc.peaked), comma-separated, repeatable")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="processes running experiments in parallel (default: number of CPUs)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run the large Monte Carlo loops on a Dask cluster at ADDRESS, or 'local' for a "
+                             "LocalCluster (needs the [dask] extra); same numbers as without")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -73,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"gumbel-harness report: error: {exc}", file=sys.stderr)
         return 2
     show = False if args.no_progress else None
-    rep = run_report(budget, seed=args.seed, only=only, workers=args.workers, show_progress=show)
+    rep = run_report(budget, seed=args.seed, only=only, workers=args.workers, show_progress=show,
+                     scheduler=args.scheduler)
     if rep.unmatched:
         print(f"gumbel-harness report: error: --only {', '.join(rep.unmatched)} matched no check "
               f"(check ids look like T1.mc.peaked; see results.json of a full run)", file=sys.stderr)
