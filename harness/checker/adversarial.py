@@ -1,0 +1,216 @@
+r"""Adversarial random streams: make the rare boundary draws of real RNGs happen on demand.
+
+A sampler that takes ``log`` of a uniform without a guard breaks only when the uniform is
+exactly 0 (probability :math:`2^{-53}` in float64, :math:`2^{-24}` in float32: pytorch#16706)
+or exactly 1 / ``nextafter(1, 0)`` (bugs.md A.1, A.2): no Monte Carlo budget sees it. The
+adversarial probe therefore *forces* those values while the target runs:
+
+* **NumPy** targets that build their generator with ``numpy.random.default_rng(seed)`` (the
+  usual way to honour the ``seed`` argument of the protocols): during the probe
+  ``numpy.random.default_rng`` returns a :class:`numpy.random.Generator` over an
+  :class:`AdversarialBitGenerator`, a bit generator whose raw 64-bit words come from PCG64
+  except for bursts of constant words. All-zero words make ``random()`` return exactly
+  ``0.0`` and the ziggurat ``standard_exponential()`` return exactly ``0.0`` (both real,
+  documented outputs of NumPy); all-one words make ``random()`` return
+  ``nextafter(1, 0) = 1 - 2^-53`` (float32: ``1 - 2^-24``). Bursts (32 words of every 128)
+  cover whole rows of small-K draws, so "all K noises are -inf" happens too. NumPy's own
+  rejection loops (``Generator.gumbel`` redraws ``U = 1``) terminate because the bursts end.
+  The bit generator is a ``ctypes`` implementation of NumPy's ``bitgen_t`` interface, so the
+  C samplers of ``Generator`` call back into it (about 2 us per word: the probe draws a few
+  thousand values).
+* **PyTorch** targets: ``torch.rand``, ``torch.rand_like`` and ``Tensor.uniform_`` return their
+  lower bound (0) or ``nextafter(upper, lower)`` on the burst positions, and
+  ``Tensor.exponential_`` returns ``0.0`` or ``-0.0`` there (``F.gumbel_softmax`` draws
+  ``-log(exponential_())``). ``torch.multinomial`` and other C++ samplers cannot be reached.
+
+Targets that draw from neither (jax, C++ kernels, a Generator built some other way) are
+reported as "not probed"; the probe counts the adversarial values actually delivered.
+
+Severity: ``u = 0`` and ``u = nextafter(1, 0)`` are values real generators return (NumPy's
+``random()`` and ziggurat exponential can return exactly 0; ``torch.rand`` returns 0 with
+probability :math:`2^{-24}` in float32), so a target that then returns NaN, an out-of-range
+index or a zero-probability category FAILs. An exponential of exactly ``0``/``-0.0`` from
+``Tensor.exponential_`` depends on the backend (pytorch#22442, #48841, #101620 returned 0;
+MPS returned -0.0: pytorch#192577); a target that breaks on it gets a warning.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import threading
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+__all__ = ["MODES", "AdversarialBitGenerator", "adversarial_streams", "StreamStats"]
+
+#: mode -> (what it forces, severity of a misbehaviour under it)
+MODES: dict[str, tuple[str, str]] = {
+    "u=0": ("uniforms exactly 0 (NumPy random() = 0.0 and standard_exponential() = 0.0; "
+            "torch.rand/uniform_ = lower bound)", "fail"),
+    "u=1-ulp": ("uniforms exactly nextafter(1, 0) (NumPy 1 - 2^-53, float32 1 - 2^-24; "
+                "torch.rand/uniform_ = nextafter(upper, lower))", "fail"),
+    "E=0": ("torch Tensor.exponential_ returns exactly 0.0 (pytorch#22442, #48841, #101620)", "warn"),
+    "E=-0": ("torch Tensor.exponential_ returns -0.0 (MPS, pytorch#192577)", "warn"),
+}
+
+BURST = 32
+PERIOD = 128
+
+_U64 = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p)
+_U32 = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p)
+_F64 = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_void_p)
+
+
+class _BitgenT(ctypes.Structure):
+    _fields_ = [("state", ctypes.c_void_p), ("next_uint64", _U64), ("next_uint32", _U32),
+                ("next_double", _F64), ("next_raw", _U64)]
+
+
+_PyCapsule_New = ctypes.pythonapi.PyCapsule_New
+_PyCapsule_New.restype = ctypes.py_object
+_PyCapsule_New.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+
+
+class AdversarialBitGenerator:
+    """A NumPy bit generator (``bitgen_t`` through ``ctypes``): PCG64 words, except that in each
+    period of ``period`` words the first ``burst`` are the constant ``word`` (0 or 2^64 - 1).
+
+    ``numpy.random.Generator(AdversarialBitGenerator(seed, word=0))`` is a full Generator.
+    ``forced`` counts the constant words delivered.
+    """
+
+    def __init__(self, seed=None, *, word: int = 0, burst: int = BURST, period: int = PERIOD):
+        self._pcg = np.random.PCG64(seed)
+        self._word = int(word) & 0xFFFFFFFFFFFFFFFF
+        self._burst, self._period = int(burst), int(period)
+        self.drawn = 0
+        self.forced = 0
+
+        def next64(_):
+            i = self.drawn
+            self.drawn += 1
+            if i % self._period < self._burst:
+                self.forced += 1
+                return self._word
+            return int(self._pcg.random_raw())
+
+        def next32(_):
+            return next64(None) >> 32
+
+        def nextd(_):
+            return (next64(None) >> 11) * (1.0 / 9007199254740992.0)
+
+        self._fns = (_U64(next64), _U32(next32), _F64(nextd), _U64(next64))
+        self._struct = _BitgenT(None, *self._fns)
+        self.capsule = _PyCapsule_New(ctypes.addressof(self._struct), b"BitGenerator", None)
+        self.lock = threading.Lock()
+
+
+@dataclass
+class StreamStats:
+    """How many adversarial values the probe delivered (0: the target was not reached)."""
+
+    torch_values: int = 0
+    generators: list = field(default_factory=list)
+
+    @property
+    def delivered(self) -> int:
+        return self.torch_values + sum(g.forced for g in self.generators)
+
+
+def _burst_mask(numel: int):
+    import torch
+
+    return (torch.arange(numel) % PERIOD) < BURST
+
+
+@contextlib.contextmanager
+def adversarial_streams(mode: str) -> Iterator[StreamStats]:
+    """Patch ``numpy.random.default_rng`` and torch's uniform/exponential primitives so that
+    the burst positions get the boundary values of ``mode`` (one of :data:`MODES`). Restores
+    everything on exit. Yields a :class:`StreamStats`."""
+    if mode not in MODES:
+        raise ValueError(f"unknown adversarial mode {mode!r}; choose one of {sorted(MODES)}")
+    stats = StreamStats()
+    patches: list[tuple[object, str, object]] = []
+
+    def patch(obj, name, new):
+        own = isinstance(obj, type) and name not in vars(obj)  # inherited: delete on restore
+        patches.append((obj, name, None if own else getattr(obj, name)))
+        setattr(obj, name, new)
+
+    orig_rng = np.random.default_rng
+    if mode in ("u=0", "u=1-ulp"):
+        word = 0 if mode == "u=0" else 0xFFFFFFFFFFFFFFFF
+
+        def default_rng(seed=None):
+            if isinstance(seed, np.random.Generator):
+                return seed
+            if isinstance(seed, np.random.BitGenerator):
+                seed = seed.seed_seq
+            bg = AdversarialBitGenerator(seed, word=word)
+            stats.generators.append(bg)
+            return np.random.Generator(bg)
+
+        patch(np.random, "default_rng", default_rng)
+
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch = None
+
+    if torch is not None:
+        def inject(t, value_fn):
+            with torch.no_grad():
+                flat = t.view(-1) if t.is_contiguous() else None
+                if flat is None or flat.numel() == 0:
+                    return t
+                m = _burst_mask(flat.numel()).to(flat.device)
+                flat[m] = value_fn(flat)
+                stats.torch_values += int(m.sum())
+            return t
+
+        if mode in ("u=0", "u=1-ulp"):
+            def low_high(t, lo=0.0, hi=1.0):
+                if mode == "u=0":
+                    return torch.tensor(lo, dtype=t.dtype, device=t.device)
+                return torch.nextafter(torch.tensor(hi, dtype=t.dtype, device=t.device),
+                                       torch.tensor(lo, dtype=t.dtype, device=t.device))
+
+            o_rand, o_rand_like, o_uniform = torch.rand, torch.rand_like, torch.Tensor.uniform_
+
+            def rand(*a, **k):
+                out = o_rand(*a, **k)
+                return inject(out, low_high) if out.is_floating_point() else out
+
+            def rand_like(*a, **k):
+                out = o_rand_like(*a, **k)
+                return inject(out, low_high) if out.is_floating_point() else out
+
+            def uniform_(self, a=0.0, b=1.0, *args, **k):
+                o_uniform(self, a, b, *args, **k)
+                return inject(self, lambda t: low_high(t, float(a), float(b)))
+
+            patch(torch, "rand", rand)
+            patch(torch, "rand_like", rand_like)
+            patch(torch.Tensor, "uniform_", uniform_)
+        else:
+            o_exp = torch.Tensor.exponential_
+            val = 0.0 if mode == "E=0" else -0.0
+
+            def exponential_(self, *a, **k):
+                o_exp(self, *a, **k)
+                return inject(self, lambda t: torch.tensor(val, dtype=t.dtype, device=t.device))
+
+            patch(torch.Tensor, "exponential_", exponential_)
+    try:
+        yield stats
+    finally:
+        for obj, name, old in reversed(patches):
+            if old is None:
+                delattr(obj, name)
+            else:
+                setattr(obj, name, old)
+        assert np.random.default_rng is orig_rng

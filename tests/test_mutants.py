@@ -1,0 +1,91 @@
+"""The mutant catalogue: every mutant is rejected, by the checks it names, at its budget; the
+correct configurations of the same builders pass; the catalogue table matches the registry."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import harness.mutants as mm
+from harness.mutants import MUTANTS, run_mutant, standard_mutants, thorough_mutants
+
+
+@pytest.mark.parametrize("name", [m.name for m in standard_mutants()])
+def test_mutant_rejected_at_standard_by_the_named_checks(name):
+    m = MUTANTS[name]
+    res = run_mutant(m, seed=0)
+    assert not res.passed, f"{name} escaped:\n{res.report()}"
+    confirmed = m.caught(res)
+    assert set(confirmed) == set(m.caught_by), (name, m.caught_by, res.caught_by())
+    # every failing check of the run is one the catalogue expects (no accidental catch)
+    for c in res.caught_by():
+        assert any(c["check"].startswith(e) for e in m.caught_by), c
+
+
+@pytest.mark.thorough
+@pytest.mark.parametrize("name", [m.name for m in thorough_mutants()])
+def test_mutant_rejected_at_thorough(name):
+    m = MUTANTS[name]
+    res = run_mutant(m, seed=0)
+    assert res.budget == "thorough"
+    assert not res.passed, res.report()
+    assert set(m.caught(res)) == set(m.caught_by)
+
+
+@pytest.mark.parametrize("name", [m.name for m in thorough_mutants()])
+def test_thorough_mutants_are_subtle_at_standard(name):
+    """Why they are thorough: their named check does not reject them at the standard budget
+    (the truncation sits beyond what 5e7 draws can see)."""
+    m = MUTANTS[name]
+    if m.kind == "categorical":
+        pytest.skip("5e7 categorical draws take ~10 s; covered by the thorough test")
+    res = run_mutant(m, budget="standard", seed=0)
+    assert res.passed, res.report()
+
+
+@pytest.mark.parametrize("kind,fn,only", [
+    ("categorical", mm.gumbel_max(), None),
+    ("categorical", mm.inverse_cdf(), ["T1.law.power", "T1.law.wide", "T1.law.neginf"]),
+    ("relaxed", mm.concrete(), None),
+    ("noise", mm.noise_sampler("gumbel"), None),
+    ("torch", mm.torch_gumbel_softmax(), ["C2.scale", "C3.hard.f32", "dim", "batch", "dtype", "G1", "G4"]),
+])
+def test_correct_configurations_of_the_builders_pass(kind, fn, only):
+    from harness.checker import check_sampler
+
+    res = check_sampler(fn, kind, budget="quick", seed=2, only=only, probes=True, adversarial=True)
+    assert res.passed, res.report()
+
+
+def test_every_mutant_documents_its_bug():
+    assert len(MUTANTS) >= 40
+    for m in MUTANTS.values():
+        assert m.fn.gumbel_harness_kind == m.kind
+        assert f"B{m.bug}" in m.fn.__doc__ and m.mirrors in m.fn.__doc__
+        assert m.budget in ("standard", "thorough") and m.caught_by
+    covered = {m.bug for m in MUTANTS.values()}
+    assert covered >= set(range(1, 26)) - {26} and 27 in covered
+
+
+def test_catalogue_table_matches_registry():
+    doc = mm.__doc__
+    rows = {}
+    for line in doc.splitlines():
+        mt = re.match(r"^(\d+)\s+(\w+)\s+(categorical|relaxed|noise|torch)\s+(.+?)\s+(standard|thorough)\s*$", line)
+        if mt:
+            rows[mt.group(2)] = (int(mt.group(1)), mt.group(3), tuple(s.strip() for s in mt.group(4).split(",")),
+                                 mt.group(5))
+    assert set(rows) == set(MUTANTS)
+    for name, m in MUTANTS.items():
+        assert rows[name] == (m.bug, m.kind, m.caught_by, m.budget), name
+
+
+def test_mutant_table_rendering(tmp_path):
+    from harness.checker.render import mutant_markdown, mutant_text, write_mutants
+
+    entries = [(MUTANTS[n], run_mutant(n)) for n in ("cat_bf16_logits", "torch_st_hard_only")]
+    txt = mutant_text(entries)
+    assert "cat_bf16_logits" in txt and "T1.law.shift" in txt and "yes" in txt
+    assert "| mutant |" in mutant_markdown(entries)
+    paths = write_mutants(entries, tmp_path, "standard")
+    assert all(p.exists() for p in paths)

@@ -1,0 +1,133 @@
+"""Bad-input probe (bugs.md C) and adversarial streams: outcomes, severities, robustness."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from harness.checker import GuardedTarget, probe_target
+from harness.checker.adversarial import AdversarialBitGenerator, adversarial_streams
+from harness.samplers import reference_categorical, reference_noise, reference_relaxed
+
+
+def _by_probe(findings):
+    return {f.probe: f for f in findings}
+
+
+def test_reference_categorical_findings_all_ok():
+    fs = _by_probe(probe_target(reference_categorical, "categorical", seed=1))
+    assert not [f for f in fs.values() if f.severity in ("fail", "warn")], fs
+    assert fs["probe.nan"].outcome == "clear error" and fs["probe.nan"].severity == "ok"
+    assert fs["probe.neginf_one"].outcome == "ok/documented"
+    assert fs["adversarial.u=0"].outcome == "ok/documented"  # reached: the reference redraws E = 0
+
+
+def test_silent_index_for_nan_and_all_neginf_fails():
+    def naive(logits, n, seed):  # argmax(x + g) with no validation: NaN -> index, all -inf -> 0
+        rng = np.random.default_rng(seed)
+        x = np.asarray(logits, dtype=np.float64)
+        return np.argmax(x - np.log(rng.standard_exponential((n, x.size)) + 1e-300), axis=1)
+
+    fs = _by_probe(probe_target(naive, "categorical", seed=2, adversarial=False))
+    for p in ("probe.nan", "probe.all_neginf"):
+        assert fs[p].outcome == "silent wrong answer" and fs[p].severity == "fail", fs[p]
+    assert fs["probe.posinf"].outcome == "ok/documented"  # always the +inf category: the limit
+
+
+def test_out_of_range_index_is_a_failure():
+    def sentinel(logits, n, seed):  # tfp#1571 / tensorflow#2774: index K as an error signal
+        x = np.asarray(logits, dtype=np.float64)
+        if not np.all(np.isfinite(x)):
+            return np.full(n, x.size)
+        return reference_categorical(x, n, seed)
+
+    fs = _by_probe(probe_target(sentinel, "categorical", seed=3, adversarial=False))
+    assert fs["probe.nan"].outcome == "out-of-range index" and fs["probe.nan"].severity == "fail"
+    # -inf logits are valid input: the sentinel misfires there too
+    assert fs["probe.neginf_one"].outcome == "out-of-range index"
+
+
+def test_relaxed_nan_outputs_are_warnings_for_invalid_inputs_failures_for_valid():
+    def unguarded(logits, t, n, seed):  # naive: no validation, no max-subtraction of (x+g)/T
+        x = np.asarray(logits, dtype=np.float64)
+        g = -np.log(np.random.default_rng(seed).standard_exponential((n, x.size)))
+        with np.errstate(all="ignore"):
+            e = np.exp((x - np.max(x) + g) / t)
+            return e / e.sum(axis=1, keepdims=True)
+
+    fs = _by_probe(probe_target(unguarded, "relaxed", seed=4, adversarial=False))
+    assert fs["probe.T0"].outcome == "NaN output" and fs["probe.T0"].severity == "warn"
+    assert fs["probe.tiny_T"].outcome == "NaN output" and fs["probe.tiny_T"].severity == "fail"
+    assert fs["probe.T_negative"].severity in ("warn", "ok")
+
+
+def test_reference_relaxed_and_noise_probe_clean():
+    for fn, kind in ((reference_relaxed, "relaxed"), (reference_noise, "noise")):
+        bad = [f for f in probe_target(fn, kind, seed=5) if f.severity in ("fail", "warn")]
+        assert not bad, bad
+
+
+def test_hanging_probe_case_is_a_finding_and_others_continue():
+    from harness.checker.api import _FreshGuard
+
+    def hangs_on_nan(logits, n, seed):
+        if np.isnan(np.asarray(logits, dtype=np.float64)).any():
+            time.sleep(20)
+        return reference_categorical(logits, n, seed)
+
+    t0 = time.perf_counter()
+    fs = _by_probe(probe_target(_FreshGuard(hangs_on_nan, 0.5, "hangs"), "categorical", seed=6,
+                                adversarial=False))
+    assert time.perf_counter() - t0 < 15
+    assert fs["probe.nan"].outcome == "hang" and fs["probe.nan"].severity == "fail"
+    assert fs["probe.all_neginf"].outcome == "clear error"  # later cases still ran
+
+
+def test_torch_probes_on_f_gumbel_softmax():
+    import torch.nn.functional as F
+
+    fs = _by_probe(probe_target(F.gumbel_softmax, "torch", seed=7))
+    assert not [f for f in fs.values() if f.severity == "fail"], [f for f in fs.values() if f.severity == "fail"]
+    assert fs["probe.T0"].outcome == "NaN output" and fs["probe.T0"].severity == "warn"  # pytorch#184031
+    assert fs["probe.neginf_one"].outcome == "ok/documented"
+    assert fs["probe.float16"].outcome == "ok/documented" and fs["probe.bfloat16"].outcome == "ok/documented"
+    assert fs["adversarial.E=0"].severity == "warn"  # -log(exponential_() = 0) = inf -> NaN
+
+
+def test_adversarial_bit_generator_forces_boundaries():
+    g = np.random.Generator(AdversarialBitGenerator(1, word=0))
+    u = g.random(256)
+    assert (u == 0.0).sum() >= 32
+    assert (g.standard_exponential(256) == 0.0).sum() >= 16
+    g1 = np.random.Generator(AdversarialBitGenerator(1, word=2**64 - 1))
+    assert (g1.random(256) == np.nextafter(1.0, 0.0)).sum() >= 32
+    assert np.all(np.isfinite(g1.gumbel(size=300)))  # numpy's own loop redraws U = 1
+
+
+def test_adversarial_streams_patch_and_restore():
+    import torch
+
+    orig_rng, orig_rand, orig_exp = np.random.default_rng, torch.rand, torch.Tensor.exponential_
+    with adversarial_streams("u=0") as st:
+        assert (np.random.default_rng(3).random(64) == 0).sum() == 32
+        assert (torch.rand(128) == 0).sum() >= 32
+    assert st.delivered > 0
+    with adversarial_streams("E=-0"):
+        e = torch.empty(64).exponential_()
+        assert torch.signbit(e[0]) and e[0] == 0
+    assert np.random.default_rng is orig_rng and torch.rand is orig_rand
+    assert torch.Tensor.exponential_ is orig_exp
+    with pytest.raises(ValueError):
+        with adversarial_streams("nope"):
+            pass
+
+
+def test_guard_turns_exceptions_into_target_errors():
+    from harness.samplers import TargetError
+
+    g = GuardedTarget(lambda: 1 / 0, timeout=5, name="div")
+    with pytest.raises(TargetError, match="ZeroDivisionError"):
+        g()
+    g2 = GuardedTarget(lambda: 7, timeout=None)
+    assert g2() == 7
