@@ -32,13 +32,15 @@ def test_mutant_rejected_at_thorough(name):
     assert set(m.caught(res)) == set(m.caught_by)
 
 
-@pytest.mark.parametrize("name", [m.name for m in thorough_mutants()])
+@pytest.mark.parametrize("name", [
+    # 5e7 categorical draws take ~10 s each: those run with -m slow
+    pytest.param(m.name, marks=pytest.mark.slow) if m.kind == "categorical" else m.name
+    for m in thorough_mutants()
+])
 def test_thorough_mutants_are_subtle_at_standard(name):
     """Why they are thorough: their named check does not reject them at the standard budget
     (the truncation sits beyond what 5e7 draws can see)."""
     m = MUTANTS[name]
-    if m.kind == "categorical":
-        pytest.skip("5e7 categorical draws take ~10 s; covered by the thorough test")
     res = run_mutant(m, budget="standard", seed=0)
     assert res.passed, res.report()
 
