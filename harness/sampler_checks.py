@@ -396,6 +396,24 @@ def _jacobian_rows(fn: Callable, x, tau: float, hard: bool):
     return y.detach().to(torch.float64), torch.stack(rows, dim=1)
 
 
+def _seeded_jacobian(fn: Callable, x: np.ndarray, t: float, hard: bool, ctx: RunContext, claim: str,
+                     check: str, text: str, seed: int, batch: int, dtype: Any, test: str):
+    """(y, J) from one seeded forward pass of ``batch`` copies of ``x`` and K backward passes,
+    or a FAIL verdict naming what the target did wrong."""
+    import torch
+
+    try:
+        torch.manual_seed(seed % (2**63))
+        xt = torch.as_tensor(x, dtype=dtype, device=ctx.device).expand(batch, -1).contiguous()
+        return _jacobian_rows(fn, xt, t, hard=hard)
+    except TargetError as exc:
+        cause = f"target error: {exc}"
+    except Exception as exc:  # noqa: BLE001 - whatever the target raised is its failure
+        cause = f"target raised {type(exc).__name__}: {exc}"
+    return error_verdict(claim, check, text, cause, seed=seed, alpha=ctx.alpha,
+                         reproduce=_repro(ctx, check, seed), test=test)
+
+
 def _grad_tolerance(dtype) -> float:
     import torch
 
@@ -414,16 +432,11 @@ def jacobian(fn: Callable, logits: Sequence[float], temperature: float, ctx: Run
     x = np.asarray(logits, dtype=np.float64)
     seed = ctx.seed_for(check)
     text = f"dy/dx = (diag(y) - y y^T)/T on the sampler's own output, T = {temperature:g}, {dtype}"
-    try:
-        torch.manual_seed(seed % (2**63))
-        xt = torch.as_tensor(x, dtype=dtype, device=ctx.device).expand(batch, -1).contiguous()
-        y, jac = _jacobian_rows(fn, xt, temperature, hard=False)
-    except TargetError as exc:
-        return [error_verdict(claim, check, text, f"target error: {exc}", seed=seed, alpha=ctx.alpha,
-                              reproduce=_repro(ctx, check, seed), test="autograd Jacobian")]
-    except Exception as exc:  # noqa: BLE001
-        return [error_verdict(claim, check, text, f"target raised {type(exc).__name__}: {exc}", seed=seed,
-                              alpha=ctx.alpha, reproduce=_repro(ctx, check, seed), test="autograd Jacobian")]
+    got = _seeded_jacobian(fn, x, temperature, False, ctx, claim, check, text, seed, batch, dtype,
+                           "autograd Jacobian")
+    if isinstance(got, Verdict):
+        return [got]
+    y, jac = got
     expected = (torch.diag_embed(y) - y[:, :, None] * y[:, None, :]) / temperature
     err = float((jac - expected).abs().max())
     tol = _grad_tolerance(dtype) / temperature
@@ -462,16 +475,10 @@ def straight_through(fn: Callable, logits: Sequence[float], temperature: float, 
     t = float(temperature)
     text = ("hard=True: forward exactly one-hot; backward = (diag(s) - s s^T)/T for s on the simplex "
             f"with argmax s = the forward index, T = {t:g}, {dtype}")
-    try:
-        torch.manual_seed(seed % (2**63))
-        xt = torch.as_tensor(x, dtype=dtype, device=ctx.device).expand(batch, -1).contiguous()
-        y, jac = _jacobian_rows(fn, xt, t, hard=True)
-    except TargetError as exc:
-        return [error_verdict(claim, check, text, f"target error: {exc}", seed=seed, alpha=ctx.alpha,
-                              reproduce=_repro(ctx, check, seed), test="straight-through")]
-    except Exception as exc:  # noqa: BLE001
-        return [error_verdict(claim, check, text, f"target raised {type(exc).__name__}: {exc}", seed=seed,
-                              alpha=ctx.alpha, reproduce=_repro(ctx, check, seed), test="straight-through")]
+    got = _seeded_jacobian(fn, x, t, True, ctx, claim, check, text, seed, batch, dtype, "straight-through")
+    if isinstance(got, Verdict):
+        return [got]
+    y, jac = got
     yn, jn = y.cpu().numpy(), jac.cpu().numpy()
     onehot = np.all((yn == 0) | (yn == 1), axis=1) & (np.sum(yn == 1, axis=1) == 1)
     if not onehot.all():
