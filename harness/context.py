@@ -35,6 +35,20 @@ class RunContext:
     def seed_for(self, check_id: str) -> int:
         return derive_seed(self.seed, check_id)
 
+    def repro(self, check: str, seed: int | None = None) -> str:
+        """``reproduce`` with ``{check}`` and ``{seed}`` (default ``seed_for(check)``) filled in;
+        empty when unset."""
+        if not self.reproduce:
+            return ""
+        return self.reproduce.format(check=check, seed=self.seed_for(check) if seed is None else seed)
+
+    def check_kwargs(self, check: str) -> dict:
+        """Keyword arguments of the :mod:`harness.checks` builders for check ``check``: its seed,
+        reproduce command, family alpha and family size."""
+        seed = self.seed_for(check)
+        return dict(seed=seed, reproduce=self.repro(check, seed), alpha=self.alpha,
+                    family_size=self.family_size)
+
     def parallel_kwargs(self) -> dict:
         """Keyword arguments for :func:`reference.numpy_sampler.counts` /
         :func:`harness.parallel.run_chunks` inside a check: the Dask scheduler when one is set,

@@ -43,10 +43,11 @@ from harness.checks import (
     z_verdict,
 )
 from harness.context import RunContext
-from harness.samplers import TargetError, draw_categorical, draw_noise, draw_relaxed
+from harness.samplers import TargetError, draw_categorical, draw_noise, draw_relaxed, onehot_rows
+from harness.seeds import seeded_chunks
 from harness.verdict import Detectable, Verdict
 from reference import laws
-from reference.softmax import softmax
+from reference.softmax import logsumexp, softmax
 
 __all__ = [
     "categorical_law",
@@ -68,6 +69,8 @@ __all__ = [
 PI2_3 = math.pi ** 2 / 3.0
 #: Var(L^2) for L ~ Logistic(0, 1): E L^4 = 7 pi^4 / 15, so Var = 7pi^4/15 - pi^4/9.
 VAR_L2 = 7 * math.pi ** 4 / 15 - math.pi ** 4 / 9
+#: Draws per seeded chunk of the tail checks (``tail_mass``, ``noise_tail``).
+TAIL_CHUNK = 1 << 24
 
 
 def fmt_logits(x: np.ndarray, limit: int = 6) -> str:
@@ -78,7 +81,7 @@ def fmt_logits(x: np.ndarray, limit: int = 6) -> str:
 
 def _repro(ctx: RunContext, check: str, seed: int) -> str:
     """``ctx.reproduce`` with ``{check}`` and ``{seed}`` filled in (empty when not set)."""
-    return ctx.reproduce.format(check=check, seed=seed) if ctx.reproduce else ""
+    return ctx.repro(check, seed)
 
 
 def _guard(claim: str, check: str, text: str, ctx: RunContext, seed: int, n: int,
@@ -90,9 +93,6 @@ def _guard(claim: str, check: str, text: str, ctx: RunContext, seed: int, n: int
                               reproduce=_repro(ctx, check, seed), alpha=ctx.alpha)]
 
 
-def _kw(ctx: RunContext, check: str, seed: int) -> dict[str, Any]:
-    return dict(seed=seed, reproduce=_repro(ctx, check, seed), alpha=ctx.alpha,
-                family_size=ctx.family_size)
 
 
 # ---------------------------------------------------------------- categorical (T1) ---------
@@ -109,7 +109,7 @@ def categorical_law(fn: Callable, logits: Sequence[float], n: int, ctx: RunConte
     def body():
         draws = draw_categorical(fn, x, n, seed)
         counts = np.bincount(draws, minlength=x.size)
-        return [discrete_verdict(claim, check, text, counts, p, **_kw(ctx, check, seed),
+        return [discrete_verdict(claim, check, text, counts, p, **ctx.check_kwargs(check),
                                  details={"logits": x.tolist(), "probs": p.tolist(), "label": label})]
 
     return _guard(claim, check, text, ctx, seed, n, body)
@@ -131,12 +131,9 @@ def tail_mass(fn: Callable, logits: Sequence[float], n: int, ctx: RunContext, *,
 
     def body():
         hits = 0
-        step = 1 << 24
-        from harness.seeds import chunk_seeds
-        sizes = [min(step, n - s) for s in range(0, n, step)]
-        for m, s in zip(sizes, chunk_seeds(seed, len(sizes))):
+        for m, s in seeded_chunks(n, TAIL_CHUNK, seed):
             hits += int(np.sum(draw_categorical(fn, x, m, s) == rare))
-        return [tail_verdict(claim, check, text, hits, n, p, **_kw(ctx, check, seed),
+        return [tail_verdict(claim, check, text, hits, n, p, **ctx.check_kwargs(check),
                              details={"logits": x.tolist(), "rare": rare})]
 
     return _guard(claim, check, text, ctx, seed, n, body)
@@ -155,7 +152,7 @@ def rounding_law(fn: Callable, logits: Sequence[float], temperature: float, n: i
     def body():
         y = draw_relaxed(fn, x, temperature, n, seed)
         counts = np.bincount(np.argmax(y, axis=1), minlength=x.size)
-        return [discrete_verdict(claim, check, text, counts, p, **_kw(ctx, check, seed),
+        return [discrete_verdict(claim, check, text, counts, p, **ctx.check_kwargs(check),
                                  details={"temperature": temperature, "logits": x.tolist()})]
 
     return _guard(claim, check, text, ctx, seed, n, body)
@@ -183,7 +180,7 @@ def logratio_marginal(fn: Callable, logits: Sequence[float], temperature: float,
         y = draw_relaxed(fn, x, temperature, n, seed)
         d = _log_ratios(y, x, temperature, "relaxed sampler")
         return [ks_verdict(claim, f"{check}.pair{i}-{x.size - 1}", text.replace("_i", f"_{i}"),
-                           d[:, i], laws.logistic_cdf, **_kw(ctx, check, seed),
+                           d[:, i], laws.logistic_cdf, **ctx.check_kwargs(check),
                            details={"temperature": temperature, "pair": [i, x.size - 1]})
                 for i in range(x.size - 1)]
 
@@ -207,7 +204,7 @@ def logratio_scale(fn: Callable, logits: Sequence[float], temperature: float, n:
         y = draw_relaxed(fn, x, temperature, n, seed)
         d = _log_ratios(y, x, temperature, "relaxed sampler")[:, 0]
         se = math.sqrt(VAR_L2 / d.size)
-        v = z_verdict(claim, check, text, d * d, PI2_3, se=se, **_kw(ctx, check, seed),
+        v = z_verdict(claim, check, text, d * d, PI2_3, se=se, **ctx.check_kwargs(check),
                       details={"temperature": temperature}, measure="second_moment_shift")
         # express the detectable shift as a relative temperature error: E d^2 = r^2 pi^2/3
         shift = v.detectable.value if v.detectable else math.inf
@@ -252,7 +249,7 @@ def logratio_joint(fn: Callable, logits: Sequence[float], temperature: float, n:
         i2 = np.searchsorted(edges, d[:, 1], side="right")
         counts = np.bincount(i1 * (cuts + 1) + i2, minlength=(cuts + 1) ** 2)
         probs = _box_grid_probs(edges).ravel()
-        return [discrete_verdict(claim, check, text, counts, probs / probs.sum(), **_kw(ctx, check, seed),
+        return [discrete_verdict(claim, check, text, counts, probs / probs.sum(), **ctx.check_kwargs(check),
                                  details={"temperature": temperature, "edges": edges.tolist()})]
 
     return _guard(claim, check, text, ctx, seed, n, body)
@@ -278,7 +275,7 @@ def binary_concrete(fn: Callable, logits: Sequence[float], temperature: float, n
                               f"at T = {t:g} (underflow): logit(y_1) undefined")
         z = np.log(y[:, 0]) - np.log(y[:, 1])  # = logit(y_1), exact for y on the simplex
         return [ks_verdict(claim, check, text, z, lambda s: laws.logistic_cdf(t * np.asarray(s) - delta),
-                           **_kw(ctx, check, seed), details={"temperature": t, "logit_diff": delta})]
+                           **ctx.check_kwargs(check), details={"temperature": t, "logit_diff": delta})]
 
     return _guard(claim, check, text, ctx, seed, n, body)
 
@@ -292,7 +289,7 @@ def noise_law(fn: Callable, n: int, ctx: RunContext, *, check: str, claim: str =
 
     def body():
         g = draw_noise(fn, n, seed)
-        kw = _kw(ctx, check, seed)
+        kw = ctx.check_kwargs(check)
         return [ks_verdict(claim, f"{check}.ks", text, g, laws.gumbel_cdf, **kw),
                 ad_verdict(claim, f"{check}.ad", text, g, laws.gumbel_cdf, logcdf=laws.gumbel_logcdf,
                            logsf=lambda v: np.log(laws.gumbel_sf(v)), **kw)]
@@ -306,21 +303,18 @@ def noise_tail(fn: Callable, n: int, ctx: RunContext, *, check: str, claim: str 
     with :math:`t` chosen so that ``n (1 - F(t)) = expected_hits``. At the thorough budget
     :math:`t > 16.64`, which float32 / 24-bit-uniform noise never exceeds (bugs.md A.3)."""
     q = expected_hits / n
-    t = float(-math.log(-math.log1p(-q)))
+    t = float(laws.gumbel_isf(q))
     seed = ctx.seed_for(check)
     text = f"P(g > {t:.3f}) = {q:.3g} (upper tail of the standard Gumbel)"
 
     def body():
-        from harness.seeds import chunk_seeds
-        step = 1 << 24
-        sizes = [min(step, n - s) for s in range(0, n, step)]
         hits = 0
         gmax = -math.inf
-        for m, s in zip(sizes, chunk_seeds(seed, len(sizes))):
+        for m, s in seeded_chunks(n, TAIL_CHUNK, seed):
             g = draw_noise(fn, m, s)
             hits += int(np.sum(g > t))
             gmax = max(gmax, float(g.max()))
-        return [tail_verdict(claim, check, text, hits, n, q, **_kw(ctx, check, seed),
+        return [tail_verdict(claim, check, text, hits, n, q, **ctx.check_kwargs(check),
                              details={"threshold": t, "max_noise_seen": gmax})]
 
     return _guard(claim, check, text, ctx, seed, n, body)
@@ -349,7 +343,9 @@ def noise_resolution(fn: Callable, n: int, ctx: RunContext, *, check: str, claim
                         detectable=Detectable("resolution_bits", 2 * math.log2(max(n, 2)) - 4, 0.9,
                                               level_for(ctx.alpha, ctx.family_size),
                                               note="a grid of fewer bits gives >= 8 expected repeats"),
-                        details={"duplicates": dup, "expected": lam})]
+                        details={"duplicates": dup, "expected": lam},
+                        expected=f"about {lam:.3g} repeated values among {n} draws (Poisson, {bits}-bit grid)",
+                        seen=f"{dup} repeated values")]
 
     return _guard(claim, check, text, ctx, seed, n, body)
 
@@ -359,13 +355,13 @@ def max_stability(fn: Callable, logits: Sequence[float], n: int, ctx: RunContext
     r"""T2: :math:`M = \max_i (x_i + g_i) \sim` Gumbel(:math:`\operatorname{lse}(x)`, 1); KS."""
     x = np.asarray(logits, dtype=np.float64)
     seed = ctx.seed_for(check)
-    lse = float(np.log(np.sum(np.exp(x - x.max()))) + x.max())
+    lse = float(logsumexp(x))
     text = f"max_i (x_i + g_i) ~ Gumbel(loc = lse(x) = {lse:.6g}, scale 1), x = {fmt_logits(x)}"
 
     def body():
         g = draw_noise(fn, n * x.size, seed).reshape(n, x.size)
         m = np.max(x + g, axis=1)
-        return [ks_verdict(claim, check, text, m, lambda v: laws.gumbel_cdf(v, loc=lse), **_kw(ctx, check, seed),
+        return [ks_verdict(claim, check, text, m, lambda v: laws.gumbel_cdf(v, loc=lse), **ctx.check_kwargs(check),
                            details={"lse": lse})]
 
     return _guard(claim, check, text, ctx, seed, n, body)
@@ -480,7 +476,7 @@ def straight_through(fn: Callable, logits: Sequence[float], temperature: float, 
         return [got]
     y, jac = got
     yn, jn = y.cpu().numpy(), jac.cpu().numpy()
-    onehot = np.all((yn == 0) | (yn == 1), axis=1) & (np.sum(yn == 1, axis=1) == 1)
+    onehot = onehot_rows(yn)
     if not onehot.all():
         return [error_verdict(claim, check, text, f"{int((~onehot).sum())} of {batch} forward rows are not "
                               f"exactly one-hot, e.g. {yn[~onehot][0].tolist()}", seed=seed, alpha=ctx.alpha,

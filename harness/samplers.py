@@ -23,7 +23,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from harness.seeds import chunk_seeds
+from harness.seeds import seeded_chunks
 
 __all__ = [
     "Kind",
@@ -41,6 +41,7 @@ __all__ = [
     "reference_relaxed",
     "reference_noise",
     "simplex_tolerance",
+    "onehot_rows",
 ]
 
 Kind = Literal["categorical", "relaxed", "noise", "torch"]
@@ -80,9 +81,11 @@ def _call(fn: Callable, args: tuple, what: str) -> Any:
         raise TargetError(f"{what} raised {type(exc).__name__}: {exc}") from exc
 
 
-def _chunks(n: int, per_item: int) -> list[int]:
+def _chunks(n: int, per_item: int, seed: int) -> list[tuple[int, int]]:
+    """``(size, seed)`` of each call: one call with ``seed`` itself when ``n`` fits in
+    ``MAX_CALL_ELEMENTS``, else chunks seeded by :func:`harness.seeds.seeded_chunks`."""
     rows = max(1, MAX_CALL_ELEMENTS // max(1, per_item))
-    return [min(rows, n - s) for s in range(0, n, rows)] or [0]
+    return [(n, seed)] if n <= rows else seeded_chunks(n, rows, seed)
 
 
 def draw_categorical(fn: CategoricalSampler, logits: np.ndarray, n: int, seed: int) -> NDArray[np.int64]:
@@ -90,10 +93,8 @@ def draw_categorical(fn: CategoricalSampler, logits: np.ndarray, n: int, seed: i
     ``[0, K)``. Returns int64 samples."""
     logits = np.asarray(logits, dtype=np.float64)
     k = logits.shape[-1]
-    sizes = _chunks(n, 1)
-    seeds = [seed] if len(sizes) == 1 else chunk_seeds(seed, len(sizes))
     parts = []
-    for m, s in zip(sizes, seeds):
+    for m, s in _chunks(n, 1, seed):
         what = f"categorical sampler(logits of K={k}, n={m}, seed={s})"
         out = _to_numpy(_call(fn, (logits.copy(), m, s), what), what)
         if out.shape != (m,):
@@ -128,10 +129,8 @@ def draw_relaxed(fn: RelaxedSampler, logits: np.ndarray, temperature: float, n: 
     ``[0, 1]``, rows summing to 1 within :func:`simplex_tolerance`. Returns float64."""
     logits = np.asarray(logits, dtype=np.float64)
     k = logits.shape[-1]
-    sizes = _chunks(n, k)
-    seeds = [seed] if len(sizes) == 1 else chunk_seeds(seed, len(sizes))
     parts = []
-    for m, s in zip(sizes, seeds):
+    for m, s in _chunks(n, k, seed):
         what = f"relaxed sampler(logits of K={k}, T={temperature:g}, n={m}, seed={s})"
         out = _to_numpy(_call(fn, (logits.copy(), float(temperature), m, s), what), what)
         if out.shape != (m, k):
@@ -156,10 +155,8 @@ def draw_relaxed(fn: RelaxedSampler, logits: np.ndarray, temperature: float, n: 
 
 def draw_noise(fn: NoiseSampler, n: int, seed: int) -> NDArray[np.float64]:
     """Call a Gumbel-noise sampler (chunked), validate shape ``(n,)``, floating, finite."""
-    sizes = _chunks(n, 1)
-    seeds = [seed] if len(sizes) == 1 else chunk_seeds(seed, len(sizes))
     parts = []
-    for m, s in zip(sizes, seeds):
+    for m, s in _chunks(n, 1, seed):
         what = f"noise sampler(shape=({m},), seed={s})"
         out = _to_numpy(_call(fn, ((m,), s), what), what)
         if out.shape != (m,):
@@ -190,6 +187,12 @@ def torch_as_relaxed(fn: Callable, *, dtype: Any = None, device: str = "cpu") ->
     return sampler
 
 
+def onehot_rows(y: np.ndarray, axis: int = 1) -> NDArray[np.bool_]:
+    """Which slices of ``y`` along ``axis`` are exactly one-hot (all entries 0 or 1, one 1)."""
+    ones = y == 1
+    return np.all(ones | (y == 0), axis=axis) & (np.sum(ones, axis=axis) == 1)
+
+
 def torch_as_categorical(fn: Callable, *, temperature: float = 1.0, dtype: Any = None,
                          device: str = "cpu") -> CategoricalSampler:
     """A categorical sampler from the torch protocol with ``hard=True``: the index of the
@@ -204,9 +207,9 @@ def torch_as_categorical(fn: Callable, *, temperature: float = 1.0, dtype: Any =
         yn = _to_numpy(y, "torch sampler (hard=True)")
         if yn.shape != (n, logits.shape[-1]):
             raise TargetError(f"hard=True returned shape {yn.shape}, expected {(n, logits.shape[-1])}")
-        ones = yn == 1
-        if not np.all((ones | (yn == 0)).all(axis=1) & (ones.sum(axis=1) == 1)):
-            bad = int(np.sum(~((ones | (yn == 0)).all(axis=1) & (ones.sum(axis=1) == 1))))
+        ok = onehot_rows(yn)
+        if not ok.all():
+            bad = int(np.sum(~ok))
             raise TargetError(f"hard=True returned {bad} of {n} rows that are not exactly one-hot")
         return np.argmax(yn, axis=1)
 

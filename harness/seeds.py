@@ -6,7 +6,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["derive_seed", "chunk_seeds"]
+__all__ = ["derive_seed", "chunk_seeds", "seeded_chunks"]
 
 
 def derive_seed(run_seed: int, *keys: str | int) -> int:
@@ -23,3 +23,10 @@ def chunk_seeds(seed: int, n_chunks: int) -> list[int]:
     """``n_chunks`` independent int seeds for chunked calls of a sampler (SeedSequence.spawn)."""
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> 1)
             for c in np.random.SeedSequence(int(seed)).spawn(n_chunks)]
+
+
+def seeded_chunks(n: int, rows: int, seed: int) -> list[tuple[int, int]]:
+    """``(size, seed)`` of each chunk when ``n`` draws are cut into chunks of at most ``rows``:
+    chunk ``i`` gets ``chunk_seeds(seed, count)[i]`` (empty for ``n = 0``)."""
+    sizes = [min(rows, n - s) for s in range(0, n, rows)]
+    return list(zip(sizes, chunk_seeds(seed, len(sizes))))

@@ -100,7 +100,9 @@ class Verdict:
 
 
 def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, dict):
+    """JSON-safe copy: mappings, lists and tuples recursively, NumPy (and torch) arrays and
+    scalars to Python, non-finite floats to strings (``"nan"``, ``"inf"``)."""
+    if isinstance(obj, Mapping):
         return {str(k): _json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_json_safe(v) for v in obj]

@@ -51,6 +51,7 @@ from harness import sampler_checks as sc
 from harness.samplers import (
     TargetError,
     draw_categorical,
+    onehot_rows,
     simplex_tolerance,
     torch_as_categorical,
     torch_as_relaxed,
@@ -128,7 +129,7 @@ def pair_independence(fn: Callable, logits, n_pairs: int, ctx: RunContext, *, ch
     seed = ctx.seed_for(check)
     text = (f"consecutive draws of one call are independent: (s_2j, s_2j+1) ~ p x p for "
             f"x = {sc.fmt_logits(x)}")
-    repro = ctx.reproduce.format(check=check, seed=seed) if ctx.reproduce else ""
+    repro = ctx.repro(check, seed)
     try:
         s = draw_categorical(fn, x, 2 * n_pairs, seed)
     except TargetError as exc:
@@ -269,7 +270,7 @@ def _torch_dim0_categorical(fn: Callable) -> Callable:
         if tuple(y.shape) != (k, n):
             raise TargetError(f"dim=0 on a ({k}, {n}) input returned shape {tuple(y.shape)}")
         yn = y.detach().cpu().double().numpy()
-        ok = np.all((yn == 0) | (yn == 1), axis=0) & (np.sum(yn == 1, axis=0) == 1)
+        ok = onehot_rows(yn, axis=0)
         if not ok.all():
             raise TargetError(f"hard=True, dim=0: {int((~ok).sum())} of {n} columns are not exactly one-hot "
                               "along dim 0 (dim ignored: normalised along the last axis?)")
@@ -295,7 +296,7 @@ def _torch_mixed_batch(fn: Callable, other: np.ndarray) -> Callable:
             raise TargetError(f"mixed batch of shape {(2 * n, k)} returned "
                               f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}")
         yn = y.detach().cpu().double().numpy()[0::2]
-        ok = np.all((yn == 0) | (yn == 1), axis=1) & (np.sum(yn == 1, axis=1) == 1)
+        ok = onehot_rows(yn)
         if not ok.all():
             raise TargetError(f"hard=True: {int((~ok).sum())} rows are not exactly one-hot")
         return np.argmax(yn, axis=1)
@@ -335,7 +336,7 @@ def _torch_dtype_check(dtype_name: str) -> Callable:
                     if yn.min() < -tol or dev > tol:
                         problems.append(f"hard={hard}: off the simplex (min {yn.min():.3g}, max |sum-1| {dev:.3g})")
                     if hard:
-                        oh = np.all((yn == 0) | (yn == 1), axis=1) & (np.sum(yn == 1, axis=1) == 1)
+                        oh = onehot_rows(yn)
                         if not oh.all():
                             problems.append(f"hard=True: {int((~oh).sum())} rows not exactly one-hot")
         except TargetError as exc:
@@ -485,8 +486,7 @@ def power_targets(kind: str, budget: Budget, family_size: int) -> dict[str, Any]
                            "n": budget.n_discrete, "cohen_w": w, "df": 3,
                            "power": chisquare_power(w, budget.n_discrete, 3, level)}
     if kind in ("relaxed", "torch"):
-        var_l2 = 7 * math.pi ** 4 / 15 - math.pi ** 4 / 9
-        se = math.sqrt(var_l2 / budget.n_relaxed)
+        se = math.sqrt(sc.VAR_L2 / budget.n_relaxed)
         z = stats.norm.isf(level / 2)
         dx = float(LOGITS["power"][0] - LOGITS["power"][-1])
         powers = []

@@ -37,8 +37,8 @@ def phi(l: float) -> float:
     return float(expit(l) * expit(-l))
 
 
-def dsigma(v: float) -> float:
-    return float(expit(v) * expit(-v))
+#: :math:`\sigma'(v) = \sigma(v)\sigma(-v)`: the same function as :func:`phi`.
+dsigma = phi
 
 
 def _quad(f: Callable[[float], float], a: float, b: float, points: list[float] | None = None) -> float:

@@ -17,7 +17,6 @@ order or in which process.
 """
 from __future__ import annotations
 
-import math
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import numpy as np
 from harness.budgets import Budget
 from harness.checks import deterministic_verdict, error_verdict
 from harness.context import RunContext
-from harness.verdict import Verdict
+from harness.verdict import Verdict, _json_safe
 
 __all__ = [
     "Figure",
@@ -47,6 +46,7 @@ __all__ = [
     "counts_figure_data",
     "ecdf_series",
     "qq_data",
+    "tname",
 ]
 
 #: The claim ids of the spec, in report order (``N`` is the precision experiment).
@@ -55,19 +55,9 @@ CLAIM_ORDER: tuple[str, ...] = (
 )
 
 
-def _json(obj: Any) -> Any:
-    """JSON-safe copy: numpy scalars/arrays to Python, non-finite floats to strings."""
-    if isinstance(obj, Mapping):
-        return {str(k): _json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _json(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _json(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    return obj
+#: JSON-safe copy (numpy scalars/arrays to Python, non-finite floats to strings): the one
+#: conversion of :mod:`harness.verdict`, shared with the figures and findings.
+_json = _json_safe
 
 
 @dataclass(frozen=True)
@@ -179,18 +169,19 @@ def experiment(
 
 # ------------------------------------------------------------------ helpers for run() --------
 
+def tname(t: float) -> str:
+    """A temperature as a check-id token: ``T1``, ``T0p5``, ``T0p001`` (``.`` -> ``p``, ``-`` -> ``m``)."""
+    return f"T{t:g}".replace(".", "p").replace("-", "m")
+
+
 def repro(ctx: RunContext, check: str, seed: int | None = None) -> str:
     """``ctx.reproduce`` with ``{check}`` (and ``{seed}``) filled in; empty when unset."""
-    if not ctx.reproduce:
-        return ""
-    return ctx.reproduce.format(check=check, seed=seed if seed is not None else ctx.seed_for(check))
+    return ctx.repro(check, seed)
 
 
 def check_kwargs(ctx: RunContext, check: str) -> dict[str, Any]:
     """Keyword arguments of the :mod:`harness.checks` builders for check ``check``."""
-    seed = ctx.seed_for(check)
-    return dict(seed=seed, reproduce=repro(ctx, check, seed), alpha=ctx.alpha,
-                family_size=ctx.family_size)
+    return ctx.check_kwargs(check)
 
 
 def numpy_generator(ctx: RunContext, check: str) -> np.random.Generator:

@@ -32,7 +32,7 @@ from scipy.special import log_expit, logsumexp as sp_lse
 
 from harness.checks import discrete_verdict
 from harness.context import RunContext
-from harness.experiments.base import Collector, counts_figure_data, experiment, numpy_generator
+from harness.experiments.base import Collector, counts_figure_data, experiment, numpy_generator, tname
 from harness.samplers import draw_relaxed, reference_relaxed, torch_as_relaxed
 from harness.sampler_checks import fmt_logits
 from reference import laws
@@ -46,10 +46,6 @@ CUTS = 7
 
 def sizes(b):
     return {"n_histogram": b.n_relaxed, "n_log_prob": 2000}
-
-
-def _tname(t: float) -> str:
-    return f"T{t:g}".replace(".", "p")
 
 
 # ------------------------------------------------------------ normalisation -----------------
@@ -175,13 +171,13 @@ def run(ctx: RunContext):
 
     # normalisation
     for t in (0.1, 0.5, 1.0, 3.0):
-        check = f"C1.normalisation.k2_{_tname(t)}"
+        check = f"C1.normalisation.k2_{tname(t)}"
         text = f"int p(y) dy = 1 for K = 2, T = {t:g}, x = {fmt_logits(X2)} (quad in s = log(y1/y2))"
         col.guard(check, text, lambda t=t, check=check, text=text: col.deterministic(
             check, text, abs(normalisation_k2(X2, t) - 1.0), 1e-10, test="scipy.integrate.quad",
             details={"temperature": t}))
     for t in (0.5, 1.0, 2.0):
-        check = f"C1.normalisation.k3_{_tname(t)}"
+        check = f"C1.normalisation.k3_{tname(t)}"
         text = f"iint p(y) dy = 1 for K = 3, T = {t:g}, x = {fmt_logits(X3)} (trapezoid in log-ratio coordinates)"
         col.guard(check, text, lambda t=t, check=check, text=text: col.deterministic(
             check, text, abs(normalisation_k3(X3, t) - 1.0), 1e-10, test="2-D trapezoid rule",
@@ -190,7 +186,7 @@ def run(ctx: RunContext):
     # cell probabilities: C1 quadrature vs C2 closed form
     cells = {}
     for t in MC_TEMPS:
-        check = f"C1.cells_vs_C2.{_tname(t)}"
+        check = f"C1.cells_vs_C2.{tname(t)}"
         text = (f"the C1 density integrated over each of the {(CUTS + 1) ** 2} histogram cells equals the cell "
                 f"probability from the C2 joint CDF (K = 3, T = {t:g})")
 
@@ -210,7 +206,7 @@ def run(ctx: RunContext):
 
     sampler = torch_as_relaxed(gumbel_softmax)
     for t in MC_TEMPS:
-        check = f"C1.histogram.{_tname(t)}"
+        check = f"C1.histogram.{tname(t)}"
         text = (f"K = 3 Gumbel-softmax samples fall in the simplex cells with the probabilities of the "
                 f"C1 density, T = {t:g}, x = {fmt_logits(X3)}")
 

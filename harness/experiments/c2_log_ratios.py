@@ -13,14 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from harness.context import RunContext
-from harness.experiments.base import Collector, ecdf_series, experiment
+from harness.experiments.base import Collector, ecdf_series, experiment, tname
 from harness.samplers import reference_relaxed, torch_as_relaxed
 from harness.sampler_checks import logratio_joint, logratio_marginal, logratio_scale
 from reference import laws
-
-
-def _tname(t: float) -> str:
-    return f"T{t:g}".replace(".", "p")
 
 
 def _torch(dtype: str):
@@ -70,7 +66,7 @@ def run(ctx: RunContext):
     series = []
     for impl, raw, t, which in CASES:
         x = np.asarray(raw, dtype=np.float64)
-        base = f"C2.{impl}.k{x.size}_{_tname(t)}" + ("_shift1000" if abs(x).max() > 100 else "")
+        base = f"C2.{impl}.k{x.size}_{tname(t)}" + ("_shift1000" if abs(x).max() > 100 else "")
         fn = samplers[impl]
         if "marginal" in which:
             vs = col.add(logratio_marginal(fn, x, t, n, ctx, check=base))
@@ -89,7 +85,7 @@ def run(ctx: RunContext):
         x = np.array([0.5, -0.3, 0.1])
         rows = []
         for t in (1e-2, 1e-3):
-            y = reference_relaxed(x, t, 20000, ctx.seed_for(f"C2.underflow.{_tname(t)}"))
+            y = reference_relaxed(x, t, 20000, ctx.seed_for(f"C2.underflow.{tname(t)}"))
             rows.append({"temperature": t, "samples": 20000, "rows_with_exact_zero": int(np.sum(np.any(y == 0, axis=1)))})
         col.finding("C2.underflow", "Log-ratios at tiny T cannot be read from float64 samples",
                     "At small T the smaller coordinates of y underflow to exactly 0 in float64 "

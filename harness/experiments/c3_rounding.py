@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from harness.context import RunContext
-from harness.experiments.base import Collector, experiment
+from harness.experiments.base import Collector, experiment, tname
 from harness.samplers import reference_relaxed, torch_as_relaxed
 from harness.sampler_checks import rounding_law
 from reference.softmax import softmax
@@ -27,10 +27,6 @@ EXTRA: list[tuple[str, str, list[float], float]] = [
     ("torch32", "base", X, 1e-3),
     ("torch32", "base", X, 1.0),
 ]
-
-
-def _tname(t: float) -> str:
-    return f"T{t:g}".replace(".", "p").replace("-", "m")
 
 
 def sizes(b):
@@ -61,12 +57,12 @@ def run(ctx: RunContext):
     n = sizes(ctx.budget)["n"]
     tvs = []
     for t in GRID:
-        v = col.add(rounding_law(reference_relaxed, X, t, n, ctx, check=f"C3.numpy.{_tname(t)}"))
+        v = col.add(rounding_law(reference_relaxed, X, t, n, ctx, check=f"C3.numpy.{tname(t)}"))
         tvs.append(_tv(v[0]))
     samplers = {"numpy": reference_relaxed, "torch64": torch_as_relaxed(gumbel_softmax, dtype=torch.float64),
                 "torch32": torch_as_relaxed(gumbel_softmax, dtype=torch.float32)}
     for impl, name, x, t in EXTRA:
-        check = f"C3.{impl}.{name}_{_tname(t)}" if name != "base" else f"C3.{impl}.{_tname(t)}"
+        check = f"C3.{impl}.{name}_{tname(t)}" if name != "base" else f"C3.{impl}.{tname(t)}"
         col.add(rounding_law(samplers[impl], x, t, n, ctx, check=check))
     p = softmax(np.array(X))
     tv_null = [float(np.sqrt(np.sum(p * (1 - p)) / n) * 0.5 * math.sqrt(2 / math.pi) * len(X) ** 0.5)] * len(GRID)
@@ -80,7 +76,7 @@ def run(ctx: RunContext):
         rows = []
         x16 = torch.tensor(X, dtype=torch.float16)
         for t in (1.0, 10.0):
-            torch.manual_seed(ctx.seed_for(f"C3.float16.{_tname(t)}") % (2**63))
+            torch.manual_seed(ctx.seed_for(f"C3.float16.{tname(t)}") % (2**63))
             y = gumbel_softmax(x16.expand(n, -1).contiguous(), tau=t).float().numpy()
             ties = int(np.sum(np.sum(y == y.max(axis=1, keepdims=True), axis=1) > 1))
             freq = np.bincount(np.argmax(y, axis=1), minlength=len(X)) / n

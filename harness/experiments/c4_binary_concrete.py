@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.context import RunContext
-from harness.experiments.base import Collector, ecdf_series, experiment
+from harness.experiments.base import Collector, ecdf_series, experiment, tname
 from harness.samplers import reference_relaxed, torch_as_relaxed
 from harness.sampler_checks import binary_concrete
 from reference import laws
@@ -45,7 +45,7 @@ def run(ctx: RunContext):
     series = []
     delta = X[0] - X[1]
     for impl, t in CASES:
-        check = f"C4.{impl}.T{t:g}".replace("T0.", "T0p")
+        check = f"C4.{impl}.{tname(t)}"
         vs = col.add(binary_concrete(samplers[impl], X, t, n, ctx, check=check))
         if impl == "numpy" and vs and "ecdf" in vs[0].details:
             s = ecdf_series(vs[0], label=f"T = {t:g}")

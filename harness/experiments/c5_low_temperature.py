@@ -24,17 +24,13 @@ import numpy as np
 from harness.checks import discrete_verdict, z_verdict
 from harness.context import RunContext
 from harness.experiments import _binary
-from harness.experiments.base import Collector, experiment
+from harness.experiments.base import Collector, experiment, tname
 from harness.samplers import draw_relaxed, torch_as_relaxed
 from reference import laws
 from reference.softmax import softmax
 
 X = np.array([0.6, 0.0])
 GRID = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
-
-
-def _tname(t: float) -> str:
-    return f"T{t:g}".replace(".", "p")
 
 
 def sizes(b):
@@ -61,7 +57,7 @@ def run(ctx: RunContext):
     sampler = torch_as_relaxed(gumbel_softmax)
     rows = {k: [] for k in ("T", "mean", "se", "exact", "asym", "mean_y1", "se_y1", "exact_y1", "tv", "l1")}
     for t in GRID:
-        check = f"C5.{_tname(t)}"
+        check = f"C5.{tname(t)}"
         exact = _binary.one_minus_max(delta, t)
         asym = float(laws.one_minus_max_asymptote(X, t))
         ey1 = _binary.expect("y1", delta, t)

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from harness.context import RunContext
-from harness.experiments.base import Collector, experiment, torch_generator
+from harness.experiments.base import Collector, experiment, tname, torch_generator
 from harness.sampler_checks import jacobian
 from reference import laws
 
@@ -58,7 +58,7 @@ def run(ctx: RunContext):
         for dt, t, x in cases:
             if device == "cuda" and dt == "float16":
                 continue
-            name = f"G1.jacobian.{device}.{dt}.T{t:g}".replace("T0.", "T0p").replace("e-", "em")
+            name = f"G1.jacobian.{device}.{dt}.{tname(t)}"
             if not all(np.isfinite(x)):
                 name += ".neg_inf"
             dctx = ctx if device == ctx.device else _with_device(ctx, device)
@@ -66,7 +66,7 @@ def run(ctx: RunContext):
 
     w = torch.tensor([0.3, -1.2, 0.7, 2.0], dtype=torch.float64)
     for t in (1.0, 0.1):
-        check = f"G1.gradcheck.T{t:g}".replace("T0.", "T0p")
+        check = f"G1.gradcheck.{tname(t)}"
         text = f"torch.autograd.gradcheck and gradgradcheck of w . relaxed_from_noise(x, g, T) at fixed g, T = {t:g}, float64"
 
         def gc(t=t, check=check, text=text):
@@ -81,7 +81,7 @@ def run(ctx: RunContext):
 
         col.guard(check, text, gc)
 
-        check = f"G1.closed_form.T{t:g}".replace("T0.", "T0p")
+        check = f"G1.closed_form.{tname(t)}"
         text = (f"autograd Jacobian of relaxed_from_noise at known noise = laws.concrete_jacobian(y, T) and central "
                 f"finite differences of w . y agree with it, T = {t:g}, float64")
 

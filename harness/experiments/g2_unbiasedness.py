@@ -19,7 +19,7 @@ import numpy as np
 from harness.checks import z_verdict
 from harness.context import RunContext
 from harness.experiments import _binary
-from harness.experiments.base import Collector, experiment, torch_generator
+from harness.experiments.base import Collector, experiment, tname, torch_generator
 
 X = np.array([0.3, -0.4])
 TEMPS = (0.5, 1.0, 2.0)
@@ -32,10 +32,6 @@ def sizes(b):
 
 def _h(name: str, y1):
     return y1 if name == "y1" else y1 * y1
-
-
-def _tname(t: float) -> str:
-    return f"T{t:g}".replace(".", "p")
 
 
 def pathwise(ctx: RunContext, check: str, h: str, t: float, n: int) -> np.ndarray:
@@ -100,7 +96,7 @@ def run(ctx: RunContext):
         for t in TEMPS:
             exact = _binary.grad_expect(h, delta, t)
             for est, fn in (("pathwise", pathwise), ("score", score)):
-                check = f"G2.{est}.{h.replace('^', '')}.{_tname(t)}"
+                check = f"G2.{est}.{h.replace('^', '')}.{tname(t)}"
                 text = (f"E[{'d h(y1)/dx1' if est == 'pathwise' else 'h(y1) d log p(y)/dx1'}] = d/dx1 E[h(y1)] = {exact:.8g} "
                         f"(exact), h(y) = {h.replace('y1', 'y')}, T = {t:g}, x = {X.tolist()}")
                 v = col.guard(check, text, lambda fn=fn, check=check, h=h, t=t, text=text, exact=exact: z_verdict(

@@ -26,7 +26,7 @@ from scipy import stats
 from harness.checks import level_for, z_verdict
 from harness.context import RunContext
 from harness.experiments import _binary
-from harness.experiments.base import Collector, experiment, repro, torch_generator
+from harness.experiments.base import Collector, experiment, repro, tname, torch_generator
 from harness.stats.power import z_detectable
 from harness.verdict import Detectable, Verdict
 from reference import laws
@@ -39,10 +39,6 @@ SLOPE_T = (0.03, 0.01, 0.003, 0.001)
 
 def sizes(b):
     return {"n_per_T": 5 * b.n_gradient}
-
-
-def _tname(t: float) -> str:
-    return f"T{t:g}".replace(".", "p")
 
 
 def _grads(ctx: RunContext, check: str, t: float, n: int) -> np.ndarray:
@@ -85,7 +81,7 @@ def run(ctx: RunContext):
     discrete = float(p[0] * p[1])
     rows = {k: [] for k in ("T", "mean", "se_mean", "var", "var_exact", "se_logvar", "asym", "bias_exact")}
     for t in GRID:
-        check = f"G3.{_tname(t)}"
+        check = f"G3.{tname(t)}"
         m1 = _binary.grad_moment(1, delta, t)
         var, var_of_var = _binary.grad_variance(delta, t)
         try:
@@ -126,6 +122,8 @@ def run(ctx: RunContext):
                         reproduce=repro(ctx, check, seed),
                         detectable=Detectable("slope_shift", z_detectable(b_se, level), 0.9, level),
                         reason=f"fitted slope {b_hat:.4f} +- {1.96 * b_se:.4f} (95% CI) vs exact {b_ex:.4f} (z = {z:+.2f})",
+                        expected=f"slope {b_ex:.4f} (exact variances at the same T; asymptote -1)",
+                        seen=f"fitted slope {b_hat:.4f} +- {b_se:.2g} (se), z = {z:+.2f}",
                         details={"slope": b_hat, "slope_se": b_se, "slope_ci95": [b_hat - 1.96 * b_se, b_hat + 1.96 * b_se],
                                  "exact_slope": b_ex, "temperatures": T[sel].tolist()}))
         fit = {"slope": b_hat, "intercept": a_hat, "slope_se": b_se, "exact_slope": b_ex, "x": T[sel].tolist(),

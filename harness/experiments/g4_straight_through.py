@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from harness.context import RunContext
-from harness.experiments.base import Collector, experiment
+from harness.experiments.base import Collector, experiment, tname
 from harness.samplers import torch_as_categorical
 from harness.sampler_checks import categorical_law, straight_through
 
@@ -49,7 +49,7 @@ def run(ctx: RunContext):
     for device in devices:
         dctx = replace(ctx, device=device)
         for dt, t in (("float64", 1.0), ("float64", 0.1), ("float32", 1.0)):
-            check = f"G4.backward.{device}.{dt}.T{t:g}".replace("T0.", "T0p")
+            check = f"G4.backward.{device}.{dt}.{tname(t)}"
             col.add(straight_through(gumbel_softmax, X, t, dctx, check=check, dtype=getattr(torch, dt)))
     col.add(categorical_law(torch_as_categorical(gumbel_softmax, temperature=0.5), X, n, ctx,
                             check="G4.forward_law", claim="G4", label="hard=True, T = 0.5"))

@@ -29,7 +29,7 @@ from harness.context import RunContext
 from harness.experiments.base import Collector, experiment, torch_noise_sampler
 from harness.samplers import reference_categorical, reference_noise
 from harness.sampler_checks import noise_law, noise_resolution, noise_tail, tail_mass
-from harness.seeds import chunk_seeds
+from harness.seeds import seeded_chunks
 from reference import laws
 
 THRESHOLDS = (8.0, 10.0, 12.0, 14.0, 15.0, 16.0, 16.5, 16.6355, 17.0, 18.0)
@@ -62,7 +62,8 @@ def _rare_gap(n: int, hits: float = 200.0) -> float:
 def run(ctx: RunContext):
     import torch
 
-    from reference.torch_gumbel_softmax import NOISE_RANGE, gumbel_softmax, noise_from_uniform, relaxed_from_noise
+    from reference.torch_gumbel_softmax import (NOISE_RANGE, gumbel_noise, gumbel_softmax, noise_from_uniform,
+                                                relaxed_from_noise)
 
     col = Collector(ctx, "N")
     s = sizes(ctx.budget)
@@ -121,9 +122,6 @@ def run(ctx: RunContext):
     def half():
         gen = torch.Generator().manual_seed(ctx.seed_for("N.half_precision") % (2**63))
         x = torch.tensor([0.4, -0.3, 1.1, 0.0], dtype=torch.float64).expand(4096, 4).contiguous()
-        g = torch.empty(4096, 4, dtype=torch.float64)
-        from reference.torch_gumbel_softmax import gumbel_noise
-
         g = gumbel_noise((4096, 4), generator=gen)
         rows = {}
         err = 0.0
@@ -146,12 +144,11 @@ def run(ctx: RunContext):
     # ---- measured: tail of float32 vs float64 noise
     def measure():
         n = s["n_measure"]
-        sizes_ = [min(CHUNK, n - i) for i in range(0, n, CHUNK)]
         out = {}
         for name, fn in (("float64", t64), ("float32", t32)):
             hits = np.zeros(len(THRESHOLDS), dtype=np.int64)
             gmax = -math.inf
-            for m, sd in zip(sizes_, chunk_seeds(ctx.seed_for(f"N.measure.{name}"), len(sizes_))):
+            for m, sd in seeded_chunks(n, CHUNK, ctx.seed_for(f"N.measure.{name}")):
                 g = fn((m,), sd).double().numpy()
                 hits += np.array([int(np.sum(g > t)) for t in THRESHOLDS])
                 gmax = max(gmax, float(g.max()))

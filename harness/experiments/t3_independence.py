@@ -11,14 +11,11 @@ import math
 
 import numpy as np
 
-from harness.checks import error_verdict, ks_verdict, level_for
+from harness.checks import error_verdict, independence_verdict, ks_verdict
 from harness.context import RunContext
 from harness.experiments.base import Collector, experiment, repro
 from harness.samplers import draw_noise, reference_noise
 from harness.sampler_checks import fmt_logits
-from harness.stats.continuous import independence_chi2
-from harness.stats.power import min_detectable_w
-from harness.verdict import Detectable, Verdict
 from reference import laws
 from reference.softmax import logsumexp, softmax
 
@@ -87,17 +84,11 @@ def run(ctx: RunContext):
         ci = f"{check}.chi2"
         text = f"argmax and M are independent (contingency of argmax x deciles of Gumbel(lse(x))), x = {fmt_logits(x)}"
 
-        def chi2(ci=ci, text=text, a=a, m=m, lse=lse):
+        def chi2(ci=ci, text=text, a=a, m=m, lse=lse, seed=seed):
             edges = laws.gumbel_ppf(np.arange(1, 10) / 10.0, loc=lse)
-            res = independence_chi2(a, m, edges)
-            level = level_for(ctx.alpha, ctx.family_size)
-            w = min_detectable_w(res.n, res.df, level) if res.df >= 1 else math.inf
-            return Verdict(claim="T3", check=ci, claim_text=text, test=res.test, statistic=res.statistic,
-                           pvalue=res.pvalue, n=res.n, alpha=ctx.alpha, seed=seed, reproduce=repro(ctx, ci, seed),
-                           detectable=Detectable("cohen_w", w, 0.9, level, note="contingency table"),
-                           reason=f"chi-square {res.statistic:.4g} on df = {res.df} "
-                                  f"({res.table.shape[0]} argmax rows x {res.table.shape[1]} M bins)",
-                           details={"table": res.table.tolist(), "df": res.df})
+            return independence_verdict("T3", ci, text, a, m, edges, seed=seed,
+                                        reproduce=repro(ctx, ci, seed), alpha=ctx.alpha,
+                                        family_size=ctx.family_size)
 
         col.guard(ci, text, chi2)
         grid = np.linspace(-3, 8, 200)

@@ -130,7 +130,8 @@ class CalibrationResult:
 
 def _as_pair(out: Any) -> tuple[float, float]:
     """(p-value, p-value for the uniformity check) from a test's output: a float, a pair, or
-    a result object (randomised with the attached uniform when it has ``pvalue_lower``)."""
+    a result object with ``.pvalue`` (used for both; a discrete test that needs a randomised
+    p-value for the uniformity check returns the pair itself)."""
     if isinstance(out, tuple):
         return float(out[0]), float(out[1])
     if hasattr(out, "pvalue"):

@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from harness.stats.discrete import pool_categories
 from harness.stats.power import dkwm_epsilon
 
 __all__ = ["KSResult", "AndersonDarlingResult", "ZResult", "IndependenceResult",
@@ -225,26 +226,9 @@ class IndependenceResult:
 
 
 def _pool_rows(row: NDArray[np.float64], need: float) -> list[list[int]]:
-    """Pool rows (by their totals only) so that every group's total is >= ``need``: small
-    rows merged in ascending order, a leftover merged into the smallest group."""
-    order = [int(i) for i in np.argsort(row, kind="stable") if row[i] > 0]
-    big = [[i] for i in order if row[i] >= need]
-    small = [i for i in order if row[i] < need]
-    groups, cur, acc = [], [], 0.0
-    for i in small:
-        cur.append(i)
-        acc += row[i]
-        if acc >= need:
-            groups.append(cur)
-            cur, acc = [], 0.0
-    out = groups + big
-    if cur:
-        if out:
-            j = min(range(len(out)), key=lambda g: (row[out[g]].sum(), g))
-            out[j] = out[j] + cur
-        else:
-            out.append(cur)
-    return out
+    """Pool rows (by their totals only) so that every group's total is >= ``need``: the
+    pooling rule of :func:`harness.stats.discrete.pool_categories`, as index lists."""
+    return [list(g) for g in pool_categories(row, need)]
 
 
 def independence_chi2(labels: ArrayLike, values: ArrayLike, edges: ArrayLike,
