@@ -220,6 +220,51 @@ def test_failing_claim_exits_1(tmp_path, monkeypatch):
     assert "FAIL" in (out / "index.html").read_text()
 
 
+def test_full_report_carries_the_mutant_table(quick_report, results):
+    """A full run checks the mutant catalogue: every mutant the budget allows is rejected by the
+    checks its catalogue entry names, and the table is in the JSON, the HTML and the Markdown."""
+    from harness.mutants import MUTANTS
+
+    out, _ = quick_report
+    mt = results["mutants"]
+    col = {c: i for i, c in enumerate(mt["columns"])}
+    names = [r[col["mutant"]] for r in mt["rows"]]
+    assert mt["escaped"] == []
+    assert set(names) | set(mt["not_run"]) == set(MUTANTS)
+    assert set(mt["not_run"]) == {m.name for m in MUTANTS.values() if m.budget == "thorough"}
+    for r in mt["rows"]:
+        assert r[col["rejected"]] == "yes", r
+        expected = r[col["expected"]].split(", ")
+        caught = r[col["caught by"]].split(", ")
+        assert all(any(c.startswith(e) for e in expected) for c in caught), r
+    html_text = (out / "index.html").read_text()
+    md_text = (out / "report.md").read_text()
+    for name in names:
+        assert name in html_text and name in md_text
+
+
+def test_an_escaped_mutant_fails_the_report(tmp_path, monkeypatch):
+    """If the harness lost its power (a mutant passes), the report says so and exits 1."""
+    from harness.report import runner
+
+    def table(budget, seed, show_progress=None):
+        return {"note": "simulated", "columns": ["mutant", "rejected"], "rows": [["m_escaped", "NO"]],
+                "escaped": ["m_escaped"], "not_run": {}}
+
+    monkeypatch.setattr(runner, "mutant_table", table)
+    # a full run is needed for the mutant table; keep it cheap by restricting the registry to T5
+    from harness.experiments.base import REGISTRY
+
+    for key in [k for k in REGISTRY if k != "T5"]:
+        monkeypatch.delitem(REGISTRY, key)
+    rc, out = _run(tmp_path, "esc", "--workers", "1")
+    j = json.loads((out / "results.json").read_text())
+    assert rc == 1 and j["passed"] is False
+    assert all(c["passed"] for c in j["claims"])
+    assert j["mutants"]["escaped"] == ["m_escaped"]
+    assert "m_escaped" in (out / "index.html").read_text()
+
+
 # ------------------------------------------------------------------ atomic writing -----------
 
 class _Crash(Exception):

@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="run the large Monte Carlo loops on a Dask cluster at ADDRESS, or 'local' for a "
                              "LocalCluster (needs the [dask] extra); same numbers as without")
+    parser.add_argument("--no-mutants", action="store_true",
+                        help="skip the mutant table (a full run otherwise checks that every mutant of "
+                             "harness.mutants is rejected; about 30 s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -77,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     show = False if args.no_progress else None
     rep = run_report(budget, seed=args.seed, only=only, workers=args.workers, show_progress=show,
-                     scheduler=args.scheduler)
+                     scheduler=args.scheduler, mutants=not args.no_mutants)
     if rep.unmatched:
         print(f"gumbel-harness report: error: --only {', '.join(rep.unmatched)} matched no check "
               f"(check ids look like T1.mc.peaked; see results.json of a full run)", file=sys.stderr)
@@ -95,5 +98,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"  FAIL {v['check']}: {str(v.get('reason', '')).splitlines()[0] if v.get('reason') else ''}")
             if v.get("reproduce"):
                 print(f"       reproduce: {v['reproduce']}")
+    mt = p.get("mutants")
+    if mt:
+        print(f"mutants: {len(mt['rows']) - len(mt['escaped'])}/{len(mt['rows'])} rejected"
+              + (f"; ESCAPED: {', '.join(mt['escaped'])}" if mt["escaped"] else ""))
     print(f"report: {written / 'index.html'}")
     return 0 if rep.passed else 1

@@ -175,6 +175,16 @@ def to_html(payload: Mapping[str, Any], pngs: Mapping[str, bytes]) -> str:
                           f"<div class='reason'>{reason}{extra}</div>", st])
         parts.append(_table(["check", "test", "statistic", "p", "Holm p", "n", "power 0.9 / tolerance", "detail", "verdict"],
                             vrows, cls_col=8))
+    mt = payload.get("mutants")
+    if mt:
+        ok_m = not mt["escaped"]
+        parts.append(f"<h2 id='mutants'>The harness proves its power: the mutant catalogue "
+                     f"<span class='{'PASS' if ok_m else 'FAIL'}'>&nbsp;{'PASS' if ok_m else 'FAIL'}&nbsp;</span></h2>")
+        parts.append(f"<p>{e(mt['note'])}. {len(mt['rows'])} mutants run"
+                     + (f", escaped: {e(', '.join(mt['escaped']))}" if mt["escaped"] else ", every one rejected")
+                     + (f"; not run at this budget: {e(', '.join(sorted(mt['not_run'])))}" if mt["not_run"] else "")
+                     + ".</p>")
+        parts.append(_table(mt["columns"], [[e(str(c)) for c in r] for r in mt["rows"]]))
     parts.append("<h2>How to read this report</h2><p>Each Monte Carlo check is a hypothesis test of the claim with an "
                  "exact null law; its p-value is uniform when the implementation is correct. All statistical checks "
                  "of the run form one Holm-Bonferroni family at the stated family-wise alpha, so a correct "
@@ -232,6 +242,14 @@ def to_markdown(payload: Mapping[str, Any], pngs: Mapping[str, bytes]) -> str:
             lines += [f"- **{v['check']} FAILED**: {v.get('reason', '')} (reproduce: `{v.get('reproduce', '')}`)"]
         if fails:
             lines.append("")
+    mt = payload.get("mutants")
+    if mt:
+        lines += ["## The harness proves its power: the mutant catalogue - "
+                  + ("PASS" if not mt["escaped"] else "FAIL"), "",
+                  f"{mt['note']}. {len(mt['rows'])} mutants run"
+                  + (f", escaped: {', '.join(mt['escaped'])}" if mt["escaped"] else ", every one rejected")
+                  + (f"; not run at this budget: {', '.join(sorted(mt['not_run']))}" if mt["not_run"] else "") + ".", "",
+                  _md_table(mt["columns"], [[str(c) for c in r] for r in mt["rows"]]), ""]
     return "\n".join(lines) + "\n"
 
 

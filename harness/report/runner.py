@@ -165,12 +165,15 @@ def run_report(
     show_progress: bool | None = None,
     device: str = "cpu",
     scheduler: str | None = None,
+    mutants: bool = True,
 ) -> ReportRun:
     """Run the experiments selected by ``only`` (claim ids or check ids; all when empty) at
     ``budget`` with run seed ``seed`` and return the judged report. With a Dask ``scheduler``
     (an address, or ``"local"``) the experiments run one after the other in this process and
     their large Monte Carlo loops are spread over the Dask cluster instead; the numbers are
-    the same as with local processes."""
+    the same as with local processes. ``mutants`` (full runs only, i.e. without ``only``) adds
+    the mutant table: the harness proving its own power (:func:`mutant_table`); the report then
+    passes only if every claim holds *and* every mutant is rejected."""
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     exps, filters = select(only)
@@ -239,8 +242,42 @@ def run_report(
             "workers": nworkers,
         },
     }
+    if mutants and not only:
+        t_m = time.perf_counter()
+        payload["mutants"] = mutant_table(budget, int(seed), show_progress)
+        payload["passed"] = payload["passed"] and not payload["mutants"]["escaped"]
+        payload["run"]["mutant_seconds"] = round(time.perf_counter() - t_m, 3)
+        payload["run"]["wall_seconds"] = round(time.perf_counter() - t0, 3)
     pngs = {fid: png for e in exps for fid, png in raw[e.id][1].items()}
     return ReportRun(payload, pngs, [f for f, ok in matched.items() if not ok])
+
+
+_BUDGET_RANK = {"quick": 0, "standard": 1, "thorough": 2}
+
+
+def mutant_table(budget: Budget, seed: int, show_progress: bool | None = None) -> dict[str, Any]:
+    """Run the mutant catalogue (:mod:`harness.mutants`): every mutant at the budget it needs,
+    with the checks its catalogue entry names. Mutants that need ``thorough`` run only in a
+    thorough report (listed as not run otherwise). Returns the table (columns, rows: mutant,
+    kind, bugs.md B number, mirrored issues, expected checks, budget needed / used, rejected?,
+    checks that caught it, smallest Holm-adjusted p) and the names of escaped mutants."""
+    from harness.checker.render import mutant_rows
+    from harness.mutants import MUTANTS, run_mutant
+
+    level = max(_BUDGET_RANK["standard"], _BUDGET_RANK.get(budget.name, 1))
+    chosen = [m for m in MUTANTS.values() if _BUDGET_RANK[m.budget] <= level]
+    entries = [(m, run_mutant(m, seed=seed)) for m in progress(chosen, total=len(chosen), desc="mutants",
+                                                                enabled=show_progress)]
+    head, rows = mutant_rows(entries)
+    keep = [i for i, h in enumerate(head) if h != "s"]  # wall-clock seconds stay out of the numbers
+    return {
+        "note": ("each mutant is a deliberately broken sampler mirroring a real bug (bugs.md B); it is checked "
+                 "at the budget it needs with the checks its catalogue entry names, and must be rejected"),
+        "columns": [head[i] for i in keep],
+        "rows": [[r[i] for i in keep] for r in rows],
+        "escaped": [m.name for m, r in entries if r.passed],
+        "not_run": {m.name: f"needs the {m.budget} budget" for m in MUTANTS.values() if m not in chosen},
+    }
 
 
 def reproducible_view(payload: dict[str, Any]) -> dict[str, Any]:
