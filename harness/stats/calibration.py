@@ -213,7 +213,9 @@ def binomial_tail_size(n: int, p: float, alpha: float, alternative: str = "two-s
 
 def format_calibration_table(results: Sequence[CalibrationResult]) -> str:
     """Markdown table: test, alpha, target, seeds, rejections, rate, CI, uniformity p."""
-    lines = ["| test | alpha | target | seeds | rejections | rate | 99.9% CI | KS-uniformity p | ok |",
+    conf = {f"{r.confidence:.4g}" for r in results}
+    ci = f"{100 * float(conf.pop()):.4g}% CI" if len(conf) == 1 else "CI"
+    lines = [f"| test | alpha | target | seeds | rejections | rate | {ci} | KS-uniformity p | ok |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         u = "-" if r.uniformity_pvalue is None else f"{r.uniformity_pvalue:.3g}"
