@@ -162,6 +162,17 @@ def _ecdf_points(x: np.ndarray, cdf: Callable, m: int = 200) -> dict[str, list[f
             "cdf": np.asarray(cdf(xs[idx]), dtype=float).tolist()}
 
 
+def _nonfinite_verdict(x: np.ndarray, what: str, claim: str, check: str, claim_text: str, *,
+                       seed: int | None, reproduce: str, alpha: float, test: str) -> Verdict | None:
+    """A FAIL naming the non-finite entries of ``x`` (how many, a few examples), or None."""
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return None
+    return error_verdict(claim, check, claim_text, f"{int(bad.sum())} of {x.size} {what} are not finite "
+                         f"(NaN/inf), e.g. {x[bad][:3].tolist()}", n=x.size, seed=seed,
+                         reproduce=reproduce, alpha=alpha, test=test)
+
+
 def ks_verdict(
     claim: str,
     check: str,
@@ -177,12 +188,10 @@ def ks_verdict(
 ) -> Verdict:
     """KS test of ``samples`` against the exact ``cdf``; power as a KS sup-distance (DKWM)."""
     x = np.asarray(samples, dtype=np.float64).ravel()
-    bad = ~np.isfinite(x)
     level = level_for(alpha, family_size)
-    if bad.any():
-        return error_verdict(claim, check, claim_text, f"{int(bad.sum())} of {x.size} samples are "
-                             f"not finite (NaN/inf), e.g. {x[bad][:3].tolist()}", n=x.size,
-                             seed=seed, reproduce=reproduce, alpha=alpha, test="Kolmogorov-Smirnov")
+    if (err := _nonfinite_verdict(x, "samples", claim, check, claim_text, seed=seed, reproduce=reproduce,
+                                  alpha=alpha, test="Kolmogorov-Smirnov")) is not None:
+        return err
     res = ks_test(x, cdf, alpha=level)
     det = Detectable("ks_sup_distance", ks_detectable_distance(x.size, level), 0.9, level)
     d = {"dkwm_epsilon": res.dkwm_epsilon, "sup_location": res.location,
@@ -220,9 +229,9 @@ def ad_verdict(
     """Anderson-Darling test against the exact law (tail-sensitive companion of KS). Power is
     stated with the distribution-free KS bound (AD is at least as powerful in the tails)."""
     x = np.asarray(samples, dtype=np.float64).ravel()
-    if not np.all(np.isfinite(x)):
-        return error_verdict(claim, check, claim_text, "samples contain NaN/inf", n=x.size,
-                             seed=seed, reproduce=reproduce, alpha=alpha, test="Anderson-Darling")
+    if (err := _nonfinite_verdict(x, "samples", claim, check, claim_text, seed=seed, reproduce=reproduce,
+                                  alpha=alpha, test="Anderson-Darling")) is not None:
+        return err
     res = anderson_darling(x, cdf, logcdf=logcdf, logsf=logsf)
     level = level_for(alpha, family_size)
     det = Detectable("ks_sup_distance", ks_detectable_distance(x.size, level), 0.9, level,
@@ -281,9 +290,9 @@ def z_verdict(
 ) -> Verdict:
     """Two-sided z-test of a sample mean against ``target``; power as the detectable shift."""
     x = np.asarray(samples, dtype=np.float64).ravel()
-    if not np.all(np.isfinite(x)):
-        return error_verdict(claim, check, claim_text, "samples contain NaN/inf", n=x.size,
-                             seed=seed, reproduce=reproduce, alpha=alpha, test="z-test")
+    if (err := _nonfinite_verdict(x, "samples", claim, check, claim_text, seed=seed, reproduce=reproduce,
+                                  alpha=alpha, test="z-test")) is not None:
+        return err
     res = z_test(x, target, se)
     level = level_for(alpha, family_size)
     det = Detectable(measure, z_detectable(res.se, level), 0.9, level)
@@ -365,9 +374,9 @@ def conditional_verdict(
     Power: the KS sup-distance detectable in the smallest class at level
     ``alpha / (family_size * classes)``."""
     x = np.asarray(values, dtype=np.float64).ravel()
-    if not np.all(np.isfinite(x)):
-        return error_verdict(claim, check, claim_text, "values contain NaN/inf", n=x.size,
-                             seed=seed, reproduce=reproduce, alpha=alpha, test="per-class KS")
+    if (err := _nonfinite_verdict(x, "values", claim, check, claim_text, seed=seed, reproduce=reproduce,
+                                  alpha=alpha, test="per-class KS")) is not None:
+        return err
     res = conditional_gof(labels, x, cdf, test=test, min_count=min_count,  # type: ignore[arg-type]
                           logcdf=logcdf, logsf=logsf)
     m = len(res.classes)
@@ -406,10 +415,9 @@ def independence_verdict(
     """Chi-square test of independence of ``labels`` and ``values`` binned at ``edges``
     (spec T3). Power as Cohen's w of the contingency table (df = (rows-1)(bins-1))."""
     x = np.asarray(values, dtype=np.float64).ravel()
-    if not np.all(np.isfinite(x)):
-        return error_verdict(claim, check, claim_text, "values contain NaN/inf", n=x.size,
-                             seed=seed, reproduce=reproduce, alpha=alpha,
-                             test="chi-square test of independence")
+    if (err := _nonfinite_verdict(x, "values", claim, check, claim_text, seed=seed, reproduce=reproduce,
+                                  alpha=alpha, test="chi-square test of independence")) is not None:
+        return err
     res = independence_chi2(labels, x, edges)
     level = level_for(alpha, family_size)
     w = min_detectable_w(res.n, res.df, level) if res.df >= 1 else math.inf

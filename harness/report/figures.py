@@ -132,6 +132,11 @@ def _sweep(ax, d: Mapping[str, Any]) -> None:
         ax.axhline(_num(d["hline"]), color="grey", lw=0.8, ls=":")
     if d.get("vline") is not None:
         ax.axvline(_num(d["vline"]), color="grey", lw=0.8, ls=":")
+    _finish(ax, d)
+
+
+def _finish(ax, d: Mapping[str, Any], ncol: int = 1) -> None:
+    """Axis scales, labels, grid and legend from the figure data."""
     if d.get("logx"):
         ax.set_xscale("log")
     if d.get("logy"):
@@ -139,7 +144,7 @@ def _sweep(ax, d: Mapping[str, Any]) -> None:
     ax.set_xlabel(d.get("xlabel", "x"))
     ax.set_ylabel(d.get("ylabel", "y"))
     ax.grid(True, which="both", lw=0.3, alpha=0.5)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, ncol=ncol)
 
 
 def _scatter(ax, d: Mapping[str, Any]) -> None:
@@ -150,14 +155,7 @@ def _scatter(ax, d: Mapping[str, Any]) -> None:
         ax.plot(x[m], y[m], "o", ms=4, label=str(gname))
     if d.get("tolerance") is not None:
         ax.axhline(_num(d["tolerance"]), color="#d62728", lw=1, ls="--", label=f"tolerance {d['tolerance']:g}")
-    if d.get("logx"):
-        ax.set_xscale("log")
-    if d.get("logy"):
-        ax.set_yscale("log")
-    ax.set_xlabel(d.get("xlabel", "x"))
-    ax.set_ylabel(d.get("ylabel", "y"))
-    ax.grid(True, which="both", lw=0.3, alpha=0.5)
-    ax.legend(fontsize=7, ncol=2)
+    _finish(ax, d, ncol=2)
 
 
 _DRAW = {"counts": _counts, "ecdf": _ecdf, "qq": _qq, "sweep": _sweep, "loglog": _sweep, "scatter": _scatter}
