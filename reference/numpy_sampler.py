@@ -236,12 +236,11 @@ def _race_small_k(rng, inv_col, rows, dt, block_rows, acc) -> None:
         done += r
 
 
-def _race_rows(rng, inv_row, rows, dt, block_rows, out_idx=None, acc=None) -> None:
-    """Sample-major race: scores (r, *batch, K) = E * inv_row; argmin over the last axis.
-
-    Writes the winners to ``out_idx`` (shape (rows, *batch)) and/or adds their counts to
+def _stream_blocks(rows, block_rows, shape, dt, pick, out_idx=None, acc=None) -> None:
+    """The block loop shared by the row kernels: for each block of up to ``block_rows`` draws,
+    ``pick(buf, idx)`` fills the reused noise buffer ``buf`` (shape (r, *shape)) and writes the
+    winners into ``idx``; they go to ``out_idx`` (shape (rows, *batch)) and/or are counted into
     ``acc`` (1-D logits only)."""
-    shape = inv_row.shape
     buf = np.empty((block_rows,) + shape, dt)
     idx = np.empty((block_rows,) + shape[:-1], np.intp)
     done = 0
@@ -249,6 +248,18 @@ def _race_rows(rng, inv_row, rows, dt, block_rows, out_idx=None, acc=None) -> No
         r = min(block_rows, rows - done)
         if r != block_rows:
             buf, idx = np.empty((r,) + shape, dt), idx[:r]
+        pick(buf, idx)
+        if out_idx is not None:
+            out_idx[done:done + r] = idx
+        if acc is not None:
+            acc += np.bincount(idx.reshape(-1), minlength=shape[-1])
+        done += r
+
+
+def _race_rows(rng, inv_row, rows, dt, block_rows, out_idx=None, acc=None) -> None:
+    """Sample-major race: scores (r, *batch, K) = E * inv_row; argmin over the last axis."""
+
+    def pick(buf, idx):
         rng.standard_exponential(dtype=dt, out=buf)
         np.multiply(buf, inv_row, out=buf)
         np.argmin(buf, axis=-1, out=idx)
@@ -256,32 +267,20 @@ def _race_rows(rng, inv_row, rows, dt, block_rows, out_idx=None, acc=None) -> No
         if picked.size and not picked.min() > 0:  # argmin lands on any 0 or NaN: redraw
             _fix_race_block(rng, buf, inv_row)
             np.argmin(buf, axis=-1, out=idx)
-        if out_idx is not None:
-            out_idx[done:done + r] = idx
-        if acc is not None:
-            acc += np.bincount(idx.reshape(-1), minlength=shape[-1])
-        done += r
+
+    _stream_blocks(rows, block_rows, inv_row.shape, dt, pick, out_idx, acc)
 
 
 def _gumbel_rows(rng, logp_row, rows, dt, block_rows, out_idx=None, acc=None) -> None:
     """Literal Gumbel-max: scores = log p - log E (E > 0), argmax over the last axis."""
-    shape = logp_row.shape
-    buf = np.empty((block_rows,) + shape, dt)
-    idx = np.empty((block_rows,) + shape[:-1], np.intp)
-    done = 0
-    while done < rows:
-        r = min(block_rows, rows - done)
-        if r != block_rows:
-            buf, idx = np.empty((r,) + shape, dt), idx[:r]
+
+    def pick(buf, idx):
         exponential_noise(rng, buf.shape, dt, out=buf)
         np.log(buf, out=buf)
         np.subtract(logp_row, buf, out=buf)
         np.argmax(buf, axis=-1, out=idx)
-        if out_idx is not None:
-            out_idx[done:done + r] = idx
-        if acc is not None:
-            acc += np.bincount(idx.reshape(-1), minlength=shape[-1])
-        done += r
+
+    _stream_blocks(rows, block_rows, logp_row.shape, dt, pick, out_idx, acc)
 
 
 def _block_rows(row_elements: int, block_elements: int) -> int:

@@ -275,15 +275,20 @@ def test_size_binomial_tail_reference_sampler():
 # ------------------------------------------------------------------------------------------
 # KS, AD (T2: max of x + g ~ Gumbel(lse(x)))
 # ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("n", [10, 200])
-def test_size_ks_and_ad_gumbel_max(n):
-    ss = seeds_for(f"ks-ad-{n}", SEEDS)
+def _ks_ad_pvalues(tag: str, seeds: int, n: int) -> tuple[list[float], list[float]]:
+    """KS and AD p-values of the reference maximum (T2) against Gumbel(lse(x)) over seeds."""
     ks_p, ad_p = [], []
-    for s in ss:
+    for s in seeds_for(tag, seeds):
         _, m = max_and_argmax(s, n)
         ks_p.append(ks_test(m, gumbel_max_cdf).pvalue)
         ad_p.append(anderson_darling(m, gumbel_max_cdf, logcdf=gumbel_max_logcdf,
                                      logsf=gumbel_max_logsf).pvalue)
+    return ks_p, ad_p
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_size_ks_and_ad_gumbel_max(n):
+    ks_p, ad_p = _ks_ad_pvalues(f"ks-ad-{n}", SEEDS, n)
     assert_calibrated(f"KS, reference max, n={n}", ks_p)
     # AD and KS on the same samples are dependent; each is calibrated on its own
     assert_calibrated(f"Anderson-Darling, reference max, n={n}", ad_p)
@@ -292,13 +297,7 @@ def test_size_ks_and_ad_gumbel_max(n):
 @pytest.mark.thorough
 @pytest.mark.parametrize("n", [5, 20, 1000])
 def test_size_ks_and_ad_thorough(n):
-    ss = seeds_for(f"ks-ad-thorough-{n}", SEEDS_THOROUGH)
-    ks_p, ad_p = [], []
-    for s in ss:
-        _, m = max_and_argmax(s, n)
-        ks_p.append(ks_test(m, gumbel_max_cdf).pvalue)
-        ad_p.append(anderson_darling(m, gumbel_max_cdf, logcdf=gumbel_max_logcdf,
-                                     logsf=gumbel_max_logsf).pvalue)
+    ks_p, ad_p = _ks_ad_pvalues(f"ks-ad-thorough-{n}", SEEDS_THOROUGH, n)
     assert_calibrated(f"KS, reference max, n={n}", ks_p)
     assert_calibrated(f"Anderson-Darling, reference max, n={n}", ad_p)
 
