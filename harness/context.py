@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from harness.budgets import DEFAULT_FAMILY_SIZE, Budget, get_budget
-from harness.seeds import derive_seed
+from harness.seeds import derive_seed, validate_seed
 
 __all__ = ["RunContext"]
 
@@ -27,6 +27,9 @@ class RunContext:
     device: str = "cpu"
     workers: int | None = None
     scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        validate_seed(self.seed)
 
     @property
     def alpha(self) -> float:

@@ -540,5 +540,5 @@ def run_mutant(m: Mutant | str, *, budget: str | None = None, seed: int = 0, ful
         return check_sampler(m.fn, m.kind, budget=budget or m.budget, seed=seed, timeout=timeout,
                              name=f"mutant:{m.name}")
     return check_sampler(m.fn, m.kind, budget=budget or m.budget, seed=seed, timeout=timeout,
-                         only=list(m.plan_checks), probes=m.needs_probes, adversarial=m.needs_adversarial,
+                         only=list(m.plan_checks) or "none", probes=m.needs_probes, adversarial=m.needs_adversarial,
                          name=f"mutant:{m.name}")

@@ -6,7 +6,40 @@ import zlib
 
 import numpy as np
 
-__all__ = ["derive_seed", "chunk_seeds", "seeded_chunks"]
+__all__ = ["derive_seed", "chunk_seeds", "seeded_chunks", "validate_seed", "seed_argument", "MAX_SEED"]
+
+#: Run seeds are integers in ``[0, MAX_SEED)``: :func:`derive_seed` uses the low 64 bits, so a
+#: larger (or negative) integer would silently alias another seed (2**70 would give the draws of
+#: 0). Such seeds are refused, never reduced.
+MAX_SEED = 1 << 64
+
+
+def validate_seed(seed: object) -> int:
+    """``seed`` as an int in ``[0, 2**64)``; ``ValueError`` otherwise (bools, floats, strings,
+    negative or wider integers: each would alias or be ambiguous)."""
+    import numbers
+
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r} ({type(seed).__name__})")
+    s = int(seed)
+    if not 0 <= s < MAX_SEED:
+        raise ValueError(f"seed must be an integer in [0, 2**64), got {s} (negative and wider seeds are "
+                         "refused: they would alias another seed)")
+    return s
+
+
+def seed_argument(text: str) -> int:
+    """argparse ``type=`` for ``--seed``: a decimal (or 0x...) integer in ``[0, 2**64)``."""
+    import argparse
+
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: expected an integer in [0, 2**64)") from None
+    try:
+        return validate_seed(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def derive_seed(run_seed: int, *keys: str | int) -> int:

@@ -32,7 +32,9 @@ def test_select_prefixes_and_errors():
     plan = plan_for("categorical", get_budget("quick"))
     assert [c.id for c in select(plan, "T1.law.power")] == ["T1.law.power"]
     assert len(select(plan, ["T1.law"])) == 7
-    assert select(plan, []) == []
+    assert select(plan, "none") == []  # probes only, spelled out
+    with pytest.raises(ValueError, match="empty check selection"):
+        select(plan, [])
     with pytest.raises(ValueError, match="no check matches"):
         select(plan, "G9")
 
@@ -195,11 +197,21 @@ def test_hanging_target_times_out_and_run_moves_on():
 
 
 @pytest.mark.parametrize("bad,cause", [
-    (lambda logits, n, seed: np.zeros((n, 2), dtype=np.int64), "shape"),
+    (lambda logits, n, seed: np.zeros((n, 2), dtype=np.int64), "returned shape (3, 2), expected (3,)"),
+    (lambda logits, n, seed: object(), "returned shape (), expected (3,)"),
+])
+def test_wrong_shape_outputs_are_one_protocol_mismatch(bad, cause):
+    from harness.checker.protocol import ProtocolMismatch
+
+    with pytest.raises(ProtocolMismatch, match="protocol mismatch") as e:
+        check_sampler(bad, "categorical", budget="quick", only=["T1.law.power"])
+    assert cause in str(e.value) and "fn(logits: ndarray (K,), n: int, seed: int)" in str(e.value)
+
+
+@pytest.mark.parametrize("bad,cause", [
     (lambda logits, n, seed: np.full(n, np.nan), "non-finite"),
     (lambda logits, n, seed: np.full(n, len(logits), dtype=np.int64), "outside [0,"),
     (lambda logits, n, seed: np.array(["a"] * n), "dtype"),
-    (lambda logits, n, seed: object(), "shape"),
 ])
 def test_garbage_outputs_fail_naming_the_cause(bad, cause):
     res = check_sampler(bad, "categorical", budget="quick", only=["T1.law.power"])
@@ -210,7 +222,6 @@ def test_garbage_outputs_fail_naming_the_cause(bad, cause):
 @pytest.mark.parametrize("bad,cause", [
     (lambda x, t, n, s: np.full((n, len(x)), np.nan), "non-finite"),
     (lambda x, t, n, s: np.ones((n, len(x))), "do not sum to 1"),
-    (lambda x, t, n, s: np.ones((n, len(x) + 1)) / (len(x) + 1), "shape"),
 ])
 def test_relaxed_garbage_fails(bad, cause):
     res = check_sampler(bad, "relaxed", budget="quick", only=["C2.scale.T1"])

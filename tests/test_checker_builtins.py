@@ -39,7 +39,7 @@ def test_relaxed_onehot_log_prob_matches_c1():
 
 
 def test_f_gumbel_softmax_known_warnings_are_listed():
-    res = check_sampler("torch-gumbel-softmax", budget="quick", seed=2, only=[], probes=True)
+    res = check_sampler("torch-gumbel-softmax", budget="quick", seed=2, only="none", probes=True)
     warned = {f.probe for f in res.warnings}
     assert {"probe.T0", "probe.nan"} <= warned  # NaN at tau = 0 (pytorch#184031), NaN logits
     assert "T = 0" in res.report()
@@ -71,7 +71,7 @@ def test_jax_categorical_bad_input_findings():
     """jax compiles per shape (~1 s per probe case): slow. NaN and all -inf logits give a
     valid-looking index (the tfp#1571 / MLX#4177 class): failing findings."""
     pytest.importorskip("jax")
-    res = check_sampler("jax-categorical", budget="quick", seed=0, only=[], probes=True)
+    res = check_sampler("jax-categorical", budget="quick", seed=0, only="none", probes=True)
     fails = {f.probe for f in res.failed_findings}
     assert {"probe.nan", "probe.all_neginf"} <= fails
 

@@ -1,10 +1,19 @@
 """The Python API of the checker: :func:`check_sampler` -> :class:`CheckResult`, and
 :func:`assert_conforms` for tests.
 
-A check run = the plan of the target's kind (:mod:`harness.checker.plans`), every statistical
-verdict judged as **one Holm family** at ``budget.alpha`` (``ctx.family_size`` is the real
-count, so the power statements hold for this run), plus the findings of the bad-input and
-adversarial probes (:mod:`harness.checker.probes`). The target is called through a
+A check run = the plan of the target's kind (:mod:`harness.checker.plans`), plus the findings
+of the bad-input, adversarial and contract probes (:mod:`harness.checker.probes`,
+:mod:`harness.checker.contract`). The result has two verdicts:
+
+* the **law** (``group == "law"`` plan checks: the statistical law checks and the gradient
+  identities). Its statistical verdicts form **one Holm family** at ``budget.alpha``
+  (``ctx.family_size`` is the real count, so the power statements hold for this run); a crash
+  or hang of the target inside a law check is a law FAIL.
+* the **contract** (``group == "contract"`` plan checks: dtype / shape contract, and every
+  probe Finding: bad inputs, adversarial streams, precision, reproducibility). Contract checks
+  are deterministic; any statistical contract verdict would be judged as its own Holm family.
+
+``exit_status``: 0 both hold, 1 the law is rejected, 3 the law holds but the contract fails. The target is called through a
 :class:`~harness.checker.guard.GuardedTarget` (per-call timeout, exceptions -> FAIL): whatever
 the target does, the run completes and returns a result.
 """
@@ -20,12 +29,15 @@ from harness.budgets import get_budget
 from harness.checker.guard import DEFAULT_TIMEOUT, GuardedTarget
 from harness.checker.plans import PlannedCheck, plan_for, power_targets, select
 from harness.checker.probes import Finding, probe_target
+from harness.checker.protocol import check_protocol
+from harness.checker.reproduce import reproduce_template
 from harness.checker.targets import resolve
 from harness.checks import error_verdict
 from harness.context import RunContext
+from harness.seeds import validate_seed
 from harness.verdict import Verdict, format_verdict, judge_family
 
-__all__ = ["CheckResult", "check_sampler", "assert_conforms", "ConformanceError"]
+__all__ = ["CheckResult", "check_sampler", "assert_conforms", "ConformanceError", "validate_timeout", "verdict_group"]
 
 
 class ConformanceError(AssertionError):
@@ -74,8 +86,67 @@ class CheckResult:
         return [f for f in self.findings if f.severity == "warn"]
 
     @property
+    def law_verdicts(self) -> list[Verdict]:
+        """Verdicts of the law: statistical law checks and gradient identities."""
+        return [v for v in self.verdicts if verdict_group(v) == "law"]
+
+    @property
+    def contract_verdicts(self) -> list[Verdict]:
+        """Verdicts of the contract plan checks (dtype / shape contract)."""
+        return [v for v in self.verdicts if verdict_group(v) == "contract"]
+
+    @property
+    def contract_findings(self) -> list[Finding]:
+        """Every probe finding (all findings are contract)."""
+        return list(self.findings)
+
+    @property
+    def law_passed(self) -> bool:
+        """Every law verdict passed (vacuously true when no law check ran: see ``headline``)."""
+        return all(v.passed is True for v in self.law_verdicts)
+
+    @property
+    def contract_passed(self) -> bool:
+        """Every contract verdict passed and no finding has severity ``fail``."""
+        return all(v.passed is True for v in self.contract_verdicts) and not self.failed_findings
+
+    @property
     def passed(self) -> bool:
-        return not self.failed_verdicts and not self.failed_findings
+        """Both the law and the contract hold."""
+        return self.law_passed and self.contract_passed
+
+    @property
+    def exit_status(self) -> int:
+        """0 both hold, 1 the law is rejected, 3 the law holds but the contract fails."""
+        if not self.law_passed:
+            return 1
+        return 0 if self.contract_passed else 3
+
+    @property
+    def headline(self) -> str:
+        """One line, law first: ``law HOLDS (...); contract FAILS (...)``."""
+        return f"law {self._law_phrase()}; contract {self._contract_phrase()}"
+
+    def _law_phrase(self) -> str:
+        lv = self.law_verdicts
+        if not lv:
+            return "NOT CHECKED (no law check selected)"
+        bad = [v for v in lv if v.passed is not True]
+        stat = sum(1 for v in lv if v.pvalue is not None)
+        scope = f"{len(lv)} checks, Holm family of {stat} at alpha {self.alpha:g}"
+        if not bad:
+            return f"HOLDS ({scope})"
+        return f"REJECTED ({len(bad)} of {scope} fail: {_names([v.check for v in bad])})"
+
+    def _contract_phrase(self) -> str:
+        cv, fs = self.contract_verdicts, self.findings
+        if not cv and not fs:
+            return "NOT CHECKED (no probes, no contract checks)"
+        bad = [v.check for v in cv if v.passed is not True] + [f.probe for f in self.failed_findings]
+        scope = f"{len(cv)} checks, {len(fs)} probe findings"
+        if not bad:
+            return f"HOLDS ({scope}, {len(self.warnings)} warnings)"
+        return f"FAILS ({len(bad)} failing of {scope}: {_names(bad)})"
 
     def caught_by(self) -> list[dict[str, Any]]:
         """The checks and probes that rejected the target: ``{"check", "pvalue", "adjusted", "why"}``."""
@@ -105,8 +176,9 @@ class CheckResult:
         return text_table(self)
 
     def explain(self) -> str:
-        """``format_verdict`` of every failing verdict, then the failing findings."""
-        parts = [format_verdict(v) for v in self.failed_verdicts]
+        """``format_verdict`` of every failing verdict (law first), then the failing findings."""
+        bad = [v for v in self.law_verdicts + self.contract_verdicts if v.passed is not True]
+        parts = [format_verdict(v) for v in bad]
         parts += [f"FAIL {f.probe}: {f.input}\n  outcome: {f.outcome}\n  detail: {f.detail}"
                   for f in self.failed_findings]
         return "\n\n".join(parts)
@@ -125,9 +197,18 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         from harness.verdict import _json_safe
 
+        law_bad = [v.check for v in self.law_verdicts if v.passed is not True]
+        con_bad = [v.check for v in self.contract_verdicts if v.passed is not True]
         return _json_safe({
             "target": self.target, "kind": self.kind, "budget": self.budget, "seed": self.seed,
             "alpha": self.alpha, "family_size": self.family_size, "passed": self.passed,
+            "exit_status": self.exit_status, "headline": self.headline,
+            "law": {"passed": self.law_passed, "checks": len(self.law_verdicts), "failed": law_bad,
+                    "family_size": self.family_size, "alpha": self.alpha},
+            "contract": {"passed": self.contract_passed, "checks": len(self.contract_verdicts),
+                         "failed_checks": con_bad, "findings": len(self.findings),
+                         "failed_findings": [f.probe for f in self.failed_findings],
+                         "warnings": len(self.warnings)},
             "seconds": self.seconds, "timings": self.timings, "plan": self.plan, "info": self.info,
             "verdicts": [v.to_dict() for v in self.verdicts],
             "findings": [f.to_dict() for f in self.findings],
@@ -136,6 +217,32 @@ class CheckResult:
 
     def to_json(self, **kw) -> str:
         return json.dumps(self.to_dict(), indent=kw.pop("indent", 2), **kw)
+
+
+def verdict_group(v: Verdict) -> str:
+    """``"law"`` or ``"contract"`` (``details["group"]``; a verdict without one is law)."""
+    return "contract" if v.details.get("group") == "contract" else "law"
+
+
+def _names(ids: list[str], limit: int = 4) -> str:
+    ids = list(dict.fromkeys(ids))
+    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def validate_timeout(timeout: Any) -> float | None:
+    """``None`` (no timeout) or a positive finite number of seconds; ``ValueError`` otherwise
+    (0, negative, NaN and inf are refused: a hung target must be stopped, and 'no timeout' is
+    spelled ``None`` / ``--timeout none``)."""
+    if timeout is None:
+        return None
+    import math
+    import numbers
+
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not math.isfinite(float(timeout)) \
+            or float(timeout) <= 0:
+        raise ValueError(f"timeout must be a positive finite number of seconds, or None for no timeout; got "
+                         f"{timeout!r}")
+    return float(timeout)
 
 
 def _versions() -> dict[str, str]:
@@ -162,21 +269,6 @@ class _FreshGuard:
         return self.guard(*a, **k)
 
 
-def _reproduce_template(name: str, kind: str, budget: str, seed: int, builtin: bool, mutant: bool) -> str:
-    """``ctx.reproduce`` template: a command (or call) that re-runs one check ({check})."""
-    safe = name.replace("{", "{{").replace("}", "}}")
-    if mutant:
-        src = f"--mutant {safe.split(':', 1)[1]}"
-    elif builtin:
-        src = f"--builtin {safe}"
-    elif ":" in name and "<" not in name:
-        src = f"{safe} --kind {kind}"
-    else:
-        return (f"harness.checker.check_sampler({safe}, kind={kind!r}, budget={budget!r}, seed={seed}, "
-                "only='{check}')")
-    return f"gumbel-harness check {src} --budget {budget} --seed {seed} --only {{check}}"
-
-
 def check_sampler(
     target: Any,
     kind: str | None = None,
@@ -201,15 +293,23 @@ def check_sampler(
         and for callables with a ``gumbel_harness_kind`` attribute.
     budget: ``"quick"``, ``"standard"`` (the issue-5 power guarantees) or ``"thorough"``, or a
         :class:`~harness.budgets.Budget`.
-    seed: run seed; each check's seed is derived from it and the check id.
-    timeout: per-call timeout in seconds (None: no timeout); a hung call is a FAIL.
-    only: check ids or prefixes (``"T1.law"``, ``["C2.scale", "G4"]``) to run a subset (the
-        Holm family is then that subset). ``probes``/``adversarial`` default to True for a full
-        run and False with ``only`` (pass True to force them).
+    seed: run seed, an integer in ``[0, 2**64)`` (others raise ``ValueError``: they would alias);
+        each check's seed is derived from it and the check id.
+    timeout: per-call timeout in seconds, positive and finite (None: no timeout); a hung call is a
+        FAIL. 0, negative, NaN and inf raise ``ValueError``.
+    only: check ids or prefixes (``"T1.law"``, ``["C2.scale", "G4"]``, ``"T1.law,T1.tail"``) to
+        run a subset (the Holm family is then that subset); every pattern must match (else
+        ``ValueError`` naming the valid ids); ``"none"``: no plan check (probes only); an empty
+        selection is an error. ``probes``/``adversarial`` default to True for a full run and
+        False with ``only`` (pass True to force them).
     Returns a :class:`CheckResult`; raises only for unusable arguments (``ValueError``,
-    :class:`~harness.checker.targets.TargetLoadError`), never for the target's behaviour.
+    :class:`~harness.checker.targets.TargetLoadError`, and its subclass
+    :class:`~harness.checker.protocol.ProtocolMismatch` when one trial call shows that the
+    callable does not fit ``kind``), never for the target's behaviour in the checks.
     """
     t_start = time.perf_counter()
+    seed = validate_seed(seed)
+    timeout = validate_timeout(timeout)
     fn, kind, tname, builtin = resolve(target, kind)
     tname = name or tname
     b = get_budget(budget)
@@ -218,11 +318,15 @@ def check_sampler(
         probes = only is None
     if adversarial is None:
         adversarial = probes
-    family = max(1, sum(c.size for c in plan))
+    if not plan and not probes and not adversarial:
+        raise ValueError("nothing to run: no plan check selected and the probes are off")
+    family = max(1, sum(c.size for c in plan if c.group == "law"))
     mutant = tname.startswith("mutant:")
-    ctx = RunContext(budget=b, seed=int(seed), family_size=family, device=device,
-                     reproduce=_reproduce_template(tname, kind, b.name, int(seed), builtin is not None, mutant))
+    ctx = RunContext(budget=b, seed=seed, family_size=family, device=device,
+                     reproduce=reproduce_template(target, fn, tname, kind, b.name, seed,
+                                                  builtin=builtin is not None, mutant=mutant))
     guard = GuardedTarget(fn, timeout, name=tname)
+    check_protocol(fn, kind, tname, call=guard)
     verdicts: list[Verdict] = []
     timings: dict[str, float] = {}
     from harness.progress import progress as _progress
@@ -232,7 +336,8 @@ def check_sampler(
         vs = _run_planned(pc, guard, ctx)
         dt = time.perf_counter() - t0
         timings[pc.id] = dt
-        verdicts += [replace(v, details={**dict(v.details), "plan_check": pc.id, "seconds": round(dt, 3)})
+        verdicts += [replace(v, details={**dict(v.details), "plan_check": pc.id, "group": pc.group,
+                                         "seconds": round(dt, 3)})
                      for v in vs]
     findings: list[Finding] = []
     power = power_targets(kind, b, family)
@@ -241,6 +346,7 @@ def check_sampler(
     info: dict[str, Any] = {"versions": _versions(), "timeout_s": timeout, "power": power}
     if builtin is not None:
         info["builtin"] = {"description": builtin.description, "expect_pass": builtin.expect_pass,
+                           "expected": builtin.expected(b.name),
                            "notes": builtin.notes}
     if builtin is not None and builtin.extra is not None and only is None:
         t0 = time.perf_counter()
@@ -262,16 +368,30 @@ def check_sampler(
             findings.append(Finding("probe", "the probe itself", "valid", "invalid output", "warn",
                                     f"probe aborted: {type(exc).__name__}: {exc}"))
         timings["probes"] = time.perf_counter() - t0
-    judged = judge_family(verdicts, b.alpha)
+    judged = _judge(verdicts, b.alpha)
     if guard.hung:
         info["hung"] = guard.hung
     return CheckResult(
         target=tname, kind=kind, budget=b.name, seed=int(seed), alpha=b.alpha, family_size=family,
         verdicts=judged, findings=findings, timings={k: round(v, 3) for k, v in timings.items()},
         seconds=round(time.perf_counter() - t_start, 3),
-        plan=[{"id": c.id, "claim": c.claim, "title": c.title, "size": c.size, "column": c.column} for c in plan],
+        plan=[{"id": c.id, "claim": c.claim, "title": c.title, "size": c.size, "column": c.column, "group": c.group}
+              for c in plan],
         info=info,
     )
+
+
+def _judge(verdicts: list[Verdict], alpha: float) -> list[Verdict]:
+    """Holm: the law's statistical verdicts are the run's family (the one whose size the power
+    statements use); statistical contract verdicts, if a plan has any, are a family of their own.
+    Order is kept; verdicts without a group (extras) are law."""
+    groups = [verdict_group(v) for v in verdicts]
+    out = list(verdicts)
+    for g in ("law", "contract"):
+        idx = [i for i, x in enumerate(groups) if x == g]
+        for i, v in zip(idx, judge_family([verdicts[i] for i in idx], alpha)):
+            out[i] = replace(v, details={**dict(v.details), "group": g})
+    return out
 
 
 def _run_planned(pc: PlannedCheck, guard: GuardedTarget, ctx: RunContext) -> list[Verdict]:
@@ -286,12 +406,14 @@ def _run_planned(pc: PlannedCheck, guard: GuardedTarget, ctx: RunContext) -> lis
     return vs
 
 
-def assert_conforms(target: Any, kind: str | None = None, **kwargs: Any) -> CheckResult:
+def assert_conforms(target: Any, kind: str | None = None, *, law_only: bool = False, **kwargs: Any) -> CheckResult:
     """Run :func:`check_sampler` and raise :class:`ConformanceError` (an ``AssertionError``) with a
-    readable report (the table, then ``format_verdict`` of every failure) unless it passed.
-    Returns the result when it passed."""
+    readable report (the headline, law first, the tables, then ``format_verdict`` of every
+    failure) unless the law and the contract hold (``law_only=True``: unless the law holds).
+    Returns the result otherwise."""
     res = check_sampler(target, kind, **kwargs)
-    if not res.passed:
-        raise ConformanceError(f"{res.target} does not conform ({res.kind}, budget {res.budget}, "
-                               f"seed {res.seed}):\n\n{res.report()}", res)
+    ok = res.law_passed if law_only else res.passed
+    if not ok:
+        raise ConformanceError(f"{res.target} does not conform ({res.kind}, budget {res.budget}, seed {res.seed}): "
+                               f"{res.headline}\n\n{res.report()}", res)
     return res

@@ -63,6 +63,9 @@ __all__ = [
     "PlannedCheck",
     "plan_for",
     "select",
+    "NO_CHECKS",
+    "matches",
+    "parse_only",
     "power_targets",
     "LOGITS",
     "tail_gap",
@@ -90,19 +93,23 @@ LOGITS: dict[str, np.ndarray] = {
 @dataclass(frozen=True)
 class PlannedCheck:
     """One entry of a plan: ``id`` (the check id, also its seed key), ``claim``, a one-line
-    ``title``, ``size`` (statistical verdicts it adds to the Holm family) and ``run``."""
+    ``title``, ``size`` (statistical verdicts it adds to the Holm family), ``run`` and
+    ``group``: ``"law"`` (the statistical law checks and the gradient identities: does the
+    target sample and differentiate what the theorem says) or ``"contract"`` (the input /
+    dtype / shape / precision / reproducibility contract). The law's statistical checks form
+    the run's Holm family; contract checks are deterministic."""
 
     id: str
     claim: str
     title: str
     size: int
     run: Callable[[Callable, RunContext], list[Verdict]]
-    group: str = ""
+    group: str = "law"
 
     @property
     def column(self) -> str:
         """Conformance-matrix column: the first two dot-separated parts of the id."""
-        return self.group or ".".join(self.id.split(".")[:2])
+        return ".".join(self.id.split(".")[:2])
 
 
 def tail_gap(budget: Budget) -> float:
@@ -172,8 +179,8 @@ def _categorical_plan(b: Budget) -> list[PlannedCheck]:
     return [_mk(*p) for p in plan]
 
 
-def _mk(cid: str, claim: str, title: str, size: int, body) -> PlannedCheck:
-    return PlannedCheck(cid, claim, title, size, lambda fn, ctx, _b=body, _id=cid: _b(fn, ctx, _id))
+def _mk(cid: str, claim: str, title: str, size: int, body, group: str = "law") -> PlannedCheck:
+    return PlannedCheck(cid, claim, title, size, lambda fn, ctx, _b=body, _id=cid: _b(fn, ctx, _id), group)
 
 
 # ------------------------------------------------------------------ relaxed -----------------
@@ -424,11 +431,12 @@ def _torch_plan(b: Budget) -> list[PlannedCheck]:
         ("batch.mixed", "C3", f"rows with different logits in one batch keep their own law, N = {nr:,}", 1,
          lambda fn, ctx, _id: sc.categorical_law(_torch_mixed_batch(fn, L["power"][::-1].copy()), L["power"],
                                                  nr, ctx, check=_id, claim="C3", label="mixed batch")),
-        ("dim.axis1", "dim", "3-D input, dim=1: normalised / one-hot along dim 1", 0, _torch_axis_check),
+        ("dim.axis1", "dim", "3-D input, dim=1: normalised / one-hot along dim 1", 0, _torch_axis_check,
+         "contract"),
     ]
     for name in ("float16", "bfloat16", "float32", "float64"):
         entries.append((f"dtype.{name}", "dtype", f"{name} in -> {name} out, finite, on the simplex", 0,
-                        _torch_dtype_check(name)))
+                        _torch_dtype_check(name), "contract"))
     entries += [
         ("G1.jacobian.f64", "G1", "autograd Jacobian = (diag y - y y^T)/T on own output, T = 1, float64", 0,
          lambda fn, ctx, _id: sc.jacobian(fn, L["power"], 1.0, ctx, check=_id, dtype=f64)),
@@ -453,20 +461,43 @@ def plan_for(kind: str, budget: Budget) -> list[PlannedCheck]:
         raise ValueError(f"unknown kind {kind!r}; choose one of {sorted(_PLANS)}") from None
 
 
+#: ``only`` value that selects no plan check (probes only: ``--only none``).
+NO_CHECKS = "none"
+
+
 def select(plan: list[PlannedCheck], only: Any) -> list[PlannedCheck]:
     """Entries whose id equals or starts with one of ``only`` (``"T1.law"`` selects every
-    ``T1.law.*``); ``None`` keeps all, an empty list none (probes only). ``ValueError`` when a
-    non-empty ``only`` matches nothing."""
+    ``T1.law.*``); ``None`` keeps all; :data:`NO_CHECKS` (``"none"``) selects no plan check
+    (probes only). ``ValueError`` (naming the valid ids) when the selection is empty
+    (``[]``, ``","``) or when ANY pattern matches nothing, also if other patterns match."""
     if only is None:
         return list(plan)
-    if not isinstance(only, str) and len(list(only)) == 0:
-        return []  # explicitly no plan checks (probes only)
-    pats = [only] if isinstance(only, str) else list(only)
-    out = [c for c in plan if any(c.id == p or c.id.startswith(p.rstrip(".") + ".") or c.id.startswith(p)
-                                  for p in pats)]
-    if not out:
-        raise ValueError(f"no check matches {pats}; available: {[c.id for c in plan]}")
-    return out
+    if isinstance(only, str) and only.strip() == NO_CHECKS:
+        return []
+    pats = parse_only(only) or []
+    ids = [c.id for c in plan]
+    if not pats:
+        raise ValueError(f"empty check selection (only={only!r}); give check ids or prefixes, or "
+                         f"{NO_CHECKS!r} for probes only. Valid ids: {', '.join(ids)}")
+
+    unmatched = [p for p in pats if not any(matches(c.id, p) for c in plan)]
+    if unmatched:
+        raise ValueError(f"no check matches {', '.join(map(repr, unmatched))}; valid ids (or prefixes of "
+                         f"them): {', '.join(ids)}")
+    return [c for c in plan if any(matches(c.id, p) for p in pats)]
+
+
+def matches(check_id: str, pattern: str) -> bool:
+    """``check_id`` equals ``pattern`` or starts with it (``"T1.law"`` matches ``T1.law.power``)."""
+    return check_id == pattern or check_id.startswith(pattern)
+
+
+def parse_only(only: Any) -> list[str] | None:
+    """``only`` (a comma-separated string or a list) as a list of patterns; None for None."""
+    if only is None:
+        return None
+    pats = only.split(",") if isinstance(only, str) else [str(p) for p in only]
+    return [p.strip() for p in pats if p.strip()]
 
 
 def power_targets(kind: str, budget: Budget, family_size: int) -> dict[str, Any]:

@@ -621,4 +621,8 @@ def _probe_all(fn: Callable, kind: str, seed: int, adversarial: bool, bad_inputs
         adv = _Recorder("adversarial")
         _probe_adversarial(fn, kind, adv, s)
         rec.findings.extend(adv.findings)
+    if bad_inputs:  # reproducibility, precision, input mutation (harness.checker.contract)
+        from harness.checker.contract import contract_findings
+
+        rec.findings.extend(contract_findings(fn, kind, s))
     return rec.findings

@@ -13,7 +13,7 @@ from harness.verdict import Verdict
 
 __all__ = [
     "text_table", "text_report", "markdown_report", "html_report",
-    "matrix", "matrix_text", "matrix_markdown", "matrix_html",
+    "matrix", "matrix_text", "matrix_markdown", "matrix_html", "mismatches", "EXIT_MEANINGS",
     "mutant_rows", "mutant_text", "mutant_markdown", "mutant_html",
     "write_single", "write_matrix", "write_mutants",
 ]
@@ -46,15 +46,21 @@ def _status(v: Verdict) -> str:
     return {True: "PASS", False: "FAIL", None: "?"}[v.passed]
 
 
+def _verdict_rows(verdicts: Iterable[Verdict]) -> list[list[str]]:
+    return [[v.check, v.claim, v.test, _f(v.statistic, ".4g"), _f(v.pvalue), _f(v.adjusted_pvalue),
+             _power(v), str(v.n), _f(v.details.get("seconds"), ".2f"), _status(v)] for v in verdicts]
+
+
 def _rows(res) -> list[list[str]]:
-    rows = []
-    for v in res.verdicts:
-        rows.append([v.check, v.claim, v.test, _f(v.statistic, ".4g"), _f(v.pvalue), _f(v.adjusted_pvalue),
-                     _power(v), str(v.n), _f(v.details.get("seconds"), ".2f"), _status(v)])
-    return rows
+    """Every verdict's row, law first, then the contract checks."""
+    return _verdict_rows(res.law_verdicts + res.contract_verdicts)
 
 
 HEAD = ["check", "claim", "test", "statistic", "p", "Holm p", "power (detects at 0.9)", "n", "s", "verdict"]
+
+#: What each exit status of ``gumbel-harness check`` means (also in ``--help`` and the README).
+EXIT_MEANINGS = {0: "the law and the contract hold", 1: "the law is rejected",
+                 3: "the law holds, the contract fails", 2: "usage or load error"}
 
 
 def _ascii(head: Sequence[str], rows: Sequence[Sequence[str]], max_w: int = 48) -> str:
@@ -62,12 +68,20 @@ def _ascii(head: Sequence[str], rows: Sequence[Sequence[str]], max_w: int = 48) 
     w = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
     line = "  ".join(h.ljust(w[i]) for i, h in enumerate(head))
     out = [line, "  ".join("-" * x for x in w)]
-    out += ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows]
+    out += ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in rows]
     return "\n".join(out)
 
 
 def text_table(res) -> str:
-    return _ascii(HEAD, _rows(res))
+    """The law's table (statistical checks and gradient identities), then the contract checks'."""
+    parts = []
+    if res.law_verdicts:
+        parts += [f"LAW ({len(res.law_verdicts)} checks; the statistical ones are one Holm family of "
+                  f"{res.family_size} at alpha {res.alpha:g}):", _ascii(HEAD, _verdict_rows(res.law_verdicts))]
+    if res.contract_verdicts:
+        parts += [("\n" if parts else "") + f"CONTRACT checks ({len(res.contract_verdicts)}: dtype / shape):",
+                  _ascii(HEAD, _verdict_rows(res.contract_verdicts))]
+    return "\n".join(parts) if parts else "(no plan check ran)"
 
 
 def _power_lines(res) -> list[str]:
@@ -91,21 +105,23 @@ def _finding_rows(res, severities=("fail", "warn", "ok", "info")) -> list[list[s
 
 
 def text_report(res, findings: str = "fail,warn") -> str:
-    status = "CONFORMS" if res.passed else "DOES NOT CONFORM"
-    lines = [f"{res.target} [{res.kind}] budget={res.budget} seed={res.seed}: {status} "
-             f"({len(res.failed_verdicts)} failing checks, {len(res.failed_findings)} failing findings, "
-             f"{len(res.warnings)} warnings; Holm family of {res.family_size} at alpha {res.alpha:g}; "
-             f"{res.seconds:.1f} s)", "", text_table(res)]
+    """Headline (law first) and exit status, the law's table and power figures, the contract
+    checks and probe findings, then the failures explained (law first)."""
+    lines = [f"{res.target} [{res.kind}] budget={res.budget} seed={res.seed}: {res.headline}",
+             f"exit status {res.exit_status}: {EXIT_MEANINGS[res.exit_status]} ({res.seconds:.1f} s)", "",
+             text_table(res)]
     pl = _power_lines(res)
     if pl:
         lines += [""] + pl
-    if res.failed_verdicts or res.failed_findings:
-        lines += ["", "Failures:", "", res.explain()]
     sev = tuple(findings.split(","))
     fr = _finding_rows(res, sev)
-    if fr:
-        lines += ["", "Probe findings (" + "/".join(sev) + "):",
-                  _ascii(["severity", "probe", "input", "outcome", "detail"], fr, max_w=90)]
+    if res.findings:
+        nf, nw = len(res.failed_findings), len(res.warnings)
+        lines += ["", f"CONTRACT probe findings ({len(res.findings)}: {nf} fail, {nw} warn; shown: "
+                  + "/".join(sev) + "):"]
+        lines.append(_ascii(["severity", "probe", "input", "outcome", "detail"], fr, max_w=90) if fr else "  (none)")
+    if res.failed_verdicts or res.failed_findings:
+        lines += ["", "Failures (law first):", "", res.explain()]
     return "\n".join(lines)
 
 
@@ -178,9 +194,30 @@ def html_report(res) -> str:
 
 # ---------------------------------------------------------------- conformance matrix -------
 
+def _ok(b: bool | None) -> str:
+    return {True: "PASS", False: "FAIL", None: "either"}[b]
+
+
+def _expectation(r) -> tuple[str, str]:
+    """(expected "law/contract", matched "yes"/"NO"/"") of a built-in's result."""
+    from harness.checker.targets import BUILTINS
+
+    t = BUILTINS.get(r.target)
+    if t is None:
+        return "", ""
+    e = t.expected(r.budget)
+    return f"{_ok(e['law'])}/{_ok(e['contract'])}", "yes" if t.matches(r) else "NO"
+
+
+def mismatches(results: Sequence) -> list[str]:
+    """Targets of ``results`` whose outcome differs from their built-in expectation."""
+    return [r.target for r in results if _expectation(r)[1] == "NO"]
+
+
 def matrix(results: Sequence, skipped: dict[str, str] | None = None) -> tuple[list[str], list[list[str]]]:
     """Columns (check groups: the first two parts of the check ids, in plan order) and one row
-    per target: PASS / FAIL (k/m) / "" (not applicable), findings, verdict, seconds."""
+    per target: PASS / FAIL (k/m) / "" (not applicable), findings, law, contract, the expected
+    law/contract verdicts, whether they matched, seconds."""
     cols: list[str] = []
     for r in results:
         for c in r.plan:
@@ -201,17 +238,63 @@ def matrix(results: Sequence, skipped: dict[str, str] | None = None) -> tuple[li
             fails = sum(1 for i in ids if st.get(i) == "FAIL")
             cells.append("PASS" if not fails else f"FAIL {fails}/{len(ids)}")
         nf, nw = len(r.failed_findings), len(r.warnings)
-        exp = r.info.get("builtin", {}).get("expect_pass")
-        rows.append([r.target, r.kind] + cells + [f"{nf} fail / {nw} warn", "PASS" if r.passed else "FAIL",
-                                                  {True: "pass", False: "fail", None: ""}[exp], f"{r.seconds:.1f}"])
+        exp, match = _expectation(r)
+        rows.append([r.target, r.kind] + cells + [f"{nf} fail / {nw} warn", _ok(r.law_passed),
+                                                  _ok(r.contract_passed), exp, match, f"{r.seconds:.1f}"])
     for name, why in (skipped or {}).items():
-        rows.append([name, "-"] + [""] * len(cols) + ["", f"skipped: {why}", "", ""])
-    return ["target", "kind"] + cols + ["probe findings", "verdict", "expected", "s"], rows
+        rows.append([name, "-"] + [""] * len(cols) + ["", f"skipped: {why}", "", "", "", ""])
+    return ["target", "kind"] + cols + ["probe findings", "law", "contract", "expected", "match", "s"], rows
 
 
-def matrix_text(results, skipped=None) -> str:
-    head, rows = matrix(results, skipped)
-    return _ascii(head, rows, max_w=60)
+def _failing_groups(r) -> str:
+    """Failing law check groups, then failing contract checks and probes, abbreviated."""
+    st = r.plan_status()
+    groups = {c["id"]: c.get("group", "law") for c in r.plan}
+    law, con = [], []
+    for c in r.plan:
+        if st.get(c["id"]) == "FAIL":
+            (con if groups[c["id"]] == "contract" else law).append(c["column"])
+    for v in r.verdicts:
+        if v.passed is not True and str(v.details.get("plan_check", v.check)) not in groups:
+            law.append(v.check)
+    con += [f.probe for f in r.failed_findings]
+    law, con = list(dict.fromkeys(law)), list(dict.fromkeys(con))
+    parts = []
+    if law:
+        parts.append("law: " + ",".join(law))
+    if con:
+        parts.append("contract: " + ",".join(x.replace("probe.", "p.").replace("adversarial.", "adv.")
+                                               .replace("contract.", "c.") for x in con))
+    return "; ".join(parts) or "-"
+
+
+def matrix_text(results, skipped=None, width: int = 100) -> str:
+    """The conformance matrix for a terminal of ``width`` columns: one row per target with its
+    law and contract verdicts, the expected ones and whether they matched; the failing check
+    groups (abbreviated: p. probe, adv. adversarial, c. contract) are wrapped under the row."""
+    import textwrap
+
+    kinds = {"categorical": "cat", "relaxed": "relax", "noise": "noise", "torch": "torch"}
+    head = ["target", "kind", "law", "contract", "expected", "match", "s"]
+    rows, notes = [], []
+    for r in results:
+        exp, match = _expectation(r)
+        rows.append([r.target, kinds.get(r.kind, r.kind[:5]), _ok(r.law_passed), _ok(r.contract_passed),
+                     exp or "-", match or "-", f"{r.seconds:.1f}"])
+        notes.append(_failing_groups(r))
+    for name, why in (skipped or {}).items():
+        rows.append([name, "-", "-", "-", "-", "-", "-"])
+        notes.append(f"skipped: {why}")
+    table = _ascii(head, rows, max_w=30).split("\n")
+    out = table[:2]
+    for line, note in zip(table[2:], notes):
+        out.append(line)
+        if note != "-":
+            out += textwrap.wrap(note, width=width, initial_indent="    ", subsequent_indent="      ")
+    mm = mismatches(results)
+    out += ["", f"expected law/contract per built-in (either: an expected failure this budget cannot "
+            f"always show); mismatches: {len(mm)}" + (f" ({', '.join(mm)})" if mm else "")]
+    return "\n".join(textwrap.fill(x, width) if len(x) > width and not x.startswith(" ") else x for x in out)
 
 
 def matrix_markdown(results, skipped=None, budget: str = "", seed: int = 0) -> str:

@@ -23,11 +23,19 @@ class TargetLoadError(Exception):
     """The target spec cannot be imported or resolved (CLI exit status 2)."""
 
 
+_BUDGET_RANK = {"quick": 0, "standard": 1, "thorough": 2}
+
+
 @dataclass(frozen=True)
 class BuiltinTarget:
     """A named target: ``factory()`` returns the protocol callable; ``requires`` lists modules
-    that must be importable (else the target is skipped cleanly); ``expect_pass`` records
-    whether it is expected to conform (tests assert it)."""
+    that must be importable (else the target is skipped cleanly).
+
+    Expected verdicts (the conformance matrix compares them with the outcome): ``expect_law`` and
+    ``expect_contract`` (True: holds, False: fails, None: not stated, then ``expect_pass``
+    decides the overall verdict), and ``expect_budget``, the smallest budget at which an
+    expected failure is certain to show (below it the failing side may go either way).
+    ``expect_pass`` is True when both are expected to hold."""
 
     name: str
     kind: str
@@ -37,6 +45,27 @@ class BuiltinTarget:
     expect_pass: bool = True
     extra: Callable[..., Any] | None = None  # extra checks: extra(ctx) -> (verdicts, findings, info)
     notes: str = ""
+    expect_law: bool | None = None
+    expect_contract: bool | None = None
+    expect_budget: str = "quick"
+
+    def expected(self, budget: str) -> dict[str, bool | None]:
+        """``{"law", "contract", "pass"}`` expected at ``budget``: True holds, False fails, None
+        either (an expected failure that this budget may not have the power to show)."""
+        law = self.expect_law if self.expect_law is not None else (True if self.expect_pass else None)
+        con = self.expect_contract if self.expect_contract is not None else (True if self.expect_pass else None)
+        overall: bool | None = self.expect_pass
+        if _BUDGET_RANK.get(budget, 1) < _BUDGET_RANK.get(self.expect_budget, 0):
+            law = None if law is False else law
+            con = None if con is False else con
+            overall = None if overall is False else overall
+        return {"law": law, "contract": con, "pass": overall}
+
+    def matches(self, result: Any) -> bool:
+        """Whether ``result`` (a CheckResult at its budget) shows the expected verdicts."""
+        e = self.expected(result.budget)
+        got = {"law": result.law_passed, "contract": result.contract_passed, "pass": result.passed}
+        return all(e[k] is None or e[k] == got[k] for k in e)
 
     def available(self) -> tuple[bool, str]:
         for mod in self.requires:
@@ -167,16 +196,18 @@ BUILTINS: dict[str, BuiltinTarget] = {t.name: t for t in [
                   "torch.distributions.Gumbel(0, 1).rsample, float32 parameters: Uniform(tiny, 1 - eps) in "
                   "float32 gives u <= 1 - 3 2^-24, so g <= 15.54 (rejected by N.tail at the thorough budget; "
                   "a 17% deficit of P(g > 13.8) at standard)", lambda: _torch_gumbel("float32"),
-                  expect_pass=False,
+                  expect_pass=False, expect_law=False, expect_contract=True, expect_budget="thorough",
                   notes="low + rand * (high - low) rounds 1 - j 2^-24 to 1 - (j + 2) 2^-24: the top two grid "
                         "points never occur, g <= -log(3 2^-24) = 15.54"),
     BuiltinTarget("jax-categorical", "categorical", "jax.random.categorical (float32 logits); NaN logits and "
                   "all -inf logits return a valid-looking index (tfp#1571 / MLX#4177 class)",
-                  lambda: jax_categorical, requires=("jax",), expect_pass=False,
+                  lambda: jax_categorical, requires=("jax",), expect_pass=False, expect_law=True,
+                  expect_contract=False,
                   notes="argmax(logits + gumbel) without validation; its noise is jax.random.gumbel mode 'low'"),
     BuiltinTarget("jax-gumbel", "noise", "jax.random.gumbel (float32, default mode 'low': g <= ~16.6, jax#5348; "
                   "rejected by N.tail at the thorough budget)", lambda: jax_gumbel, requires=("jax",),
-                  expect_pass=False, notes="mode='low' (default) caps the noise near 16.6; mode='high' near 32"),
+                  expect_pass=False, expect_law=False, expect_budget="thorough",
+                  notes="mode='low' (default) caps the noise near 16.6; mode='high' near 32"),
 ]}
 
 
@@ -184,8 +215,22 @@ def builtin_names() -> list[str]:
     return list(BUILTINS)
 
 
+def _cwd_on_path() -> None:
+    """Put the current directory first on ``sys.path`` (if it is not there), as ``python -m``
+    and pytest do, so ``MODULE:CALLABLE`` resolves from the directory the user runs in. Every
+    import of a target (CLI, API, a worker process started in the same directory) goes through
+    :func:`load_target`, so they all resolve the same module."""
+    import os
+    import sys
+
+    cwd = os.getcwd()
+    if not any(p in ("", ".") or os.path.abspath(p) == cwd for p in sys.path):
+        sys.path.insert(0, cwd)
+
+
 def load_target(spec: str) -> tuple[Callable, str | None]:
-    """Import ``"module:callable"`` (``callable`` may be dotted: ``"pkg.mod:Class.method"``).
+    """Import ``"module:callable"`` (``callable`` may be dotted: ``"pkg.mod:Class.method"``),
+    resolving ``module`` from the current directory first (as ``python -m`` does).
     Returns ``(fn, kind)`` where ``kind`` comes from a ``gumbel_harness_kind`` attribute of the
     callable, if any. Raises :class:`TargetLoadError` naming the problem."""
     if not isinstance(spec, str) or ":" not in spec:
@@ -193,6 +238,7 @@ def load_target(spec: str) -> tuple[Callable, str | None]:
                               "torch.nn.functional:gumbel_softmax) or be a built-in name "
                               f"(--builtin; one of {', '.join(BUILTINS)})")
     mod_name, _, attr = spec.partition(":")
+    _cwd_on_path()
     try:
         obj: Any = importlib.import_module(mod_name)
     except Exception as exc:  # noqa: BLE001 - any import failure

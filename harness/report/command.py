@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.budgets import BUDGETS, get_budget
+from harness.seeds import seed_argument
 
 __all__ = ["add_arguments", "run", "build_files"]
 
@@ -27,7 +28,8 @@ __all__ = ["add_arguments", "run", "build_files"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="standard",
                         help="sample sizes (and hence power) of the run; default standard (a few minutes)")
-    parser.add_argument("--seed", type=int, default=0, help="run seed; every check derives its own (default 0)")
+    parser.add_argument("--seed", type=seed_argument, default=0,
+                        help="run seed, an integer in [0, 2**64); every check derives its own (default 0)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="report directory (default reports/<UTC timestamp>/); replaced atomically if it exists")
     parser.add_argument("--only", action="append", default=None, metavar="IDS",
