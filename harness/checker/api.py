@@ -142,11 +142,15 @@ class CheckResult:
         cv, fs = self.contract_verdicts, self.findings
         if not cv and not fs:
             return "NOT CHECKED (no probes, no contract checks)"
-        bad = [v.check for v in cv if v.passed is not True] + [f.probe for f in self.failed_findings]
-        scope = f"{len(cv)} checks, {len(fs)} probe findings"
-        if not bad:
-            return f"HOLDS ({scope}, {len(self.warnings)} warnings)"
-        return f"FAILS ({len(bad)} failing of {scope}: {_names(bad)})"
+        bad_v = [v.check for v in cv if v.passed is not True]
+        bad_f = [f.probe for f in self.failed_findings]
+        scope = [f"{len(cv)} checks"] if cv else []
+        scope += [f"{len(fs)} probe findings"] if fs else []
+        if not bad_v and not bad_f:
+            return f"HOLDS ({', '.join(scope)}, {len(self.warnings)} warnings)"
+        fails = [f"{len(bad_v)} of {len(cv)} checks"] if bad_v else []
+        fails += [f"{len(bad_f)} of {len(fs)} probe findings"] if bad_f else []
+        return f"FAILS ({' and '.join(fails)} fail: {_names(bad_v + bad_f)})"
 
     def caught_by(self) -> list[dict[str, Any]]:
         """The checks and probes that rejected the target: ``{"check", "pvalue", "adjusted", "why"}``."""
