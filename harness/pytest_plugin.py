@@ -69,7 +69,8 @@ def gumbel_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
         from harness.checker import check_sampler
 
         opts = {**defaults, **kwargs}
-        lo = opts.pop("law_only") if law_only is None else law_only
+        lo = opts.pop("law_only")
+        lo = lo if law_only is None else law_only
         res = check_sampler(target, kind, **opts)
         if not res.law_passed or (not lo and not res.contract_passed):
             pytest.fail(f"{res.target} does not conform to the {res.kind} protocol claims "
