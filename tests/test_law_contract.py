@@ -145,8 +145,8 @@ def test_rows_summing_to_1001_name_the_cause():
     from harness.samplers import TargetError, draw_relaxed
 
     def off(x, t, n, s):
-        y = np.full((n, len(x)), 1.0 / len(x))
-        y[:, 0] += 1e-3
+        y = np.zeros((n, len(x)))
+        y[:, 0], y[:, 1] = 1.0005, 5e-4  # nearly one-hot rows summing to 1.001 (today: "outside [0, 1]")
         return y
 
     with pytest.raises(TargetError, match=r"rows do not sum to 1 .*max \|sum - 1\| = 0\.001"):

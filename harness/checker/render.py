@@ -198,6 +198,14 @@ def _ok(b: bool | None) -> str:
     return {True: "PASS", False: "FAIL", None: "either"}[b]
 
 
+def _law_cell(r) -> str:
+    return _ok(r.law_passed) if r.law_verdicts else "-"
+
+
+def _contract_cell(r) -> str:
+    return _ok(r.contract_passed) if (r.contract_verdicts or r.findings) else "-"
+
+
 def _expectation(r) -> tuple[str, str]:
     """(expected "law/contract", matched "yes"/"NO"/"") of a built-in's result."""
     from harness.checker.targets import BUILTINS
@@ -239,8 +247,8 @@ def matrix(results: Sequence, skipped: dict[str, str] | None = None) -> tuple[li
             cells.append("PASS" if not fails else f"FAIL {fails}/{len(ids)}")
         nf, nw = len(r.failed_findings), len(r.warnings)
         exp, match = _expectation(r)
-        rows.append([r.target, r.kind] + cells + [f"{nf} fail / {nw} warn", _ok(r.law_passed),
-                                                  _ok(r.contract_passed), exp, match, f"{r.seconds:.1f}"])
+        rows.append([r.target, r.kind] + cells + [f"{nf} fail / {nw} warn", _law_cell(r),
+                                                  _contract_cell(r), exp, match, f"{r.seconds:.1f}"])
     for name, why in (skipped or {}).items():
         rows.append([name, "-"] + [""] * len(cols) + ["", f"skipped: {why}", "", "", "", ""])
     return ["target", "kind"] + cols + ["probe findings", "law", "contract", "expected", "match", "s"], rows
@@ -279,7 +287,7 @@ def matrix_text(results, skipped=None, width: int = 100) -> str:
     rows, notes = [], []
     for r in results:
         exp, match = _expectation(r)
-        rows.append([r.target, kinds.get(r.kind, r.kind[:5]), _ok(r.law_passed), _ok(r.contract_passed),
+        rows.append([r.target, kinds.get(r.kind, r.kind[:5]), _law_cell(r), _contract_cell(r),
                      exp or "-", match or "-", f"{r.seconds:.1f}"])
         notes.append(_failing_groups(r))
     for name, why in (skipped or {}).items():
@@ -292,8 +300,8 @@ def matrix_text(results, skipped=None, width: int = 100) -> str:
         if note != "-":
             out += textwrap.wrap(note, width=width, initial_indent="    ", subsequent_indent="      ")
     mm = mismatches(results)
-    out += ["", f"expected law/contract per built-in (either: an expected failure this budget cannot "
-            f"always show); mismatches: {len(mm)}" + (f" ({', '.join(mm)})" if mm else "")]
+    out += ["", f"expected: law/contract per built-in (either: an expected failure this budget cannot "
+            f"always show; '-': not run); mismatches: {len(mm)}" + (f" ({', '.join(mm)})" if mm else "")]
     return "\n".join(textwrap.fill(x, width) if len(x) > width and not x.startswith(" ") else x for x in out)
 
 
