@@ -2,8 +2,9 @@
 (conformance of a third-party sampler). Each subcommand lives in its own module, which
 provides ``add_arguments(parser)`` and ``run(args) -> int``.
 
-Exit status: 0 when every check holds, 1 when a check fails, 2 for usage errors or a target
-that cannot be loaded.
+Exit status: 0 when every check holds, 1 when a check fails (``check``: the law is rejected),
+3 (``check`` only) when the law holds but the contract fails, 2 for usage errors or a target that
+cannot be loaded (``gumbel-harness check --help`` lists them).
 """
 from __future__ import annotations
 

@@ -211,7 +211,7 @@ BUILTINS: dict[str, BuiltinTarget] = {t.name: t for t in [
                   notes="argmax(logits + gumbel) without validation; its noise is jax.random.gumbel mode 'low'"),
     BuiltinTarget("jax-gumbel", "noise", "jax.random.gumbel (float32, default mode 'low': g <= ~16.6, jax#5348; "
                   "rejected by N.tail at the thorough budget)", lambda: jax_gumbel, requires=("jax",),
-                  expect_pass=False, expect_law=False, expect_budget="thorough",
+                  expect_pass=False, expect_law=False, expect_contract=True, expect_budget="thorough",
                   notes="mode='low' (default) caps the noise near 16.6; mode='high' near 32"),
 ]}
 
