@@ -298,11 +298,12 @@ def matrix_text(results, skipped=None, width: int = 100) -> str:
     for line, note in zip(table[2:], notes):
         out.append(line)
         if note != "-":
-            out += textwrap.wrap(note, width=width, initial_indent="    ", subsequent_indent="      ")
+            out += textwrap.wrap(note, width=width, initial_indent="    ", subsequent_indent="      ",
+                                 break_on_hyphens=False)
     mm = mismatches(results)
     out += ["", f"expected: law/contract per built-in (either: an expected failure this budget cannot "
             f"always show; '-': not run); mismatches: {len(mm)}" + (f" ({', '.join(mm)})" if mm else "")]
-    return "\n".join(textwrap.fill(x, width) if len(x) > width and not x.startswith(" ") else x for x in out)
+    return "\n".join(textwrap.fill(x, width, break_on_hyphens=False) if len(x) > width and not x.startswith(" ") else x for x in out)
 
 
 def matrix_markdown(results, skipped=None, budget: str = "", seed: int = 0) -> str:
