@@ -4,8 +4,10 @@ Python API::
 
     from harness.checker import check_sampler, assert_conforms
     res = check_sampler("torch.nn.functional:gumbel_softmax", kind="torch", budget="standard", seed=0)
-    print(res.report()); res.passed; res.verdicts; res.findings
+    print(res.report()); res.headline; res.exit_status        # law first, then contract
+    res.law_passed; res.contract_passed; res.passed           # passed = both
     assert_conforms(my_sampler, kind="categorical")   # AssertionError with a readable report
+    assert_conforms(my_sampler, kind="categorical", law_only=True)   # judge the law alone
 
 CLI: ``gumbel-harness check MODULE:CALLABLE --kind KIND`` / ``--builtin NAME|all`` /
 ``--mutant NAME|all`` (:mod:`harness.checker.command`). pytest: the ``gumbel_check`` fixture
@@ -14,6 +16,9 @@ CLI: ``gumbel-harness check MODULE:CALLABLE --kind KIND`` / ``--builtin NAME|all
 Modules: :mod:`~harness.checker.plans` (which checks per kind, power), :mod:`~harness.checker.api`
 (run + result), :mod:`~harness.checker.guard` (per-call timeout), :mod:`~harness.checker.probes`
 (bad inputs), :mod:`~harness.checker.adversarial` (forced RNG boundary values),
+:mod:`~harness.checker.contract` (reproducibility, precision, input-mutation probes),
+:mod:`~harness.checker.protocol` (one trial call: does the callable fit its kind),
+:mod:`~harness.checker.reproduce` (shell-quoted reproduce commands),
 :mod:`~harness.checker.targets` (built-ins, loading), :mod:`~harness.checker.render` (tables,
 Markdown, HTML, JSON), :mod:`~harness.checker.extras` (RelaxedOneHotCategorical.log_prob vs C1).
 """
@@ -21,10 +26,11 @@ from harness.checker.api import CheckResult, ConformanceError, assert_conforms, 
 from harness.checker.guard import DEFAULT_TIMEOUT, GuardedTarget
 from harness.checker.plans import PlannedCheck, plan_for, power_targets
 from harness.checker.probes import Finding, probe_target
+from harness.checker.protocol import ProtocolMismatch
 from harness.checker.targets import BUILTINS, BuiltinTarget, TargetLoadError, load_target
 
 __all__ = [
     "check_sampler", "assert_conforms", "CheckResult", "ConformanceError", "Finding", "probe_target",
     "plan_for", "PlannedCheck", "power_targets", "BUILTINS", "BuiltinTarget", "TargetLoadError",
-    "load_target", "GuardedTarget", "DEFAULT_TIMEOUT",
+    "load_target", "GuardedTarget", "DEFAULT_TIMEOUT", "ProtocolMismatch",
 ]

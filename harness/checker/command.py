@@ -4,7 +4,7 @@ Usage::
 
     gumbel-harness check MODULE:CALLABLE --kind categorical|relaxed|noise|torch
                          [--budget quick|standard|thorough] [--seed S] [--out DIR] [--json]
-                         [--timeout SEC] [--only CHECK[,CHECK]] [--no-probes]
+                         [--timeout SEC|none] [--only CHECK[,CHECK]|none] [--no-probes]
     gumbel-harness check --builtin NAME|all [...]
     gumbel-harness check --mutant NAME|all [--full] [...]
     gumbel-harness check --list

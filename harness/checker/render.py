@@ -72,16 +72,24 @@ def _ascii(head: Sequence[str], rows: Sequence[Sequence[str]], max_w: int = 48) 
     return "\n".join(out)
 
 
+def _law_block(res) -> list[str]:
+    if not res.law_verdicts:
+        return []
+    return [f"LAW ({len(res.law_verdicts)} checks; the statistical ones are one Holm family of "
+            f"{res.family_size} at alpha {res.alpha:g}):", _ascii(HEAD, _verdict_rows(res.law_verdicts))]
+
+
+def _contract_block(res) -> list[str]:
+    if not res.contract_verdicts:
+        return []
+    return [f"CONTRACT checks ({len(res.contract_verdicts)}: dtype / shape):",
+            _ascii(HEAD, _verdict_rows(res.contract_verdicts))]
+
+
 def text_table(res) -> str:
     """The law's table (statistical checks and gradient identities), then the contract checks'."""
-    parts = []
-    if res.law_verdicts:
-        parts += [f"LAW ({len(res.law_verdicts)} checks; the statistical ones are one Holm family of "
-                  f"{res.family_size} at alpha {res.alpha:g}):", _ascii(HEAD, _verdict_rows(res.law_verdicts))]
-    if res.contract_verdicts:
-        parts += [("\n" if parts else "") + f"CONTRACT checks ({len(res.contract_verdicts)}: dtype / shape):",
-                  _ascii(HEAD, _verdict_rows(res.contract_verdicts))]
-    return "\n".join(parts) if parts else "(no plan check ran)"
+    law, con = _law_block(res), _contract_block(res)
+    return "\n".join(law + ([""] if law and con else []) + con) or "(no plan check ran)"
 
 
 def _power_lines(res) -> list[str]:
@@ -108,11 +116,13 @@ def text_report(res, findings: str = "fail,warn") -> str:
     """Headline (law first) and exit status, the law's table and power figures, the contract
     checks and probe findings, then the failures explained (law first)."""
     lines = [f"{res.target} [{res.kind}] budget={res.budget} seed={res.seed}: {res.headline}",
-             f"exit status {res.exit_status}: {EXIT_MEANINGS[res.exit_status]} ({res.seconds:.1f} s)", "",
-             text_table(res)]
+             f"exit status {res.exit_status}: {EXIT_MEANINGS[res.exit_status]} ({res.seconds:.1f} s)"]
+    lines += [""] + _law_block(res) if res.law_verdicts else ["", "LAW: no law check selected"]
     pl = _power_lines(res)
     if pl:
         lines += [""] + pl
+    if res.contract_verdicts:
+        lines += [""] + _contract_block(res)
     sev = tuple(findings.split(","))
     fr = _finding_rows(res, sev)
     if res.findings:
