@@ -29,11 +29,11 @@ def validate_seed(seed: object) -> int:
 
 
 def seed_argument(text: str) -> int:
-    """argparse ``type=`` for ``--seed``: a decimal (or 0x...) integer in ``[0, 2**64)``."""
+    """argparse ``type=`` for ``--seed``: a decimal integer in ``[0, 2**64)``."""
     import argparse
 
     try:
-        value = int(text, 0)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid seed {text!r}: expected an integer in [0, 2**64)") from None
     try:

@@ -132,7 +132,8 @@ def test_cli_exit_statuses_3_and_1(tmp_path, monkeypatch, capsys):
 
 def test_float64_with_float32_precision_is_a_contract_finding_and_the_law_still_runs():
     res = check_sampler(relaxed_f32_in_f64, "relaxed", budget="quick", only=["C2.scale.T1", "C3.round.T1"],
-                        probes=True, adversarial=False)
+                        probes=True, adversarial=True)
+    assert {f.probe for f in res.failed_findings} == {"contract.precision"}  # one finding, not one per probe
     assert res.law_passed, res.report()  # the law checks ran on the output, with statistics
     assert all(v.statistic is not None and "target" not in v.reason for v in res.law_verdicts)
     (f,) = [f for f in res.findings if f.probe == "contract.precision"]
