@@ -52,7 +52,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness.samplers import TargetError
+from harness.samplers import TargetError, describe_non_array
 from harness.stats.discrete import chisquare_gof
 from reference.softmax import softmax
 
@@ -89,6 +89,9 @@ class _Outcome(Exception):
 
 
 def _np(out: Any) -> np.ndarray:
+    bad = describe_non_array(out)
+    if bad is not None:  # None, a coroutine, a dict...: named as such, not "shape ()"
+        raise _Outcome("invalid output", bad)
     if hasattr(out, "detach"):
         out = out.detach().cpu()
         if str(out.dtype) in ("torch.bfloat16", "torch.float16"):
