@@ -42,8 +42,8 @@ def test_only_in_the_api():
     with pytest.raises(ValueError, match="empty check selection"):
         check_sampler("reference-categorical", only=[])
     with pytest.raises(ValueError, match="nothing to run"):
-        check_sampler("reference-categorical", only="none")  # probes default off with only
-    res = check_sampler("reference-categorical", budget="quick", only="none", probes=True, adversarial=False)
+        check_sampler("reference-categorical", only="none", probes=False, adversarial=False)
+    res = check_sampler("reference-categorical", budget="quick", only="none", adversarial=False)  # probes only
     assert not res.verdicts and res.findings and "law NOT CHECKED" in res.headline
 
 

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 
 from harness.budgets import get_budget
 from harness.checker.guard import DEFAULT_TIMEOUT, GuardedTarget
-from harness.checker.plans import PlannedCheck, plan_for, power_targets, select
+from harness.checker.plans import NO_CHECKS, PlannedCheck, plan_for, power_targets, select
 from harness.checker.probes import Finding, probe_target
 from harness.checker.protocol import check_protocol
 from harness.checker.reproduce import reproduce_template
@@ -304,8 +304,8 @@ def check_sampler(
     only: check ids or prefixes (``"T1.law"``, ``["C2.scale", "G4"]``, ``"T1.law,T1.tail"``) to
         run a subset (the Holm family is then that subset); every pattern must match (else
         ``ValueError`` naming the valid ids); ``"none"``: no plan check (probes only); an empty
-        selection is an error. ``probes``/``adversarial`` default to True for a full run and
-        False with ``only`` (pass True to force them).
+        selection is an error. ``probes``/``adversarial`` default to True for a full run and for
+        ``only="none"``, False with other ``only`` (pass True to force them).
     Returns a :class:`CheckResult`; raises only for unusable arguments (``ValueError``,
     :class:`~harness.checker.targets.TargetLoadError`, and its subclass
     :class:`~harness.checker.protocol.ProtocolMismatch` when one trial call shows that the
@@ -318,8 +318,8 @@ def check_sampler(
     tname = name or tname
     b = get_budget(budget)
     plan = select(plan_for(kind, b), only)
-    if probes is None:
-        probes = only is None
+    if probes is None:  # on for a full run and for only="none" (probes only), off for a subset
+        probes = only is None or (isinstance(only, str) and only.strip() == NO_CHECKS)
     if adversarial is None:
         adversarial = probes
     if not plan and not probes and not adversarial:
