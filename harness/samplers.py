@@ -96,8 +96,8 @@ def _to_numpy(out: Any, what: str) -> np.ndarray:
     except Exception as exc:  # noqa: BLE001 - any conversion failure is the target's fault
         raise TargetError(f"{what}: cannot convert the output ({type(out).__name__}) to an array: {exc}") from exc
     if arr.dtype == object:
-        raise TargetError(f"{what} returned an object array (elements {type(arr.flat[0]).__name__ if arr.size else '?'}),"
-                          " not numbers")
+        first = type(arr.flat[0]).__name__ if arr.size else "?"
+        raise TargetError(f"{what} returned an object array (elements {first}), not numbers")
     return arr
 
 

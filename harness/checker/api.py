@@ -13,7 +13,8 @@ of the bad-input, adversarial and contract probes (:mod:`harness.checker.probes`
   probe Finding: bad inputs, adversarial streams, precision, reproducibility). Contract checks
   are deterministic; any statistical contract verdict would be judged as its own Holm family.
 
-``exit_status``: 0 both hold, 1 the law is rejected, 3 the law holds but the contract fails. The target is called through a
+``exit_status``: 0 both hold, 1 the law is rejected, 3 the law holds but the contract fails.
+The target is called through a
 :class:`~harness.checker.guard.GuardedTarget` (per-call timeout, exceptions -> FAIL): whatever
 the target does, the run completes and returns a result.
 """

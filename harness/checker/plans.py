@@ -4,8 +4,9 @@ temperatures, with how many samples (from the budget).
 Every entry is a :class:`PlannedCheck` whose ``run(target, ctx)`` calls the claim checks of
 :mod:`harness.sampler_checks` (never re-implemented here) and returns Verdicts. All
 statistical verdicts of one plan form one Holm family at ``budget.alpha``; ``size`` is the
-number of statistical verdicts an entry contributes, so the family size (and the power
-statements, computed at ``alpha / family_size``) is known before anything runs.
+number of statistical verdicts an entry contributes (the family is the law's: contract entries
+are deterministic), so the family size (and the power statements, computed at
+``alpha / family_size``) is known before anything runs.
 
 Power requirements (issue 5), at the **standard** budget (alpha 0.01, Holm):
 

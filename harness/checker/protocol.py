@@ -3,7 +3,8 @@
 :func:`check_protocol` binds the protocol's call to ``inspect.signature(fn)`` (when Python
 can tell the signature) and then makes ONE tiny trial call (through the caller's guard): a
 signature that cannot take the call, a ``TypeError`` from the trial call of a callable whose
-signature Python cannot tell (builtins), or an output that is no array of the protocol's shape (None, a coroutine, a dict, ``(n, K)`` rows from a
+signature Python cannot tell (builtins), or an output that is no array of the protocol's shape
+(None, a coroutine, a dict, ``(n, K)`` rows from a
 "categorical" sampler...) raises :class:`ProtocolMismatch` with the expected signature, so the
 user gets one message (CLI exit status 2) instead of one FAIL per check. Any other exception of
 the trial call is left to the checks (they report it as a FAIL naming the cause).
@@ -11,7 +12,7 @@ the trial call is left to the checks (they report it as a FAIL naming the cause)
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -73,7 +74,8 @@ def check_protocol(fn: Callable, kind: str, name: str, call: Callable | None = N
         try:
             sig.bind(*args, **kwargs)
         except TypeError as exc:
-            raise _mismatch(name, kind, f"its signature {name.split(':')[-1]}{sig} cannot take the call ({exc})") from None
+            why = f"its signature {name.split(':')[-1]}{sig} cannot take the call ({exc})"
+            raise _mismatch(name, kind, why) from None
     if kind == "torch":
         import torch
 

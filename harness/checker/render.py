@@ -313,7 +313,8 @@ def matrix_text(results, skipped=None, width: int = 100) -> str:
     mm = mismatches(results)
     out += ["", f"expected: law/contract per built-in (either: an expected failure this budget cannot "
             f"always show; '-': not run); mismatches: {len(mm)}" + (f" ({', '.join(mm)})" if mm else "")]
-    return "\n".join(textwrap.fill(x, width, break_on_hyphens=False) if len(x) > width and not x.startswith(" ") else x for x in out)
+    return "\n".join(textwrap.fill(x, width, break_on_hyphens=False) if len(x) > width and not x.startswith(" ")
+                     else x for x in out)
 
 
 def matrix_markdown(results, skipped=None, budget: str = "", seed: int = 0) -> str:
