@@ -77,6 +77,40 @@ class CheckResult:
     def passed(self) -> bool:
         return not self.failed_verdicts and not self.failed_findings
 
+    # ---- interim: defined by the verdict task (INTERFACES.md point 3); the lead keeps the
+    # verdict branch's versions at merge. Simple definitions so the safe branch's templates work.
+    @property
+    def law_verdicts(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.details.get("group", "law") == "law"]
+
+    @property
+    def contract_verdicts(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.details.get("group", "law") != "law"]
+
+    @property
+    def contract_findings(self) -> list[Finding]:
+        return list(self.findings)
+
+    @property
+    def law_passed(self) -> bool:
+        return all(v.passed is True for v in self.law_verdicts)
+
+    @property
+    def contract_passed(self) -> bool:
+        return (all(v.passed is True for v in self.contract_verdicts)
+                and not any(f.severity == "fail" for f in self.contract_findings))
+
+    @property
+    def exit_status(self) -> int:
+        return 0 if self.law_passed and self.contract_passed else (1 if not self.law_passed else 3)
+
+    @property
+    def headline(self) -> str:
+        law = "law HOLDS" if self.law_passed else "law REJECTED"
+        con = "contract holds" if self.contract_passed else "contract FAILS"
+        return f"{law}; {con}"
+    # ---- end interim ------------------------------------------------------------------
+
     def caught_by(self) -> list[dict[str, Any]]:
         """The checks and probes that rejected the target: ``{"check", "pvalue", "adjusted", "why"}``."""
         out = []

@@ -6,7 +6,9 @@
                           [--only IDS] [--workers N] [--scheduler ADDRESS]
 
 writes ``index.html`` (self-contained), ``report.md``, ``results.json`` and ``figures/*.png``
-into ``DIR`` (default ``reports/<UTC timestamp>/``), atomically. Exit status 0 when every claim
+into ``DIR`` (default ``reports/<UTC timestamp>/``), atomically, with the marker file of
+:mod:`harness.outdir`; ``DIR`` is validated before the run (a file, a foreign non-empty directory
+or an unwritable place is refused with exit status 2). Exit status 0 when every claim
 holds, 1 when one fails, 2 for usage errors (unknown claim id, an ``--only`` check id that matches
 no check).
 """
@@ -29,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sample sizes (and hence power) of the run; default standard (a few minutes)")
     parser.add_argument("--seed", type=int, default=0, help="run seed; every check derives its own (default 0)")
     parser.add_argument("--out", default=None, metavar="DIR",
-                        help="report directory (default reports/<UTC timestamp>/); replaced atomically if it exists")
+                        help="report directory (default reports/<UTC timestamp>/): a new path, an empty directory or an "
+                             "earlier report of this tool (replaced atomically); anything else is refused")
     parser.add_argument("--only", action="append", default=None, metavar="IDS",
                         help="claim ids (T1, C5, ...) or check ids (T1.mc.peaked), comma-separated, repeatable")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
@@ -65,9 +68,14 @@ def run(args: argparse.Namespace) -> int:
     from harness.experiments import parse_only
     from harness.report.render import console_table
     from harness.report.runner import run_report
-    from harness.report.writer import default_out_dir, write_atomic
+    from harness.report.writer import OutDirError, check_out, default_out_dir, write_atomic
 
     only = parse_only(args.only)
+    try:
+        out = check_out(args.out if args.out else default_out_dir(Path(os.getcwd()) / "reports"))
+    except OutDirError as exc:
+        print(f"gumbel-harness report: error: {exc}", file=sys.stderr)
+        return 2
     try:
         budget = get_budget(args.budget)
         if args.workers is not None and args.workers < 1:
@@ -85,8 +93,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"gumbel-harness report: error: --only {', '.join(rep.unmatched)} matched no check "
               f"(check ids look like T1.mc.peaked; see results.json of a full run)", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else default_out_dir(Path(os.getcwd()) / "reports")
-    written = write_atomic(out, build_files(rep.payload, rep.pngs))
+    try:
+        written = write_atomic(out, build_files(rep.payload, rep.pngs))
+    except OutDirError as exc:  # the place changed during the run
+        print(f"gumbel-harness report: error: {exc}", file=sys.stderr)
+        return 2
     p = rep.payload
     print(console_table(p))
     fam = p["family"]

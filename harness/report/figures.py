@@ -181,13 +181,15 @@ def render(figure: Mapping[str, Any]) -> bytes:
 
 def summary_png(rows: Sequence[Mapping[str, Any]]) -> bytes:
     """The claim summary table as an image (one row per claim)."""
-    cols = ["claim", "title", "checks", "min p", "min Holm p", "alpha", "weakest detectable effect (power 0.9)", "verdict"]
+    from harness.report.runner import SMALLEST_P
+
+    cols = ["claim", "title", "checks", SMALLEST_P, "alpha", "weakest detectable effect (power 0.9)", "verdict"]
     short = lambda s, m: s if len(s) <= m else s[: m - 3] + "..."  # noqa: E731
-    cells = [[short(str(r.get(c, "")), 44 if c == "title" else 90) for c in cols] for r in rows]
+    cells = [[short(str(r.get(c, "")), 40 if c == "title" else 110) for c in cols] for r in rows]
     fig = _new(15.0, 0.26 * (len(rows) + 1) + 0.2)
     ax = fig.add_axes([0.0, 0.0, 1.0, 1.0])
     ax.set_axis_off()
-    widths = [0.04, 0.24, 0.05, 0.06, 0.07, 0.04, 0.44, 0.06]
+    widths = [0.04, 0.2, 0.04, 0.11, 0.04, 0.51, 0.06]
     table = ax.table(cellText=cells, colLabels=cols, colWidths=widths, cellLoc="left", colLoc="left",
                      bbox=[0.0, 0.0, 1.0, 1.0])
     table.auto_set_font_size(False)
