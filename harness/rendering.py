@@ -18,9 +18,10 @@ import re
 from functools import lru_cache
 from typing import Any, Mapping
 
-__all__ = ["render", "environment", "md_escape", "md_code", "md_table", "fmt_p", "fmt_stat", "effect_name", "effect_text"]
+__all__ = ["render", "environment", "md_escape", "md_code", "md_table", "md_fence", "fmt_p", "fmt_stat", "effect_name", "effect_text"]
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# backslash-escaped everywhere; "_" only at a word boundary (intraword "_" is literal in CommonMark)
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 
 
 def md_escape(value: Any) -> str:
@@ -43,6 +44,14 @@ def md_code(value: Any, table: bool = True) -> str:
     if table:
         s = s.replace("|", "\\|")
     return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def md_fence(value: Any) -> str:
+    """A fenced code block showing ``value`` literally (the fence outgrows any backtick run)."""
+    s = "" if value is None else str(value)
+    run = max((len(m) for m in re.findall(r"`+", s)), default=0)
+    fence = "`" * max(3, run + 1)
+    return f"{fence}\n{s}\n{fence}"
 
 
 def md_table(spec: tuple) -> str:
@@ -139,7 +148,7 @@ def environment():
     env = Environment(loader=PackageLoader("harness", "templates"),
                       autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(md=md_escape, mdcode=md_code, mdtable=md_table, p=fmt_p, stat=fmt_stat, effect=effect_text, b64=_b64,
+    env.filters.update(md=md_escape, mdcode=md_code, mdtable=md_table, fence=md_fence, p=fmt_p, stat=fmt_stat, effect=effect_text, b64=_b64,
                        bound=_bound)
     return env
 
