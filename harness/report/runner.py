@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -84,8 +85,11 @@ def execute(exp_id: str, ctx: RunContext, draw: bool = True) -> tuple[Experiment
     return res, pngs
 
 
-def _worker_init() -> None:  # pragma: no cover - runs in the worker processes
+def _worker_init(parent_pid: int | None = None, pdeathsig: bool = False) -> None:  # pragma: no cover - workers
     os.environ.setdefault("GUMBEL_HARNESS_PROGRESS", "0")
+    from harness.lifeline import bind_to_parent
+
+    bind_to_parent(parent_pid, pdeathsig=pdeathsig)
 
 
 def _run_all(exps: Sequence[Experiment], ctx: RunContext, workers: int,
@@ -99,8 +103,13 @@ def _run_all(exps: Sequence[Experiment], ctx: RunContext, workers: int,
                 bar.set_postfix_str(e.id)
             out[e.id] = execute(e.id, ctx)
         return out
+    from harness.lifeline import kill_executor
+
     mp = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=_worker_init) as pool:
+    main = threading.current_thread() is threading.main_thread()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=_worker_init,
+                               initargs=(os.getpid(), main))
+    try:
         futs = {pool.submit(execute, e.id, ctx): e.id for e in order}
         for fut in progress(as_completed(futs), total=len(futs), desc="experiments", enabled=show_progress):
             eid = futs[fut]
@@ -110,6 +119,10 @@ def _run_all(exps: Sequence[Experiment], ctx: RunContext, workers: int,
                 out[eid] = (ExperimentResult(eid, [error_verdict(eid, f"{eid}.experiment", get(eid).claim,
                                                                  f"worker process failed: {type(exc).__name__}: {exc}",
                                                                  alpha=ctx.alpha, test="experiment")]), {})
+    except BaseException:  # Ctrl-C (or any error): stop the workers now, not after their experiments
+        kill_executor(pool)
+        raise
+    pool.shutdown(wait=True)
     return out
 
 
