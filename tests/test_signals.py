@@ -67,6 +67,12 @@ def test_sigint_stops_promptly_with_one_line_and_130(tmp_path, args):
             p.kill()
     elapsed = time.monotonic() - t0
     t.join(5)
+    deadline = time.monotonic() + 5
+    while any(_alive(k) for k in kids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [k for k in kids if _alive(k)]
+    for k in survivors:  # never leave them behind, even when the test fails
+        os.kill(k, signal.SIGKILL)
     text = b"".join(err).decode(errors="replace")
     assert rc == 130, text[-2000:]
     assert elapsed < 3.0, elapsed
@@ -74,10 +80,7 @@ def test_sigint_stops_promptly_with_one_line_and_130(tmp_path, args):
     last = [ln for ln in text.replace("\r", "\n").splitlines() if "interrupted" in ln]
     assert len(last) == 1 and last[0].startswith("gumbel-harness"), text[-2000:]
     assert not out.exists()  # nothing half-written
-    deadline = time.monotonic() + 5
-    while any(_alive(k) for k in kids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(_alive(k) for k in kids)
+    assert not survivors
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
