@@ -5,6 +5,7 @@ blind spot is stated with the command that can see it; the repository is self-co
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -152,3 +153,56 @@ def test_budget_blind_spot_is_stated_with_the_command(small_report, capsys):
                  "--no-probes"]) == 0
     out = [ln for ln in capsys.readouterr().out.splitlines() if "cannot see" in ln]
     assert len(out) == 1 and "--budget thorough" in out[0] and "N.tail" in out[0]
+
+
+# ------------------------------------------------------------------ figures -------------------
+
+def _axes_of(fig_dict):
+    """Draw a figure dict onto a fresh Agg axes (as figures.render does) and return the axes."""
+    from harness.report import figures
+
+    fig = figures._new()
+    ax = fig.add_subplot(1, 1, 1)
+    figures._DRAW[fig_dict["kind"]](ax, fig_dict["data"])
+    return ax
+
+
+def test_count_plot_shows_standardized_residuals_with_bands():
+    obs, exp = [110, 90, 100, 0], [100.0, 100.0, 100.0, 0.0]
+    ax = _axes_of({"kind": "counts", "data": {"observed": obs, "expected": exp, "labels": ["a", "b", "c", "d"]}})
+    assert "residual" in ax.get_ylabel() and ax.get_xlabel()
+    ys = sorted(y for line in ax.get_lines() for y in line.get_ydata() if abs(y) not in (0,))
+    assert any(abs(y - 1.0) < 1e-9 for y in ys) and any(abs(y + 1.0) < 1e-9 for y in ys)  # (110-100)/10
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("+-2" in t for t in labels) and any("simultaneous" in t for t in labels)
+
+
+def test_ecdf_plot_is_a_difference_with_a_dkw_band():
+    from harness.report.figures import dkw_halfwidth
+
+    n = 20000
+    x = [float(v) for v in range(10)]
+    y = [(i + 1) / n for i in range(10)]
+    ax = _axes_of({"kind": "ecdf", "data": {"series": [{"label": "s", "x": x, "y": y, "exact": [0.0] * 10}]}})
+    assert "ECDF - exact CDF" in ax.get_ylabel()
+    eps = dkw_halfwidth(n)
+    assert abs(eps - (math.log(2 / 0.01) / (2 * n)) ** 0.5) < 1e-15
+    segs = [c for c in ax.collections if hasattr(c, "get_segments")]
+    levels = {round(float(seg[0][1]), 12) for c in segs for seg in c.get_segments()}
+    assert round(eps, 12) in levels and round(-eps, 12) in levels
+    assert any("DKW" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_tail_plot_has_clopper_pearson_error_bars():
+    from scipy.stats import binomtest
+
+    from harness.report.figures import clopper_pearson
+
+    lo, hi = clopper_pearson([0, 5], 1000)
+    ci = binomtest(5, 1000).proportion_ci(0.95, method="exact")
+    assert lo[0] == 0 and abs(lo[1] - ci.low) < 1e-12 and abs(hi[1] - ci.high) < 1e-12
+    ax = _axes_of({"kind": "sweep", "data": {"x": [1, 2, 3], "logy": True, "xlabel": "t", "ylabel": "P",
+                                              "series": [{"label": "rate", "y": [0.01, 0.005, 0.0],
+                                                          "hits": [10, 5, 0], "n": 1000}]}})
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("Clopper-Pearson" in t for t in texts) and any("upper bound" in t for t in texts)
