@@ -14,8 +14,9 @@ CLI: ``gumbel-harness check MODULE:CALLABLE --kind KIND`` / ``--builtin NAME|all
 Modules: :mod:`~harness.checker.plans` (which checks per kind, power), :mod:`~harness.checker.api`
 (run + result), :mod:`~harness.checker.guard` (per-call timeout), :mod:`~harness.checker.probes`
 (bad inputs), :mod:`~harness.checker.adversarial` (forced RNG boundary values),
-:mod:`~harness.checker.targets` (built-ins, loading), :mod:`~harness.checker.render` (tables,
-Markdown, HTML, JSON), :mod:`~harness.checker.extras` (RelaxedOneHotCategorical.log_prob vs C1).
+:mod:`~harness.checker.targets` (built-ins, loading), :mod:`~harness.checker.render` (terminal
+tables), :mod:`~harness.checker.documents` (Markdown / HTML through :mod:`harness.rendering`, and
+the atomically written ``--out`` directories), :mod:`~harness.checker.extras` (RelaxedOneHotCategorical.log_prob vs C1).
 """
 from harness.checker.api import CheckResult, ConformanceError, assert_conforms, check_sampler
 from harness.checker.guard import DEFAULT_TIMEOUT, GuardedTarget
