@@ -113,5 +113,10 @@ def run(args: argparse.Namespace) -> int:
     if mt:
         print(f"mutants: {len(mt['rows']) - len(mt['escaped'])}/{len(mt['rows'])} rejected"
               + (f"; ESCAPED: {', '.join(mt['escaped'])}" if mt["escaped"] else ""))
+    from harness.blind_spots import report_hint
+
+    hint = report_hint(p["budget"]["name"], p["seed"], [c["id"] for c in p["claims"]])
+    if hint:
+        print(hint)
     print(f"report: {written / 'index.html'}")
     return 0 if rep.passed else 1
