@@ -1,6 +1,7 @@
 """The human-readable report: ``index.html`` (self-contained, figures embedded as base64 PNG) and
 ``report.md`` (figures linked from ``figures/``), both generated from the ``results.json``
-payload."""
+payload by the templates ``report.html`` / ``report.md`` of :mod:`harness.rendering` (this module
+only gathers what they show), plus the console table."""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -101,7 +102,9 @@ def _context(payload: Mapping[str, Any], pngs: Mapping[str, bytes]) -> dict[str,
                          "file": figure_path(fid)} for fid in c.get("figures", []) if fid in figs_by_id],
             "findings": [f for f in payload["findings"] if f["claim"] == c["id"]],
             "verdicts": vs,
-            "md_rows": [v["cells"] + [v["status"]] for v in vs],
+            "md_head": VERDICT_COLS + (["certificate"] if any(v["bound"] for v in vs) else []) + ["verdict"],
+            "md_rows": [v["cells"] + ([v["bound"]] if any(w["bound"] for w in vs) else []) + [v["status"]]
+                        for v in vs],
         })
     rows = claim_rows(payload)
     cols = list(rows[0].keys()) if rows else ["claim"]
