@@ -206,3 +206,13 @@ def test_tail_plot_has_clopper_pearson_error_bars():
                                                           "hits": [10, 5, 0], "n": 1000}]}})
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("Clopper-Pearson" in t for t in texts) and any("upper bound" in t for t in texts)
+
+
+def test_report_shows_certificates_when_verdicts_carry_them(small_report):
+    from harness.report.render import to_html, to_markdown
+
+    payload = json.loads((small_report / "results.json").read_text())
+    payload["verdicts"][0]["bound"] = {"measure": "sup-distance", "value": 0.0123, "confidence": 0.99, "note": ""}
+    md, html = to_markdown(payload, {}), to_html(payload, {})
+    assert "| certificate |" in md and "0.0123" in md
+    assert "certificate:" in html and "0.0123" in html
