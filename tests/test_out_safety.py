@@ -79,6 +79,18 @@ def test_read_only_parent_is_refused(tmp_path):
         ro.chmod(0o755)
 
 
+def test_read_only_file_system_is_refused(tmp_path, monkeypatch):
+    """(Root ignores directory permissions, so the EROFS of a read-only mount is simulated.)"""
+    import errno
+
+    def ro(*a, **k):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path))
+
+    monkeypatch.setattr("harness.outdir.tempfile.mkdtemp", ro)
+    with pytest.raises(OutDirError, match="cannot write there .Read-only file system"):
+        check_out(tmp_path / "rep")
+
+
 def test_missing_parents_are_created(tmp_path):
     out = check_out(tmp_path / "a" / "b" / "rep")
     assert out.parent.is_dir() and not out.exists()
@@ -196,8 +208,19 @@ def test_check_out_is_one_unit(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(docs, "html_report", broken)
+    res = docs_result()
     with pytest.raises(OSError):
-        docs.write_single(docs_result(), out)
+        docs.write_single(res, out)
+    monkeypatch.undo()
+    real = os.fsync
+
+    def full_disk(fd):  # the disk fills up while the files are written
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("harness.outdir.os.fsync", full_disk)
+    with pytest.raises(OutDirError, match="No space left"):
+        docs.write_single(res, out)
+    monkeypatch.setattr("harness.outdir.os.fsync", real)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness.checker.render import HEAD, _finding_rows, _power_lines, _rows, matrix, mutant_rows
-from harness.outdir import write_atomic
+from harness.outdir import OutDirError, write_atomic
 from harness.rendering import _bound, effect_text, render
 
 __all__ = ["markdown_report", "html_report", "matrix_markdown", "matrix_html", "mutant_markdown", "mutant_html",
@@ -134,7 +134,13 @@ def mutant_files(entries, budget: str) -> dict[str, str]:
 
 
 def _write(out, files: dict[str, str], kind: str) -> list[Path]:
-    d = write_atomic(out, files, kind=kind)
+    """Write one unit; a failure of the file system (full disk...) is an :class:`OutDirError`
+    naming it (the previous directory, if any, is left as it was)."""
+    try:
+        d = write_atomic(out, files, kind=kind)
+    except OSError as exc:
+        raise OutDirError(f"--out {out}: cannot write ({exc.strerror or type(exc).__name__}); "
+                          f"the previous content is unchanged") from exc
     return [d / name for name in files]
 
 

@@ -98,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
     except OutDirError as exc:  # the place changed during the run
         print(f"gumbel-harness report: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # full disk, ...: the previous report (if any) is left as it was
+        print(f"gumbel-harness report: error: cannot write {out}: {exc.strerror or type(exc).__name__}",
+              file=sys.stderr)
+        return 2
     p = rep.payload
     print(console_table(p))
     fam = p["family"]
