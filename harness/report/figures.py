@@ -78,7 +78,7 @@ def _counts(ax, d: Mapping[str, Any]) -> None:
     ax.plot(idx[fin & ~out], z[fin & ~out], "o", color="#2171b5", ms=3 if k > 30 else 5, label="(O - E) / sqrt(E)")
     if out.any():
         ax.plot(idx[out], z[out], "o", color="#d62728", ms=5, label="outside the simultaneous band")
-    top = max(zb * 1.3, float(np.nanmax(np.abs(z[fin]))) * 1.1 if fin.any() else zb * 1.3)
+    top = max(zb * 1.6, float(np.nanmax(np.abs(z[fin]))) * 1.15 if fin.any() else zb * 1.6)
     if (~fin).any():
         ax.plot(idx[~fin], np.full(int((~fin).sum()), top * 0.95), "x", color="#d62728", ms=7,
                 label="observed where E = 0")
@@ -91,7 +91,7 @@ def _counts(ax, d: Mapping[str, Any]) -> None:
         ax.set_xlabel(d.get("xlabel", "category index (labels in results.json)"))
     ax.set_ylabel("standardized residual (O - E) / sqrt(E)")
     ax.grid(True, axis="y", lw=0.3, alpha=0.5)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="best")
 
 
 #: Level of the simultaneous band drawn around ECDF differences (the report's family alpha).
