@@ -149,6 +149,12 @@ def _clean_debris(out: Path) -> None:
     for p in entries:
         if not p.name.startswith(tmp_prefix(out)) or p.is_symlink() or not p.is_dir():
             continue
+        if p.name.startswith(tmp_prefix(out) + "probe-"):  # an empty probe of check_out
+            try:
+                p.rmdir()  # only succeeds when empty
+            except OSError:
+                pass
+            continue
         m = _read_marker(p)
         if m is None or _pid_alive(m.get("pid")):
             continue
