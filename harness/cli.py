@@ -4,7 +4,9 @@ provides ``add_arguments(parser)`` and ``run(args) -> int``.
 
 Exit status: 0 when every check holds, 1 when a check fails (``check``: the law is rejected),
 3 (``check`` only) when the law holds but the contract fails, 2 for usage errors or a target that
-cannot be loaded (``gumbel-harness check --help`` lists them).
+cannot be loaded (``gumbel-harness check --help`` lists them), 130 when interrupted
+(Ctrl-C / SIGINT: the worker processes are stopped, one line is printed, no traceback; an
+interrupted ``report`` or ``check --out`` leaves the previous output directory untouched).
 """
 from __future__ import annotations
 
@@ -37,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before the subcommand started (imports, parsing)
+        return _interrupted("")
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -45,7 +54,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
-    return int(args._run(args))
+    try:
+        return int(args._run(args))
+    except KeyboardInterrupt:
+        return _interrupted(args.command)
+
+
+def _interrupted(command: str) -> int:
+    """Ctrl-C: stop the worker pools now, one line, exit status 130."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
+    from harness.parallel import kill_pools
+
+    kill_pools()
+    name = f"gumbel-harness {command}" if command else "gumbel-harness"
+    print(f"{name}: interrupted; no output directory was changed", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ __all__ = [
     "default_batch",
     "run_chunks",
     "shutdown_pools",
+    "kill_pools",
 ]
 
 R = TypeVar("R")
@@ -160,9 +161,14 @@ def _start_method() -> str:
     return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
-def _mark_worker() -> None:
+def _mark_worker(parent_pid: int | None = None, pdeathsig: bool = False) -> None:
+    """Pool worker initializer: nested loops run serially; the worker ignores SIGINT and dies
+    with its parent (:func:`harness.lifeline.bind_to_parent`)."""
     global _IN_WORKER
     _IN_WORKER = True
+    from harness.lifeline import bind_to_parent
+
+    bind_to_parent(parent_pid, pdeathsig=pdeathsig)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -179,8 +185,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
                     ctx.set_forkserver_preload(["numpy", "harness.parallel"])
                 except Exception:  # pragma: no cover
                     pass
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                       initializer=_mark_worker)
+            main = threading.current_thread() is threading.main_thread()
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_mark_worker,
+                                       initargs=(os.getpid(), main))
             _POOLS[key] = pool
         return pool
 
@@ -200,6 +207,17 @@ def shutdown_pools() -> None:
         _POOLS.clear()
     for pool in pools:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def kill_pools() -> None:
+    """Stop the cached local worker pools now, running jobs included (on Ctrl-C)."""
+    from harness.lifeline import kill_executor
+
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        kill_executor(pool)
 
 
 atexit.register(shutdown_pools)

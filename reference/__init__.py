@@ -6,7 +6,7 @@ softmax
     Closed-form, max-subtracted ``logsumexp`` / ``log_softmax`` / ``softmax`` (NumPy) and the
     logit validation every entry point shares.
 laws
-    The exact laws of ``../shared/spec.md``: Gumbel CDF/pdf, the Concrete density (C1), the
+    The exact laws of ``docs/spec.md``: Gumbel CDF/pdf, the Concrete density (C1), the
     logistic law of log-ratios (C2), the binary Concrete CDF (C4), Plackett-Luce (T5) and the
     pathwise Jacobian (G1).
 numpy_sampler

@@ -1,4 +1,4 @@
-r"""The exact laws behind every claim of ``../shared/spec.md``.
+r"""The exact laws behind every claim of ``docs/spec.md``.
 
 All functions are NumPy, float64, vectorised, and written in log space where a naive formula
 overflows or cancels. Notation: logits :math:`x`, :math:`p = \operatorname{softmax}(x)`,

@@ -7,6 +7,12 @@ import pytest
 
 os.environ.setdefault("GUMBEL_HARNESS_PROGRESS", "0")
 
+# Import the C-extension modules the harness loads lazily before any in-process pytester run
+# (tests/test_plugin.py): pytester restores sys.modules afterwards, and a NumPy extension
+# (numpy.fft's _pocketfft_umath, via scipy.stats) cannot be loaded a second time in a process.
+import numpy.fft  # noqa: E402,F401
+import scipy.stats  # noqa: E402,F401
+
 
 def _cuda_available() -> bool:
     try:

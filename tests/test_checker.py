@@ -126,7 +126,7 @@ def test_result_holds_one_holm_family_and_renders(tmp_path):
         assert col in text
     d = json.loads(res.to_json())
     assert d["passed"] is True and len(d["verdicts"]) == len(res.verdicts) and d["findings"]
-    from harness.checker.render import html_report, markdown_report, write_single
+    from harness.checker.documents import html_report, markdown_report, write_single
 
     assert "<table>" in html_report(res) and "| check |" in markdown_report(res)
     paths = write_single(res, tmp_path)

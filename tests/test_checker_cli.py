@@ -36,7 +36,8 @@ def test_broken_target_by_path_exits_1(capsys, tmp_path, monkeypatch):
     out = capsys.readouterr().out
     assert rc == 1 and "FAIL T1.law.power" in out
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert files == ["check-brokenmod_sample.html", "check-brokenmod_sample.json", "check-brokenmod_sample.md"]
+    assert files == [".gumbel-harness-report", "check-brokenmod_sample.html", "check-brokenmod_sample.json",
+                     "check-brokenmod_sample.md"]
     data = json.loads((tmp_path / "out" / "check-brokenmod_sample.json").read_text())
     assert data["passed"] is False and data["caught_by"][0]["check"] == "T1.law.power"
     html = (tmp_path / "out" / "check-brokenmod_sample.html").read_text()

@@ -83,7 +83,8 @@ def test_catalogue_table_matches_registry():
 
 
 def test_mutant_table_rendering(tmp_path):
-    from harness.checker.render import mutant_markdown, mutant_text, write_mutants
+    from harness.checker.documents import mutant_markdown, write_mutants
+    from harness.checker.render import mutant_text
 
     entries = [(MUTANTS[n], run_mutant(n)) for n in ("cat_bf16_logits", "torch_st_hard_only")]
     txt = mutant_text(entries)

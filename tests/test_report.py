@@ -75,7 +75,7 @@ def test_report_files(quick_report, results):
 def test_html_is_self_contained_and_names_every_claim(quick_report, results):
     html = (quick_report[0] / "index.html").read_text()
     for cid in CLAIM_ORDER:
-        assert f"id='{cid}'" in html, cid
+        assert f'id="{cid}"' in html, cid
         assert f">{cid}</a>" in html, cid  # row of the summary table
     for v in results["verdicts"]:
         assert v["check"] in html

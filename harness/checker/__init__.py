@@ -19,8 +19,9 @@ Modules: :mod:`~harness.checker.plans` (which checks per kind, power), :mod:`~ha
 :mod:`~harness.checker.contract` (reproducibility, precision, input-mutation probes),
 :mod:`~harness.checker.protocol` (one trial call: does the callable fit its kind),
 :mod:`~harness.checker.reproduce` (shell-quoted reproduce commands),
-:mod:`~harness.checker.targets` (built-ins, loading), :mod:`~harness.checker.render` (tables,
-Markdown, HTML, JSON), :mod:`~harness.checker.extras` (RelaxedOneHotCategorical.log_prob vs C1).
+:mod:`~harness.checker.targets` (built-ins, loading), :mod:`~harness.checker.render` (terminal
+tables), :mod:`~harness.checker.documents` (Markdown / HTML through :mod:`harness.rendering`, and
+the atomically written ``--out`` directories), :mod:`~harness.checker.extras` (RelaxedOneHotCategorical.log_prob vs C1).
 """
 from harness.checker.api import CheckResult, ConformanceError, assert_conforms, check_sampler
 from harness.checker.guard import DEFAULT_TIMEOUT, GuardedTarget

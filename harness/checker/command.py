@@ -72,7 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sample sizes (default standard: the documented power)")
     parser.add_argument("--seed", type=seed_argument, default=0, help="run seed, an integer in [0, 2**64) "
                         "(default 0)")
-    parser.add_argument("--out", metavar="DIR", help="write JSON + Markdown + HTML reports into DIR")
+    parser.add_argument("--out", metavar="DIR", help="write JSON + Markdown + HTML reports as the directory DIR "
+                        "(a new path, an empty directory or an earlier output of this tool, replaced atomically; "
+                        "anything else is refused before the run)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON instead of tables")
     parser.add_argument("--timeout", type=timeout_argument, default=120.0, metavar="SEC|none",
                         help="per-call timeout of the target in seconds, > 0 and finite, or 'none' (default 120)")
@@ -117,6 +119,13 @@ def run(args: argparse.Namespace) -> int:
     chosen = [x for x in (args.target, args.builtin, args.mutant) if x]
     if len(chosen) != 1:
         return _err("give exactly one of MODULE:CALLABLE, --builtin NAME|all, --mutant NAME|all (or --list)")
+    if args.out:
+        from harness.outdir import OutDirError, check_out
+
+        try:
+            check_out(args.out)
+        except OutDirError as exc:
+            return _err(str(exc))
     only = args.only
     timeout = args.timeout
     common = dict(budget=args.budget, seed=args.seed, timeout=timeout, only=only, progress=args.progress or None)
@@ -140,13 +149,18 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_one(target, kind, args, common) -> int:
     from harness.checker.api import check_sampler
-    from harness.checker.render import write_single
+    from harness.checker.documents import write_single
 
     res = check_sampler(target, kind, **common)
     if args.json:
         print(res.to_json())
     else:
         print(res.report())
+        from harness.blind_spots import check_hint
+
+        hint = check_hint(res)
+        if hint:
+            print(hint)
     if args.out:
         paths = write_single(res, args.out)
         print(f"wrote {', '.join(str(p) for p in paths)}", file=sys.stderr)
@@ -155,7 +169,8 @@ def _run_one(target, kind, args, common) -> int:
 
 def _run_all(args, common) -> int:
     from harness.checker.api import check_sampler
-    from harness.checker.render import matrix_text, mismatches, write_matrix
+    from harness.checker.documents import write_matrix
+    from harness.checker.render import matrix_text, mismatches
     from harness.checker.targets import BUILTINS
 
     from harness.budgets import get_budget
@@ -209,7 +224,8 @@ def _run_all(args, common) -> int:
 
 
 def _run_mutants(args, common) -> int:
-    from harness.checker.render import mutant_text, write_mutants
+    from harness.checker.documents import write_mutants
+    from harness.checker.render import mutant_text
     from harness.mutants import MUTANTS, run_mutant
 
     if args.mutant == "all":

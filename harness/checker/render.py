@@ -1,28 +1,15 @@
-"""Text, Markdown, HTML and JSON renderings of check results: the per-target table, the
-conformance matrix (targets x checks) and the mutant table. HTML is self-contained (inline
-CSS, no scripts, simple tables)."""
+"""Terminal text renderings of check results: the per-target table, the conformance matrix
+(targets x checks) and the mutant table, and the row data they share with the Markdown / HTML
+documents of :mod:`harness.checker.documents` (rendered through :mod:`harness.rendering`)."""
 from __future__ import annotations
 
-import html
-import json
 import math
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from harness.verdict import Verdict
 
-__all__ = [
-    "text_table", "text_report", "markdown_report", "html_report",
-    "matrix", "matrix_text", "matrix_markdown", "matrix_html", "mismatches", "EXIT_MEANINGS",
-    "mutant_rows", "mutant_text", "mutant_markdown", "mutant_html",
-    "write_single", "write_matrix", "write_mutants",
-]
-
-CSS = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:110em}table{border-collapse:collapse;"
-       "margin:1em 0}td,th{border:1px solid #bbb;padding:3px 7px;font-size:13px;vertical-align:top}"
-       "th{background:#eee}.PASS,.ok{background:#dfd}.FAIL,.fail{background:#fcc}.warn{background:#ffd}"
-       ".skip{color:#888}pre{background:#f6f6f6;padding:.6em;white-space:pre-wrap}")
-
+__all__ = ["text_table", "text_report", "matrix", "matrix_text", "mismatches", "EXIT_MEANINGS",
+           "mutant_rows", "mutant_text"]
 
 def _f(x: Any, spec: str = ".3g") -> str:
     if x is None:
@@ -133,73 +120,6 @@ def text_report(res, findings: str = "fail,warn") -> str:
     if res.failed_verdicts or res.failed_findings:
         lines += ["", "Failures (law first):", "", res.explain()]
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- markdown / html ----------
-
-def _md_table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    out += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
-    return "\n".join(out)
-
-
-def _html_table(head: Sequence[str], rows: Iterable[Sequence[str]], cls_col: int | None = None) -> str:
-    h = "".join(f"<th>{html.escape(x)}</th>" for x in head)
-    body = []
-    for r in rows:
-        cells = []
-        for i, c in enumerate(r):
-            c = str(c)
-            cls = ""
-            if c.startswith(("PASS", "FAIL")):
-                cls = f' class="{c[:4]}"'
-            elif cls_col is not None and i == cls_col and c:
-                cls = f' class="{html.escape(c.split()[0].lower())}"'
-            cells.append(f"<td{cls}>{html.escape(c)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{h}</tr>{''.join(body)}</table>"
-
-
-def _html_page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body>{body}</body></html>\n")
-
-
-def markdown_report(res) -> str:
-    status = "conforms" if res.passed else "**does not conform**"
-    parts = [f"# Conformance check: `{res.target}` ({res.kind})", "",
-             f"Budget `{res.budget}`, seed {res.seed}, Holm family of {res.family_size} statistical checks at "
-             f"alpha {res.alpha:g}, {res.seconds:.1f} s. The target {status}.", ""]
-    parts += [f"- {x}" for x in _power_lines(res)]
-    parts += ["", "## Checks", "", _md_table(HEAD, _rows(res))]
-    if res.failed_verdicts or res.failed_findings:
-        parts += ["", "## Failures", "", "```", res.explain(), "```"]
-    if res.findings:
-        parts += ["", "## Probe findings", "", _md_table(["severity", "probe", "input", "outcome", "detail"],
-                                                        _finding_rows(res))]
-    if "log_prob" in res.info:
-        parts += ["", "## log_prob vs C1", "", "```", json.dumps(res.info["log_prob"], indent=1), "```"]
-    return "\n".join(parts) + "\n"
-
-
-def html_report(res) -> str:
-    status = "conforms" if res.passed else "does NOT conform"
-    body = [f"<h1>Conformance check: <code>{html.escape(res.target)}</code> ({res.kind})</h1>",
-            f"<p>Budget <b>{res.budget}</b>, seed {res.seed}, Holm family of {res.family_size} statistical checks at "
-            f"alpha {res.alpha:g}, {res.seconds:.1f} s. The target <b class='{'ok' if res.passed else 'fail'}'>"
-            f"{status}</b>.</p>"]
-    body += ["<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in _power_lines(res)) + "</ul>"]
-    body += ["<h2>Checks</h2>", _html_table(HEAD, _rows(res))]
-    if res.failed_verdicts or res.failed_findings:
-        body += ["<h2>Failures</h2>", f"<pre>{html.escape(res.explain())}</pre>"]
-    if res.findings:
-        body += ["<h2>Probe findings</h2>",
-                 _html_table(["severity", "probe", "input", "outcome", "detail"],
-                             [[r[0].lower()] + r[1:] for r in _finding_rows(res)], cls_col=0)]
-    if "log_prob" in res.info:
-        body += ["<h2>log_prob vs C1</h2>", f"<pre>{html.escape(json.dumps(res.info['log_prob'], indent=1))}</pre>"]
-    return _html_page(f"check {res.target}", "".join(body))
 
 
 # ---------------------------------------------------------------- conformance matrix -------
@@ -317,39 +237,6 @@ def matrix_text(results, skipped=None, width: int = 100) -> str:
                      else x for x in out)
 
 
-def matrix_markdown(results, skipped=None, budget: str = "", seed: int = 0) -> str:
-    head, rows = matrix(results, skipped)
-    parts = ["# Conformance matrix", "", f"Budget `{budget}`, seed {seed}. Columns are check groups (all checks "
-             "of the group pass: PASS; FAIL k/m: k of its m checks failed); empty: not applicable to the kind.", "",
-             _md_table(head, rows), ""]
-    for r in results:
-        if r.failed_verdicts or r.failed_findings or r.warnings:
-            parts += [f"## {r.target}", ""]
-            if r.failed_verdicts or r.failed_findings:
-                parts += ["```", r.explain(), "```", ""]
-            fr = _finding_rows(r, ("fail", "warn"))
-            if fr:
-                parts += [_md_table(["severity", "probe", "input", "outcome", "detail"], fr), ""]
-    return "\n".join(parts)
-
-
-def matrix_html(results, skipped=None, budget: str = "", seed: int = 0) -> str:
-    head, rows = matrix(results, skipped)
-    body = ["<h1>Conformance matrix</h1>", f"<p>Budget <b>{html.escape(budget)}</b>, seed {seed}. Columns are "
-            "check groups; FAIL k/m: k of the group's m checks failed; empty: not applicable.</p>",
-            _html_table(head, rows)]
-    for r in results:
-        if r.failed_verdicts or r.failed_findings or r.warnings:
-            body.append(f"<h2>{html.escape(r.target)}</h2>")
-            if r.failed_verdicts or r.failed_findings:
-                body.append(f"<pre>{html.escape(r.explain())}</pre>")
-            fr = _finding_rows(r, ("fail", "warn"))
-            if fr:
-                body.append(_html_table(["severity", "probe", "input", "outcome", "detail"],
-                                        [[x[0].lower()] + x[1:] for x in fr], cls_col=0))
-    return _html_page("conformance matrix", "".join(body))
-
-
 # ---------------------------------------------------------------- mutant table -------------
 
 def _rank(budget: str) -> int:
@@ -376,62 +263,3 @@ def mutant_rows(entries: Sequence[tuple[Any, Any]]) -> tuple[list[str], list[lis
 def mutant_text(entries) -> str:
     head, rows = mutant_rows(entries)
     return _ascii(head, rows, max_w=70)
-
-
-def mutant_markdown(entries, budget: str = "") -> str:
-    head, rows = mutant_rows(entries)
-    return "\n".join(["# Mutant table", "", f"Each mutant is checked at budget `{budget}` with the checks "
-                      "its catalogue entry names (plus probes where listed).", "", _md_table(head, rows), ""])
-
-
-def mutant_html(entries, budget: str = "") -> str:
-    head, rows = mutant_rows(entries)
-    body = ["<h1>Mutant table</h1>", f"<p>Budget <b>{html.escape(budget)}</b>.</p>", _html_table(head, rows)]
-    return _html_page("mutant table", "".join(body))
-
-
-# ---------------------------------------------------------------- files --------------------
-
-def _slug(s: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in s)[:80]
-
-
-def write_single(res, out: str | Path) -> list[Path]:
-    d = Path(out)
-    d.mkdir(parents=True, exist_ok=True)
-    base = d / f"check-{_slug(res.target)}"
-    paths = [base.with_suffix(".json"), base.with_suffix(".md"), base.with_suffix(".html")]
-    paths[0].write_text(res.to_json())
-    paths[1].write_text(markdown_report(res))
-    paths[2].write_text(html_report(res))
-    return paths
-
-
-def write_matrix(results, skipped, out: str | Path, budget: str, seed: int) -> list[Path]:
-    d = Path(out)
-    d.mkdir(parents=True, exist_ok=True)
-    head, rows = matrix(results, skipped)
-    data = {"budget": budget, "seed": seed, "columns": head, "rows": rows, "skipped": skipped,
-            "results": [r.to_dict() for r in results]}
-    paths = [d / "conformance.json", d / "conformance.md", d / "conformance.html"]
-    paths[0].write_text(json.dumps(data, indent=2))
-    paths[1].write_text(matrix_markdown(results, skipped, budget, seed))
-    paths[2].write_text(matrix_html(results, skipped, budget, seed))
-    for r in results:
-        paths += write_single(r, d / "targets")
-    return paths
-
-
-def write_mutants(entries, out: str | Path, budget: str) -> list[Path]:
-    d = Path(out)
-    d.mkdir(parents=True, exist_ok=True)
-    head, rows = mutant_rows(entries)
-    data = {"budget": budget, "columns": head, "rows": rows,
-            "mutants": [{"mutant": m.name, "kind": m.kind, "mirrors": m.mirrors, "expected": list(m.caught_by),
-                         "caught_by": r.caught_by(), "rejected": not r.passed, "seconds": r.seconds}
-                        for m, r in entries]}
-    paths = [d / "mutants.json", d / "mutants.md", d / "mutants.html"]
-    paths[0].write_text(json.dumps(data, indent=2, default=str))
-    paths[1].write_text(mutant_markdown(entries, budget))
-    paths[2].write_text(mutant_html(entries, budget))
-    return paths

@@ -1,4 +1,4 @@
-"""The experiments: one module per claim of ``../shared/spec.md`` (T1-T5, C1-C5, G1-G4) plus
+"""The experiments: one module per claim of ``docs/spec.md`` (T1-T5, C1-C5, G1-G4) plus
 ``N``, the precision experiment. Each module registers one function with
 :func:`~harness.experiments.base.experiment`; importing this package imports them all.
 

@@ -63,8 +63,9 @@ _json = _json_safe
 @dataclass(frozen=True)
 class Figure:
     """The numbers behind one figure. ``kind`` selects the drawing in
-    :mod:`harness.report.figures`: ``counts`` (observed vs expected), ``ecdf`` (empirical vs
-    exact CDF), ``qq`` (sample vs exact quantiles), ``sweep`` (a measured curve with error bars
+    :mod:`harness.report.figures`: ``counts`` (observed vs expected, drawn as standardized
+    residuals), ``ecdf`` (empirical vs exact CDF, drawn as their difference with a simultaneous
+    DKW band), ``qq`` (sample vs exact quantiles), ``sweep`` (a measured curve with error bars
     against the exact curve and the asymptote, over T), ``loglog`` (the same on log-log axes with
     a fitted line), ``scatter`` (errors against a parameter). ``data`` is JSON-safe."""
 

@@ -184,11 +184,12 @@ def run(ctx: RunContext):
                     "vline": cut,
                     "series": [{"label": "exact 1 - F(t)", "y": [r["exact_sf"] for r in rows], "style": "line"},
                                {"label": "float64 (torch reference)", "y": [max(r["float64_hits"] / n, 0.0) for r in rows],
-                                "style": "points"},
+                                "hits": [r["float64_hits"] for r in rows], "n": n, "style": "points"},
                                {"label": "float32 (torch reference)", "y": [max(r["float32_hits"] / n, 0.0) for r in rows],
-                                "style": "points"},
+                                "hits": [r["float32_hits"] for r in rows], "n": n, "style": "points"},
                                {"label": "1 / n (resolution of the measurement)", "y": [1.0 / n] * len(rows), "style": "dashed"}]},
-                   "Zero counts are not drawn on the log axis; the vertical line is the float32 cap 16.6355.")
+                   "Error bars: exact 95% Clopper-Pearson intervals of each rate; a count of 0 is drawn as its 95% upper "
+                   "bound (open triangle); the vertical line is the float32 cap 16.6355.")
         # resolution of float32 noise
         m = s["n_resolution"]
         g32 = np.sort(t32((m,), ctx.seed_for("N.measure.resolution32")).double().numpy())

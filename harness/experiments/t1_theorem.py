@@ -1,10 +1,10 @@
 r"""T1, the Gumbel-max theorem, three ways.
 
-1. **Symbolic** (sympy): every step of the seed's proof is one checked equality: the event
+1. **Symbolic** (sympy): every step of the source document's proof (docs/seed.md) is one checked equality: the event
    rearrangement, the competitor's Gumbel CDF (from its density), the product of CDFs as one
    exponential, the exponent identity :math:`-e - e^{-e}(1 + \sum_{j\ne i} e^{x_j}/e^{x_i}) =
    -e - e^{-e}/a`, the integral :math:`\int_{\mathbb R} e^{-e - e^{-e}/a}\,de = a` for
-   :math:`a > 0` (by sympy's definite integration and by the seed's antiderivative
+   :math:`a > 0` (by sympy's definite integration and by the source document's antiderivative
    :math:`a\,e^{-e^{-e}/a}`), and :math:`\sum_i a_i = 1`. ``K = 4`` symbolic logits.
 2. **Quadrature**: :math:`P_i = \int f(e) \prod_{j\ne i} F(x_i + e - x_j)\,de` with the integrand
    evaluated literally in log space (:math:`\log f(e) + \sum_{j \ne i}\log F(x_i + e - x_j)`, no
@@ -52,7 +52,7 @@ def sizes(b):
 # ------------------------------------------------------------------ symbolic -----------------
 
 def _symbolic_steps() -> list[tuple[str, str, bool, str]]:
-    """(check suffix, statement, holds, sympy result) for each step of the seed's proof."""
+    """(check suffix, statement, holds, sympy result) for each step of the source document's proof, docs/seed.md."""
     import sympy as sp
 
     k = 4
@@ -84,7 +84,7 @@ def _symbolic_steps() -> list[tuple[str, str, bool, str]]:
     ok, s = zero(sp.powsimp(prod) - summ)
     steps.append(("product", "prod_{j!=i} exp(-e^{-(x_i+e-x_j)}) = exp(-sum_{j!=i} e^{-(x_i+e-x_j)})", ok, s))
 
-    # (4) exponent identity, both equalities of the seed
+    # (4) exponent identity, both equalities of the source document (docs/seed.md)
     lhs = -e - sp.exp(-e) - sum(sp.exp(-(xs[i] + e - xs[j])) for j in range(1, k))
     mid = -e - sp.exp(-e) * (1 + sum(sp.exp(xs[j]) / sp.exp(xs[i]) for j in range(1, k)))
     a_i = sp.exp(xs[i]) / sum(sp.exp(xj) for xj in xs)
@@ -94,7 +94,7 @@ def _symbolic_steps() -> list[tuple[str, str, bool, str]]:
     steps.append(("exponent_1", "-e - e^-e - sum_{j!=i} e^{-(x_i+e-x_j)} = -e - e^-e (1 + sum_{j!=i} e^{x_j}/e^{x_i})", ok1, s1))
     steps.append(("exponent_2", "-e - e^-e (1 + sum_{j!=i} e^{x_j}/e^{x_i}) = -e - e^-e / a, a = e^{x_i}/sum_j e^{x_j}", ok2, s2))
 
-    # (5) int_R exp(-e - e^-e / a) de = a for a > 0, by sympy and by the seed's antiderivative
+    # (5) int_R exp(-e - e^-e / a) de = a for a > 0, by sympy and by the source document's antiderivative
     integrand = sp.exp(-e - sp.exp(-e) / a)
     val = sp.integrate(integrand, (e, -sp.oo, sp.oo))
     ok, s = zero(val - a)
@@ -206,7 +206,7 @@ def _quadrature(col: Collector, ctx: RunContext) -> dict:
     "T1",
     title="The Gumbel-max theorem",
     claim=("For logits x and i.i.d. standard Gumbel noise g, argmax_i (x_i + g_i) is a sample of "
-           "the categorical law softmax(x); checked symbolically (each step of the seed's proof), "
+           "the categorical law softmax(x); checked symbolically (each step of the proof in the source document, docs/seed.md), "
            "by quadrature of the proof's integral, and by Monte Carlo in several regimes."),
     formula="P(argmax_i (x_i + g_i) = i) = int f(e) prod_{j!=i} F(x_i + e - x_j) de = e^{x_i} / sum_j e^{x_j}",
     implementations=("sympy (proof steps)", "scipy.integrate.quad", "reference.numpy_sampler (race and literal argmax)"),
@@ -229,14 +229,14 @@ def run(ctx: RunContext):
                                          details={"residual": residual}))
         return out
 
-    col.guard("T1.symbolic", "each step of the seed's proof", symbolic, test="sympy")
+    col.guard("T1.symbolic", "each step of the proof in the source document (docs/seed.md)", symbolic, test="sympy")
 
     # 2. quadrature
     pts = _quadrature(col, ctx)
     col.figure("T1.quadrature_errors", "scatter", "T1 quadrature: relative error of P_i against softmax",
                {"x": pts["p"], "y": pts["rel_error"], "group": pts["case"], "xlabel": "p_i = softmax(x)_i",
                 "ylabel": "|P_i / p_i - 1|", "logx": True, "logy": True, "tolerance": 1e-10},
-               "Relative error of the quadrature of the seed's integral against the closed-form softmax; "
+               "Relative error of the quadrature of the source document's integral against the closed-form softmax; "
                "points at 1e-17 are exact to double precision.")
 
     # 3. Monte Carlo

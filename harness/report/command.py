@@ -6,7 +6,9 @@
                           [--only IDS] [--workers N] [--scheduler ADDRESS]
 
 writes ``index.html`` (self-contained), ``report.md``, ``results.json`` and ``figures/*.png``
-into ``DIR`` (default ``reports/<UTC timestamp>/``), atomically. Exit status 0 when every claim
+into ``DIR`` (default ``reports/<UTC timestamp>/``), atomically, with the marker file of
+:mod:`harness.outdir`; ``DIR`` is validated before the run (a file, a foreign non-empty directory
+or an unwritable place is refused with exit status 2). Exit status 0 when every claim
 holds, 1 when one fails, 2 for usage errors (unknown claim id, an ``--only`` check id that matches
 no check).
 """
@@ -31,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=seed_argument, default=0,
                         help="run seed, an integer in [0, 2**64); every check derives its own (default 0)")
     parser.add_argument("--out", default=None, metavar="DIR",
-                        help="report directory (default reports/<UTC timestamp>/); replaced atomically if it exists")
+                        help="report directory (default reports/<UTC timestamp>/): a new path, an empty directory or an "
+                             "earlier report of this tool (replaced atomically); anything else is refused")
     parser.add_argument("--only", action="append", default=None, metavar="IDS",
                         help="claim ids (T1, C5, ...) or check ids (T1.mc.peaked), comma-separated, repeatable")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
@@ -67,9 +70,14 @@ def run(args: argparse.Namespace) -> int:
     from harness.experiments import parse_only
     from harness.report.render import console_table
     from harness.report.runner import run_report
-    from harness.report.writer import default_out_dir, write_atomic
+    from harness.report.writer import OutDirError, check_out, default_out_dir, write_atomic
 
     only = parse_only(args.only)
+    try:
+        out = check_out(args.out if args.out else default_out_dir(Path(os.getcwd()) / "reports"))
+    except OutDirError as exc:
+        print(f"gumbel-harness report: error: {exc}", file=sys.stderr)
+        return 2
     try:
         budget = get_budget(args.budget)
         if args.workers is not None and args.workers < 1:
@@ -87,8 +95,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"gumbel-harness report: error: --only {', '.join(rep.unmatched)} matched no check "
               f"(check ids look like T1.mc.peaked; see results.json of a full run)", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else default_out_dir(Path(os.getcwd()) / "reports")
-    written = write_atomic(out, build_files(rep.payload, rep.pngs))
+    try:
+        written = write_atomic(out, build_files(rep.payload, rep.pngs))
+    except OutDirError as exc:  # the place changed during the run
+        print(f"gumbel-harness report: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # full disk, ...: the previous report (if any) is left as it was
+        print(f"gumbel-harness report: error: cannot write {out}: {exc.strerror or type(exc).__name__}",
+              file=sys.stderr)
+        return 2
     p = rep.payload
     print(console_table(p))
     fam = p["family"]
@@ -104,5 +119,10 @@ def run(args: argparse.Namespace) -> int:
     if mt:
         print(f"mutants: {len(mt['rows']) - len(mt['escaped'])}/{len(mt['rows'])} rejected"
               + (f"; ESCAPED: {', '.join(mt['escaped'])}" if mt["escaped"] else ""))
+    from harness.blind_spots import report_hint
+
+    hint = report_hint(p["budget"]["name"], p["seed"], [c["id"] for c in p["claims"]])
+    if hint:
+        print(hint)
     print(f"report: {written / 'index.html'}")
     return 0 if rep.passed else 1

@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = ["environment"]
 
-_PACKAGES = ("numpy", "scipy", "torch", "sympy", "matplotlib", "tqdm", "gumbel-harness")
+_PACKAGES = ("numpy", "scipy", "torch", "sympy", "matplotlib", "tqdm", "jinja2", "gumbel-harness")
 
 
 def _version(name: str) -> str:

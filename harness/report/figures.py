@@ -2,8 +2,9 @@
 experiment recorded (:class:`harness.experiments.base.Figure`), so that every figure can be
 redrawn from ``results.json`` alone.
 
-Kinds: ``counts`` (observed vs expected bars with the +-2 sqrt(E) band), ``ecdf`` (empirical
-CDFs against the exact CDF), ``qq`` (sample vs exact quantiles), ``sweep`` and ``loglog``
+Kinds: ``counts`` (standardized residuals (O - E) / sqrt(E) with the +-2 band and the
+simultaneous Bonferroni band), ``ecdf`` (ECDF minus the exact CDF with the simultaneous DKW
+band), ``qq`` (sample vs exact quantiles), ``sweep`` and ``loglog``
 (measured points with error bars, exact curves and asymptotes over a parameter, optionally a
 fitted line), ``scatter`` (errors against a parameter with a tolerance line), and the claim
 summary table (:func:`summary_png`). No pyplot: each figure is its own ``Figure`` object (no
@@ -19,6 +20,7 @@ import numpy as np
 
 __all__ = ["render", "summary_png", "KINDS"]
 
+_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 KINDS = ("counts", "ecdf", "qq", "sweep", "loglog", "scatter")
 
 
@@ -53,36 +55,99 @@ def _title(ax, title: str) -> None:
 
 
 def _counts(ax, d: Mapping[str, Any]) -> None:
+    """Standardized residuals (O - E) / sqrt(E) per category, the +-2 band (a category's
+    pointwise ~95% range, i.e. O within E +- 2 sqrt(E)) and the Bonferroni band over the K
+    categories at the report's level 0.01 (simultaneous); categories with E = 0 but O > 0 are
+    marked at the top."""
+    from scipy.stats import norm
+
     obs, exp = _arr(d.get("observed")), _arr(d.get("expected"))
     labels = list(d.get("labels") or range(obs.size))
     k = obs.size
     idx = np.arange(k)
-    ax.bar(idx, exp, width=0.8, color="#c6dbef", edgecolor="#6baed6", label="expected N p")
-    band = 2 * np.sqrt(np.maximum(exp, 0))
-    ax.errorbar(idx, exp, yerr=band, fmt="none", ecolor="#6baed6", elinewidth=0.8, capsize=2, label="+-2 sqrt(E)")
-    ax.plot(idx, obs, "o", color="#d62728", ms=3 if k > 30 else 5, label="observed")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(exp > 0, (obs - exp) / np.sqrt(np.maximum(exp, 1e-300)), np.where(obs > 0, np.inf, 0.0))
+    zb = float(norm.isf(0.01 / (2 * max(k, 1))))
+    ax.axhspan(-2, 2, color="#c6dbef", alpha=0.8, lw=0, label="+-2 (O within E +- 2 sqrt(E))")
+    ax.axhline(zb, color="#6baed6", ls="--", lw=0.8, label=f"+-{zb:.2f}: simultaneous 99% over {k} categories")
+    ax.axhline(-zb, color="#6baed6", ls="--", lw=0.8)
+    ax.axhline(0, color="black", lw=0.6)
+    fin = np.isfinite(z)
+    out = fin & (np.abs(z) > zb)
+    ax.vlines(idx[fin], 0, z[fin], color="#555555", lw=0.8 if k > 30 else 1.5)
+    ax.plot(idx[fin & ~out], z[fin & ~out], "o", color="#2171b5", ms=3 if k > 30 else 5, label="(O - E) / sqrt(E)")
+    if out.any():
+        ax.plot(idx[out], z[out], "o", color="#d62728", ms=5, label="outside the simultaneous band")
+    top = max(zb * 1.6, float(np.nanmax(np.abs(z[fin]))) * 1.15 if fin.any() else zb * 1.6)
+    if (~fin).any():
+        ax.plot(idx[~fin], np.full(int((~fin).sum()), top * 0.95), "x", color="#d62728", ms=7,
+                label="observed where E = 0")
+    ax.set_ylim(-top, top)
     if k <= 30:
         ax.set_xticks(idx)
         ax.set_xticklabels([str(s) for s in labels], fontsize=7, rotation=90 if k > 12 else 0)
+        ax.set_xlabel(d.get("xlabel", "category"))
     else:
-        ax.set_xlabel("category (see results.json for labels)")
-    if np.nanmax(exp) / max(np.nanmin(exp[exp > 0]) if np.any(exp > 0) else 1, 1e-300) > 100:
-        ax.set_yscale("log")
-    ax.set_ylabel("count")
-    ax.legend(fontsize=7)
+        ax.set_xlabel(d.get("xlabel", "category index (labels in results.json)"))
+    ax.set_ylabel("standardized residual (O - E) / sqrt(E)")
+    ax.grid(True, axis="y", lw=0.3, alpha=0.5)
+    ax.legend(fontsize=7, loc="best")
+
+
+#: Level of the simultaneous band drawn around ECDF differences (the report's family alpha).
+BAND_ALPHA = 0.01
+
+
+def dkw_halfwidth(n: int, alpha: float = BAND_ALPHA) -> float:
+    """Half-width of the simultaneous DKW band: P(sup |F_n - F| > eps) <= 2 exp(-2 n eps^2) = alpha
+    (Massart's constant), valid for every continuous F and every n."""
+    return math.sqrt(math.log(2.0 / alpha) / (2.0 * max(int(n), 1)))
 
 
 def _ecdf(ax, d: Mapping[str, Any]) -> None:
-    exact = d.get("exact")
-    if exact:
-        ax.plot(_arr(exact.get("x")), _arr(exact.get("y")), "-", color="black", lw=1.2, label="exact CDF")
-    for s in d.get("series", []):
+    """ECDF minus the exact CDF, F_n(x) - F(x), per series, with the simultaneous DKW band at
+    level 0.01 around 0: a correct sampler's curve stays inside the band with probability at
+    least 0.99 (the way simulation-based-calibration plots show uniformity); a deviation of the
+    law shows up as a bulge, visible at n = 2e5 where the plain ECDF is indistinguishable."""
+    exact = d.get("exact") or {}
+    ex, ey = _arr(exact.get("x")), _arr(exact.get("y"))
+    bands = []
+    for j, s in enumerate(d.get("series", [])):
         x, y = _arr(s.get("x")), _arr(s.get("y"))
-        ax.step(x, y, where="post", lw=1, label=f"ECDF {s.get('label', '')}")
-        if d.get("per_series_exact") and s.get("exact"):
-            ax.plot(x, _arr(s.get("exact")), ":", color="black", lw=1)
+        if not x.size:
+            continue
+        if s.get("exact") and len(s["exact"]) == x.size:
+            f = _arr(s["exact"])  # the exact CDF at the series' own points
+        elif ex.size:
+            f = np.interp(x, ex, ey)  # the exact CDF on a grid
+        else:
+            continue
+        n = int(s.get("n") or (round(1.0 / y[0]) if y.size and y[0] > 0 else 0))
+        c = _COLORS[j % len(_COLORS)]
+        label = str(s.get("label", ""))
+        ax.plot(x, y - f, "-", color=c, lw=1, marker=".", ms=2,
+                label=label if "n =" in label else f"{label} (n = {n:,})")
+        if n:
+            bands.append((n, c, float(np.nanmin(x)), float(np.nanmax(x))))
+    by_n: dict[int, list[tuple[str, float, float]]] = {}
+    for n, c, lo, hi in bands:
+        by_n.setdefault(n, []).append((c, lo, hi))
+    for n, group in by_n.items():  # one band per sample size
+        eps = dkw_halfwidth(n)
+        c = group[0][0] if len(group) == 1 and len(by_n) > 1 else "#777777"
+        lo, hi = min(g[1] for g in group), max(g[2] for g in group)
+        ax.fill_between([lo, hi], [-eps, -eps], [eps, eps], color=c, alpha=0.12, lw=0)
+        ax.hlines([-eps, eps], lo, hi, colors=c, lw=0.8, ls="--")
+    if bands:
+        ns = sorted({b[0] for b in bands})
+        ax.plot([], [], "--", color="#777777", lw=0.8,
+                label=(f"simultaneous {100 * (1 - BAND_ALPHA):g}% DKW band (+-{dkw_halfwidth(ns[0]):.3g} at n = {ns[0]:,})"
+                       if len(ns) == 1 else f"simultaneous {100 * (1 - BAND_ALPHA):g}% DKW band of each series "
+                       f"(its colour; +-{dkw_halfwidth(ns[-1]):.3g} at n = {ns[-1]:,})"))
+    ax.axhline(0, color="black", lw=0.6)
     ax.set_xlabel(d.get("xlabel", "x"))
-    ax.set_ylabel("P(X <= x)")
+    ax.set_ylabel("ECDF - exact CDF,  F_n(x) - F(x)")
+    ax.grid(True, lw=0.3, alpha=0.5)
     ax.legend(fontsize=7)
 
 
@@ -99,13 +164,35 @@ def _qq(ax, d: Mapping[str, Any]) -> None:
 _STYLE = {"points": dict(fmt="o", ms=4, capsize=3), "line": dict(fmt="-", lw=1.5), "dashed": dict(fmt="--", lw=1)}
 
 
+def clopper_pearson(hits: np.ndarray, n: int, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Clopper-Pearson) two-sided confidence interval of a binomial rate, per count."""
+    from scipy.stats import beta
+
+    a = (1.0 - level) / 2.0
+    k = np.asarray(hits, dtype=float)
+    lo = np.where(k > 0, beta.ppf(a, k, n - k + 1), 0.0)
+    hi = np.where(k < n, beta.ppf(1 - a, k + 1, n - k), 1.0)
+    return lo, hi
+
+
 def _sweep(ax, d: Mapping[str, Any]) -> None:
     x = _arr(d.get("x"))
-    for s in d.get("series", []):
+    for j, s in enumerate(d.get("series", [])):
         y = _arr(s.get("y"))
-        style = dict(_STYLE.get(s.get("style", "points"), _STYLE["points"]))
+        style = dict(_STYLE.get(s.get("style", "points"), _STYLE["points"]), color=_COLORS[j % len(_COLORS)])
         yerr = None
-        if s.get("yerr") is not None:
+        if s.get("hits") is not None and s.get("n"):  # a binomial rate: exact 95% intervals
+            n = int(s["n"])
+            hits = _arr(s["hits"])
+            y = hits / n
+            lo, hi = clopper_pearson(hits, n)
+            yerr = np.vstack([y - lo, hi - y])
+            zero = hits == 0
+            if zero.any():  # nothing observed: the upper bound alone (a 0 has no place on a log axis)
+                ax.plot(x[zero], hi[zero], "v", ms=6, mfc="none", color=style["color"],
+                        label=f"{s.get('label')}: 0 hits, 95% upper bound")
+            s = dict(s, label=f"{s.get('label')} (95% Clopper-Pearson)")
+        elif s.get("yerr") is not None:
             yerr = _arr(s.get("yerr"))
         elif s.get("ylo") is not None and s.get("yhi") is not None:
             yerr = np.vstack([y - _arr(s["ylo"]), _arr(s["yhi"]) - y])
@@ -116,6 +203,8 @@ def _sweep(ax, d: Mapping[str, Any]) -> None:
             continue
         if yerr is not None:
             ye = yerr[..., mask] if yerr.ndim == 2 else yerr[mask]
+            if ye.ndim == 2 and d.get("logy"):
+                ye = np.vstack([np.minimum(ye[0], y[mask] * 0.999), ye[1]])
             if d.get("logy") and ye.ndim == 1:
                 ye = np.vstack([np.minimum(ye, y[mask] * 0.999), ye])
             ax.errorbar(x[mask], y[mask], yerr=ye, label=s.get("label"), **style)
@@ -181,13 +270,15 @@ def render(figure: Mapping[str, Any]) -> bytes:
 
 def summary_png(rows: Sequence[Mapping[str, Any]]) -> bytes:
     """The claim summary table as an image (one row per claim)."""
-    cols = ["claim", "title", "checks", "min p", "min Holm p", "alpha", "weakest detectable effect (power 0.9)", "verdict"]
+    from harness.report.runner import SMALLEST_P
+
+    cols = ["claim", "title", "checks", SMALLEST_P, "alpha", "weakest detectable effect (power 0.9)", "verdict"]
     short = lambda s, m: s if len(s) <= m else s[: m - 3] + "..."  # noqa: E731
-    cells = [[short(str(r.get(c, "")), 44 if c == "title" else 90) for c in cols] for r in rows]
+    cells = [[short(str(r.get(c, "")), 40 if c == "title" else 110) for c in cols] for r in rows]
     fig = _new(15.0, 0.26 * (len(rows) + 1) + 0.2)
     ax = fig.add_axes([0.0, 0.0, 1.0, 1.0])
     ax.set_axis_off()
-    widths = [0.04, 0.24, 0.05, 0.06, 0.07, 0.04, 0.44, 0.06]
+    widths = [0.04, 0.2, 0.04, 0.11, 0.04, 0.51, 0.06]
     table = ax.table(cellText=cells, colLabels=cols, colWidths=widths, cellLoc="left", colLoc="left",
                      bbox=[0.0, 0.0, 1.0, 1.0])
     table.auto_set_font_size(False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -84,8 +85,11 @@ def execute(exp_id: str, ctx: RunContext, draw: bool = True) -> tuple[Experiment
     return res, pngs
 
 
-def _worker_init() -> None:  # pragma: no cover - runs in the worker processes
+def _worker_init(parent_pid: int | None = None, pdeathsig: bool = False) -> None:  # pragma: no cover - workers
     os.environ.setdefault("GUMBEL_HARNESS_PROGRESS", "0")
+    from harness.lifeline import bind_to_parent
+
+    bind_to_parent(parent_pid, pdeathsig=pdeathsig)
 
 
 def _run_all(exps: Sequence[Experiment], ctx: RunContext, workers: int,
@@ -99,8 +103,13 @@ def _run_all(exps: Sequence[Experiment], ctx: RunContext, workers: int,
                 bar.set_postfix_str(e.id)
             out[e.id] = execute(e.id, ctx)
         return out
+    from harness.lifeline import kill_executor
+
     mp = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=_worker_init) as pool:
+    main = threading.current_thread() is threading.main_thread()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=_worker_init,
+                               initargs=(os.getpid(), main))
+    try:
         futs = {pool.submit(execute, e.id, ctx): e.id for e in order}
         for fut in progress(as_completed(futs), total=len(futs), desc="experiments", enabled=show_progress):
             eid = futs[fut]
@@ -110,6 +119,10 @@ def _run_all(exps: Sequence[Experiment], ctx: RunContext, workers: int,
                 out[eid] = (ExperimentResult(eid, [error_verdict(eid, f"{eid}.experiment", get(eid).claim,
                                                                  f"worker process failed: {type(exc).__name__}: {exc}",
                                                                  alpha=ctx.alpha, test="experiment")]), {})
+    except BaseException:  # Ctrl-C (or any error): stop the workers now, not after their experiments
+        kill_executor(pool)
+        raise
+    pool.shutdown(wait=True)
     return out
 
 
@@ -119,16 +132,37 @@ def _fmt_p(p: float | None) -> str:
     return f"{p:.3g}"
 
 
+#: Summary column: the smallest p-value of a claim and the Holm level its rejection would need.
+SMALLEST_P = "smallest p (level needed)"
+
+
+def _weakest_words(c: dict[str, Any]) -> str:
+    from harness.rendering import effect_name
+
+    parts = []
+    for k, v in c["weakest_detectable"].items():
+        if k == "cohen_w" and c.get("weakest_tv") is not None:
+            parts.append(f"TV distance {c['weakest_tv']:.3g} (Cohen's w {v:.3g})")
+        else:
+            parts.append(f"{effect_name(k)} {v:.3g}")
+    return "; ".join(parts) or "-"
+
+
 def claim_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """One summary row per claim (for the tables of the report and of the console)."""
+    """One summary row per claim (for the tables of the report and of the console). The p-value
+    column shows the smallest raw p of the claim with the Holm level alpha / m its rejection
+    would need (m statistical checks in the run): how far the claim is from failing."""
     rows = []
+    fam = payload["family"]
+    need = fam["alpha"] / max(1, int(fam.get("m") or 1))
     for c in payload["claims"]:
+        minp = c["min_pvalue"]
         rows.append({
             "claim": c["id"], "title": c["title"],
             "checks": f"{c['n_statistical']}+{c['n_deterministic']}",
-            "min p": _fmt_p(c["min_pvalue"]), "min Holm p": _fmt_p(c["min_adjusted_pvalue"]),
-            "alpha": f"{payload['family']['alpha']:g}",
-            "weakest detectable effect (power 0.9)": "; ".join(f"{k} {v:.3g}" for k, v in c["weakest_detectable"].items()) or "-",
+            SMALLEST_P: "-" if minp is None else f"{_fmt_p(minp)} (Holm needs {need:.2g})",
+            "alpha": f"{fam['alpha']:g}",
+            "weakest detectable effect (power 0.9)": _weakest_words(c),
             "verdict": "PASS" if c["passed"] else "FAIL",
         })
     return rows
@@ -137,9 +171,13 @@ def claim_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
 def _claim_summary(exp: Experiment, budget: Budget, verdicts: list[Verdict], res: ExperimentResult) -> dict[str, Any]:
     stat = [v for v in verdicts if v.pvalue is not None]
     weakest: dict[str, float] = {}
+    weakest_tv: float | None = None
     for v in stat:
         if v.detectable is not None and math.isfinite(v.detectable.value):
             weakest[v.detectable.measure] = max(weakest.get(v.detectable.measure, 0.0), float(v.detectable.value))
+            tv = v.detectable.tv
+            if v.detectable.measure == "cohen_w" and tv is not None and math.isfinite(tv):
+                weakest_tv = max(weakest_tv or 0.0, float(tv))
     d = exp.describe(budget)
     d.update({
         "passed": bool(verdicts) and all(v.passed for v in verdicts),
@@ -150,6 +188,7 @@ def _claim_summary(exp: Experiment, budget: Budget, verdicts: list[Verdict], res
         "min_pvalue": min((float(v.pvalue) for v in stat), default=None),
         "min_adjusted_pvalue": min((float(v.adjusted_pvalue) for v in stat if v.adjusted_pvalue is not None), default=None),
         "weakest_detectable": weakest,
+        "weakest_tv": weakest_tv,
         "failed_checks": [v.check for v in verdicts if not v.passed],
         "findings": [f.id for f in res.findings],
         "figures": [f.id for f in res.figures],
