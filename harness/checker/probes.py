@@ -52,6 +52,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from harness.checker.reach import reach_findings
 from harness.samplers import TargetError
 from harness.stats.discrete import chisquare_gof
 from reference.softmax import softmax
@@ -621,4 +622,5 @@ def _probe_all(fn: Callable, kind: str, seed: int, adversarial: bool, bad_inputs
         adv = _Recorder("adversarial")
         _probe_adversarial(fn, kind, adv, s)
         rec.findings.extend(adv.findings)
+        rec.findings.extend(reach_findings(fn, kind, s))  # precision reach (harness.checker.reach)
     return rec.findings
