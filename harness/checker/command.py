@@ -27,7 +27,9 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", nargs="?", help="MODULE:CALLABLE following one of the sampler protocols")
-    parser.add_argument("--kind", choices=["categorical", "relaxed", "noise", "torch"],
+    from harness.checker.plans import KINDS
+
+    parser.add_argument("--kind", choices=list(KINDS),
                         help="the protocol of the target (required for MODULE:CALLABLE unless the callable "
                              "has a gumbel_harness_kind attribute)")
     parser.add_argument("--builtin", metavar="NAME|all", help="check a built-in target (see --list) or all")
@@ -67,7 +69,9 @@ def _list() -> int:
     for m in MUTANTS.values():
         print(f"  {m.name:28s} {m.kind:11s} B{m.bug:<3d} {m.budget:9s} caught by {', '.join(m.caught_by)}")
     b = get_budget("standard")
-    for kind in ("categorical", "relaxed", "noise", "torch"):
+    from harness.checker.plans import KINDS
+
+    for kind in KINDS:
         print(f"\nPlan for kind {kind} (standard budget):")
         for c in plan_for(kind, b):
             print(f"  {c.id:26s} {c.claim:6s} {c.title}")

@@ -173,58 +173,66 @@ def _torch_exponential_fill(cls_at: Callable[[int, int], str | None]):
 
 
 class _JaxBits:
-    """Replaces ``jax._src.random.core._random_bits`` by the pattern's bits while active. jit
-    caches hold the traced constant, so they are cleared whenever the pattern (``key``) changes
-    and once more by :meth:`close` (after which jax behaves normally again)."""
+    """Replaces ``jax._src.random.core._random_bits`` while active by a ``jax.pure_callback``
+    that returns the current pattern's bits at run time, so jit-compiled targets see every
+    pattern without retracing. The jit caches are cleared before the first patch (so traces
+    include the callback) and by :meth:`close` (after which jax behaves normally again)."""
 
     def __init__(self):
         self.hits = 0
-        self.key: Any = None
+        self.cls_at: Callable[[int, int], str | None] | None = None
+        self.used = False
+
+    def _bits(self, bit_width: int, shape: tuple) -> np.ndarray:
+        n = int(np.prod(shape)) if len(shape) else 1
+        self.hits += n
+        udt = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}[bit_width]
+        low = 1 << (bit_width - _JAX_NMANT.get(bit_width, bit_width - 1))
+        vals = {"zero": 0, "low": low, "high": (1 << bit_width) - 1}
+        cls_at = self.cls_at or (lambda i, total: "low")
+        return np.array([vals[cls_at(i, n) or "low"] for i in range(n)], dtype=udt).reshape(shape)
 
     @contextlib.contextmanager
-    def patch(self, cls_at: Callable[[int, int], str | None], key: Any) -> Iterator[None]:
+    def patch(self, cls_at: Callable[[int, int], str | None]) -> Iterator[None]:
         if "jax" not in sys.modules:
             yield
             return
         import jax
-        import jax.numpy as jnp
         from jax._src.random import core as jcore
 
         orig = jcore._random_bits
 
         def fake(rng_key, bit_width, shape):
-            n = int(np.prod(shape)) if len(shape) else 1
-            self.hits += n
             udt = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}[bit_width]
-            low = 1 << (bit_width - _JAX_NMANT.get(bit_width, bit_width - 1))
-            vals = {"zero": 0, "low": low, "high": (1 << bit_width) - 1}
-            out = np.array([vals[cls_at(i, n) or "low"] for i in range(n)], dtype=udt)
-            return jnp.asarray(out.reshape(shape))
+            shape = tuple(int(d) for d in shape)
+            return jax.pure_callback(lambda: self._bits(bit_width, shape), jax.ShapeDtypeStruct(shape, udt))
 
-        if key != self.key:
+        if not self.used:
             jax.clear_caches()
-            self.key = key
+            self.used = True
+        self.cls_at = cls_at
         jcore._random_bits = fake
         try:
             yield
         finally:
             jcore._random_bits = orig
+            self.cls_at = None
 
     def close(self) -> None:
-        if self.key is not None and "jax" in sys.modules:
+        if self.used and "jax" in sys.modules:
             import jax
 
             jax.clear_caches()
-        self.key = None
+        self.used = False
 
 
 @contextlib.contextmanager
 def _forced(word_at: Callable[[int], int | None], cls_at: Callable[[int, int], str | None],
-            jax_bits: _JaxBits, key: Any) -> Iterator[Any]:
+            jax_bits: _JaxBits) -> Iterator[Any]:
     with forced_streams(numpy_generator=lambda seed: AdversarialBitGenerator(seed, pattern=word_at),
                         torch_uniform=_torch_uniform_fill(cls_at),
                         torch_exponential=_torch_exponential_fill(cls_at)) as st:
-        with jax_bits.patch(cls_at, key):
+        with jax_bits.patch(cls_at):
             yield st
 
 
@@ -325,7 +333,7 @@ def _measure_noise(fn: Callable, seed: int, jb: _JaxBits) -> Reach:
         fn((4,), seed)  # warm-up outside the forced streams: the target imports what it needs
     for d in DRAWS:
         limit = 16 * N_NOISE
-        with _forced(lambda i, w=d.word: w if i < limit else None, lambda i, n, c=d.cls: c, jb, d.name) as st:
+        with _forced(lambda i, w=d.word: w if i < limit else None, lambda i, n, c=d.cls: c, jb) as st:
             try:
                 g = np.asarray(_np(fn((N_NOISE,), seed)), dtype=np.float64).reshape(-1)
             except Exception as exc:  # noqa: BLE001 - the other probes report errors
@@ -397,7 +405,7 @@ def _measure_gap(fn: Callable, kind: str, seed: int, jb: _JaxBits) -> Reach:
         def cls_at(i, total):
             return clss[cat(i, total // 2 if lay == "col" else total)]
 
-        with _forced(word_at, cls_at, jb, (lay, hi.name, lo.name)) as st:
+        with _forced(word_at, cls_at, jb) as st:
             try:
                 idx = select(fn, np.array([0.0, -float(gap)]), n, s)
                 ok = bool(np.any(np.asarray(idx) == 1))
