@@ -165,7 +165,11 @@ class _FreshGuard:
 def _reproduce_template(name: str, kind: str, budget: str, seed: int, builtin: bool, mutant: bool) -> str:
     """``ctx.reproduce`` template: a command (or call) that re-runs one check ({check})."""
     safe = name.replace("{", "{{").replace("}", "}}")
-    if mutant:
+    if name.startswith("command:"):
+        import shlex
+
+        src = f"--command {shlex.quote(name.split(':', 1)[1])} --kind {kind}".replace("{", "{{").replace("}", "}}")
+    elif mutant:
         src = f"--mutant {safe.split(':', 1)[1]}"
     elif builtin:
         src = f"--builtin {safe}"

@@ -8,6 +8,8 @@ Usage::
     gumbel-harness check --builtin NAME|all [...]
     gumbel-harness check --mutant NAME|all [--full] [...]
     gumbel-harness check --list
+    gumbel-harness check --command "EXE --n {n} --seed {seed} --logits {logits}" --kind categorical|relaxed|noise
+    gumbel-harness check --samples FILE [--logits FILE] [--temperature T] --kind categorical|relaxed|noise
 
 Exit status: 0 the target conforms (``--builtin all``: every available target conforms;
 ``--mutant``: every mutant was rejected), 1 a check rejected it (a mutant escaped), 2 the
@@ -48,6 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-probes", action="store_true", help="skip the bad-input and adversarial probes")
     parser.add_argument("--list", action="store_true", help="list built-in targets, mutants and plans")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
+    parser.add_argument("--command", dest="command_template", metavar="TEMPLATE", help="check an executable (any language): a command "
+                        "template with {n} {seed} {k} {temperature} {logits} (text file) {logits_npy} {out}; samples "
+                        "on stdout or in {out} (harness.checker.external)")
+    parser.add_argument("--samples", metavar="FILE", help="check a fixed offline sample (.npy or whitespace text): "
+                        "the laws only (no seeds, no probes)")
+    parser.add_argument("--logits", metavar="FILE", help="with --samples: the logits the sample was drawn for")
+    parser.add_argument("--temperature", type=float, metavar="T", help="with --samples --kind relaxed: the "
+                        "temperature of the sample")
 
 
 def _err(msg: str) -> int:
@@ -83,15 +93,23 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list:
         return _list()
-    chosen = [x for x in (args.target, args.builtin, args.mutant) if x]
+    chosen = [x for x in (args.target, args.builtin, args.mutant, getattr(args, "command_template", None),
+                          getattr(args, "samples", None)) if x]
     if len(chosen) != 1:
-        return _err("give exactly one of MODULE:CALLABLE, --builtin NAME|all, --mutant NAME|all (or --list)")
+        return _err("give exactly one of MODULE:CALLABLE, --builtin NAME|all, --mutant NAME|all, --command TEMPLATE, "
+                    "--samples FILE (or --list)")
+    if (args.logits or args.temperature is not None) and not args.samples:
+        return _err("--logits / --temperature go with --samples (a --command gets the logits through {logits})")
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     timeout = None if args.timeout is not None and args.timeout <= 0 else args.timeout
     common = dict(budget=args.budget, seed=args.seed, timeout=timeout, only=only, progress=args.progress or None)
     if args.no_probes:
         common.update(probes=False, adversarial=False)
     try:
+        if args.samples:
+            return _run_samples(args)
+        if args.command_template:
+            return _run_command(args, common)
         if args.mutant:
             return _run_mutants(args, common)
         if args.builtin == "all":
@@ -116,6 +134,29 @@ def _run_one(target, kind, args, common) -> int:
         print(res.to_json())
     else:
         print(res.report())
+    if args.out:
+        paths = write_single(res, args.out)
+        print(f"wrote {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    return 0 if res.passed else 1
+
+
+def _run_command(args, common) -> int:
+    from harness.checker.external import COMMAND_KINDS, CommandTarget
+
+    if args.kind not in COMMAND_KINDS:
+        return _err(f"--command needs --kind {' / '.join(COMMAND_KINDS)} (the protocol its output follows)")
+    target = CommandTarget(args.command_template, args.kind, timeout=common["timeout"])
+    return _run_one(target, args.kind, args, common)
+
+
+def _run_samples(args) -> int:
+    from harness.checker.external import COMMAND_KINDS, check_samples
+    from harness.checker.render import write_single
+
+    if args.kind not in COMMAND_KINDS:
+        return _err(f"--samples needs --kind {' / '.join(COMMAND_KINDS)}")
+    res = check_samples(args.samples, args.logits, args.kind, temperature=args.temperature)
+    print(res.to_json() if args.json else res.report() + "\n\n" + res.info["offline"])
     if args.out:
         paths = write_single(res, args.out)
         print(f"wrote {', '.join(str(p) for p in paths)}", file=sys.stderr)

@@ -486,7 +486,7 @@ def reach_findings(fn: Callable, kind: str, seed: int = 0) -> list:
         return []
     if not r.measurable:
         return [Finding(probe, what, "contract", "not measurable", "info",
-                        f"{r.describe()}; measured in {r.seconds:.2f} s")]
+                        f"{r.why}; measured in {r.seconds:.2f} s")]
     pname, pbits = promised_bits(_output_itemsize(fn, kind))
     source = "the float64 logits" if kind != "noise" and kind != "relaxed" else "its output dtype"
     if getattr(fn, "gumbel_harness_precision", None):
