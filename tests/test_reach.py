@@ -100,6 +100,9 @@ def test_precision_claim_attribute_lowers_the_promise():
 
     (f,) = reach_findings(Claimed(), "categorical")
     assert f.severity == "ok" and "gumbel_harness_precision" in f.detail
+    res = check_sampler(Claimed(), "categorical", budget="quick", only=[], probes=False, adversarial=True)
+    (f,) = [f for f in res.findings if f.probe == "reach.gap"]  # seen through the guards too
+    assert f.severity == "ok", f
 
 
 def test_unreached_target_is_not_measurable():

@@ -452,9 +452,22 @@ def _measure_gap(fn: Callable, kind: str, seed: int, jb: _JaxBits) -> Reach:
 
 # ---------------------------------------------------------------- findings ----------------
 
+def _claim(fn: Callable) -> str | None:
+    """A ``gumbel_harness_precision`` attribute of the target, looked up through the wrappers
+    (guards and adapters keep the target as ``.fn``)."""
+    for _ in range(4):
+        if fn is None:
+            return None
+        claim = getattr(fn, "gumbel_harness_precision", None)
+        if claim:
+            return str(claim)
+        fn = vars(fn).get("fn") if hasattr(fn, "__dict__") else None
+    return None
+
+
 def _output_itemsize(fn: Callable, kind: str) -> int:
     """Itemsize of the floating output (8 for categorical targets: float64 logits)."""
-    claim = getattr(fn, "gumbel_harness_precision", None)
+    claim = _claim(fn)
     if claim:
         return {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "half": 2}.get(str(claim), 8)
     try:
@@ -489,7 +502,7 @@ def reach_findings(fn: Callable, kind: str, seed: int = 0) -> list:
                         f"{r.why}; measured in {r.seconds:.2f} s")]
     pname, pbits = promised_bits(_output_itemsize(fn, kind))
     source = "the float64 logits" if kind != "noise" and kind != "relaxed" else "its output dtype"
-    if getattr(fn, "gumbel_harness_precision", None):
+    if _claim(fn):
         source = "its gumbel_harness_precision claim"
     tail = ("P(g > g_hi) + P(g < g_lo)" if r.kind == "noise" else f"P(L > {r.gap:.2f}) = 1/(1 + e^d)")
     detail = (f"{r.describe()}; {source} promise {pname}-grade (>= {pbits:g} bits); tail mass beyond the "
