@@ -85,3 +85,12 @@ def test_reference_gumbel_softmax_reach_keeps_its_float32_promise():
 def test_jax_builtins_full_quick_run(name, passes):
     res = check_sampler(name, budget="quick", seed=0)
     assert res.passed is passes, res.report()
+
+
+def test_cli_module_callable_with_a_jax_kind():
+    from harness.cli import main
+
+    assert main(["check", "harness.checker.jax_kinds:gumbel_softmax", "--kind", "jax-relaxed", "--budget", "quick",
+                 "--only", "C2.scale.T1"]) == 0
+    assert main(["check", "harness.checker.jax_kinds:mutant_temp_twice", "--kind", "jax-relaxed", "--budget",
+                 "quick", "--only", "C2.scale.T0.5"]) == 1
