@@ -15,7 +15,9 @@ Modules: :mod:`~harness.checker.plans` (which checks per kind, power), :mod:`~ha
 (run + result), :mod:`~harness.checker.guard` (per-call timeout), :mod:`~harness.checker.probes`
 (bad inputs), :mod:`~harness.checker.adversarial` (forced RNG boundary values),
 :mod:`~harness.checker.targets` (built-ins, loading), :mod:`~harness.checker.render` (tables,
-Markdown, HTML, JSON), :mod:`~harness.checker.extras` (RelaxedOneHotCategorical.log_prob vs C1).
+Markdown, HTML, JSON), :mod:`~harness.checker.extras` (RelaxedOneHotCategorical.log_prob vs C1),
+:mod:`~harness.checker.reach` (precision reach of the noise), :mod:`~harness.checker.jax_kinds`
+(key-based JAX kinds), :mod:`~harness.checker.external` (command targets, offline samples).
 """
 from harness.checker.api import CheckResult, ConformanceError, assert_conforms, check_sampler
 from harness.checker.guard import DEFAULT_TIMEOUT, GuardedTarget

@@ -26,6 +26,11 @@ adversarial probe therefore *forces* those values while the target runs:
 Targets that draw from neither (jax, C++ kernels, a Generator built some other way) are
 reported as "not probed"; the probe counts the adversarial values actually delivered.
 
+One mechanism patches the streams: :func:`forced_streams` (a bit-generator factory for NumPy, fill
+functions for torch's uniforms and exponentials). :func:`adversarial_streams` is it with the burst
+patterns of :data:`MODES`; the precision-reach probe (:mod:`harness.checker.reach`) uses it with
+per-position patterns of extreme words.
+
 Severity: ``u = 0`` and ``u = nextafter(1, 0)`` are values real generators return (NumPy's
 ``random()`` and ziggurat exponential can return exactly 0; ``torch.rand`` returns 0 with
 probability :math:`2^{-24}` in float32), so a target that then returns NaN, an out-of-range
