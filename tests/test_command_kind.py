@@ -116,6 +116,13 @@ def test_npy_out_file_stdin_and_relaxed_kind(tmp_path):
     assert res.passed, res.report()
 
 
+def test_command_target_pickles(c_sampler):
+    import pickle
+
+    t = pickle.loads(pickle.dumps(CommandTarget(c_sampler["good"], "categorical", timeout=9)))
+    assert t.timeout == 9 and t(np.zeros(3), 4, 1).shape == (4,)
+
+
 def test_bad_templates_are_value_errors():
     with pytest.raises(ValueError, match="placeholder"):
         CommandTarget("exe {nope}", "categorical")

@@ -146,7 +146,10 @@ def _run_command(args, common) -> int:
     if args.kind not in COMMAND_KINDS:
         return _err(f"--command needs --kind {' / '.join(COMMAND_KINDS)} (the protocol its output follows)")
     target = CommandTarget(args.command_template, args.kind, timeout=common["timeout"])
-    return _run_one(target, args.kind, args, common)
+    # the command's own timeout kills its process group; the thread guard waits a little longer,
+    # so a killed call is reported as such and later calls (fresh processes) still run
+    guard = None if common["timeout"] is None else common["timeout"] + 5.0
+    return _run_one(target, args.kind, args, {**common, "timeout": guard})
 
 
 def _run_samples(args) -> int:
