@@ -30,6 +30,7 @@ def c_sampler(tmp_path_factory):
         exe = d / f"gumbel_max_{name}"
         subprocess.run(["gcc", "-O2", "-Wall", "-Werror", *flags, "-o", str(exe), str(C_SRC), "-lm"], check=True)
         exes[name] = f"{exe} --n {{n}} --seed {{seed}} --logits {{logits}}"
+    exes["good_npy"] = exes["good"] + " --out {out}"
     return exes
 
 
@@ -48,6 +49,14 @@ def test_broken_c_variant_fails_at_quick(c_sampler):
     assert not res.passed
     (v,) = res.verdicts
     assert v.pvalue < 1e-12 and "--command" in v.reproduce
+
+
+def test_c_example_npy_output_gives_the_same_draws(c_sampler):
+    text, npy = CommandTarget(c_sampler["good"], "categorical"), CommandTarget(c_sampler["good_npy"], "categorical")
+    x = np.log([0.1, 0.2, 0.3, 0.4])
+    assert np.array_equal(text(x, 1000, 5), npy(x, 1000, 5))
+    res = check_sampler(npy, "categorical", budget="quick", only=["T1.law.power", "T1.tail"])
+    assert res.passed, res.report()
 
 
 def test_cli_command_exit_statuses(c_sampler, capsys):

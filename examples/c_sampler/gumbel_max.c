@@ -4,12 +4,14 @@
  *   gcc -O2 -DBROKEN -o gumbel_max_broken gumbel_max.c -lm # broken: probabilities used as logits (bugs.md B3)
  *
  *   ./gumbel_max --n N --seed S --logits FILE   -> N category indices on stdout, one per line
+ *   ./gumbel_max --n N --seed S --logits FILE --out OUT.npy   -> the indices as an int64 .npy file (fast)
  *
  * FILE holds the K logits, whitespace-separated ("-inf" allowed). Noise: g = -log(-log(u)) with
  * u = (k + 1/2) 2^-53, k uniform on [0, 2^53) from xoshiro256** seeded by splitmix64(seed): float64,
  * never 0 or 1. NaN or +inf logits, or all logits -inf, are refused (exit status 2, message on stderr).
  *
  *   gumbel-harness check --command "./gumbel_max --n {n} --seed {seed} --logits {logits}" --kind categorical
+ *   gumbel-harness check --command "./gumbel_max --n {n} --seed {seed} --logits {logits} --out {out}" ...
  */
 #include <math.h>
 #include <stdint.h>
@@ -38,15 +40,28 @@ static double uniform_open(void) { return ((double)(next() >> 11) + 0.5) * 0x1.0
 
 static int fail(const char *msg) { fprintf(stderr, "gumbel_max: %s\n", msg); return 2; }
 
+/* NumPy .npy v1.0 header for a little-endian int64 vector of length n (total header 128 bytes) */
+static void npy_header(FILE *f, long long n) {
+    char dict[118];
+    int len = snprintf(dict, sizeof dict, "{'descr': '<i8', 'fortran_order': False, 'shape': (%lld,), }", n);
+    memset(dict + len, ' ', sizeof dict - 1 - len);
+    dict[sizeof dict - 1] = '\n';
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    unsigned short hl = sizeof dict; /* 118: 8 + 2 + 118 = 128, a multiple of 64 */
+    fputc(hl & 0xFF, f); fputc(hl >> 8, f);
+    fwrite(dict, 1, sizeof dict, f);
+}
+
 int main(int argc, char **argv) {
     long long n = -1;
     uint64_t seed = 0;
-    const char *path = NULL;
+    const char *path = NULL, *out = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--n")) n = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--seed")) seed = strtoull(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--logits")) path = argv[i + 1];
-        else return fail("usage: gumbel_max --n N --seed S --logits FILE");
+        else if (!strcmp(argv[i], "--out")) out = argv[i + 1];
+        else return fail("usage: gumbel_max --n N --seed S --logits FILE [--out FILE.npy]");
     }
     if (n < 0 || !path) return fail("usage: gumbel_max --n N --seed S --logits FILE");
     FILE *f = fopen(path, "r");
@@ -77,7 +92,12 @@ int main(int argc, char **argv) {
     uint64_t sm = seed;
     for (int j = 0; j < 4; j++) s[j] = splitmix64(&sm);
     static char buf[1 << 16];
-    setvbuf(stdout, buf, _IOFBF, sizeof buf);
+    FILE *dst = stdout;
+    if (out) {
+        if (!(dst = fopen(out, "wb"))) return fail("cannot open the --out file");
+        npy_header(dst, n);
+    }
+    setvbuf(dst, buf, _IOFBF, sizeof buf);
     for (long long i = 0; i < n; i++) {
         double best = -INFINITY;
         size_t arg = 0;
@@ -86,8 +106,14 @@ int main(int argc, char **argv) {
             if (isinf(x[j])) continue; /* -inf: never selected (its draw is still consumed) */
             if (x[j] + g > best) { best = x[j] + g; arg = j; }
         }
-        printf("%zu\n", arg);
+        if (out) {
+            int64_t v = (int64_t)arg; /* little-endian hosts (x86-64, arm64) */
+            fwrite(&v, sizeof v, 1, dst);
+        } else {
+            fprintf(dst, "%zu\n", arg);
+        }
     }
+    if (out && fclose(dst) != 0) return fail("cannot write the --out file");
     free(x);
     return 0;
 }
