@@ -58,6 +58,8 @@ def check_hint(res) -> str | None:
     name = str(res.target)
     if info.get("builtin"):
         src = f"--builtin {shlex.quote(name)}"
+    elif name.startswith("command:"):
+        src = f"--command {shlex.quote(name.split(':', 1)[1])} --kind {shlex.quote(res.kind)}"
     elif name.startswith("mutant:"):
         src = f"--mutant {shlex.quote(name.split(':', 1)[1])}"
     elif ":" in name and "<" not in name:
@@ -65,4 +67,5 @@ def check_hint(res) -> str | None:
     else:
         return hint(res.budget, f"check_sampler(..., kind={res.kind!r}, budget='{{budget}}', only='{{checks}}')",
                     [res.kind])
+    src = src.replace("{", "{{").replace("}", "}}")  # a command template's own {n}, {seed}...
     return hint(res.budget, f"gumbel-harness check {src} --budget {{budget}} --only {{checks}}", [res.kind])

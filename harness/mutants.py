@@ -56,6 +56,9 @@ B      mutant                      kind         caught by                       
 11     noise_float16               noise        N.tail, N.resolution                        standard
 11     cat_float16_noise           categorical  T1.law.gap8                                 standard
 12     noise_bits31                noise        N.resolution                                standard
+12     cat_bits31                  categorical  reach.gap                                   standard
+11     relaxed_bits24              relaxed      reach.gap                                   standard
+11     torch_noise_float32         torch        reach.gap                                   standard
 13     cat_neginf_plus_inf         categorical  adversarial.u=0                             standard
 14     cat_race_negzero            categorical  adversarial.u=0                             standard
 15     cat_bf16_logits             categorical  T1.law.shift                                standard
@@ -96,7 +99,10 @@ B      why
        ``random()`` never returns; the float32-cast variant (u rounds up to 1.0) also loses
        resolution, which N.resolution already catches. Registered for the noise kind only.
 12     For categorical samplers a 2^-31 floor caps g at 21.5: P(g > 21.5) = 4.6e-10 changes a
-       tail count of a 1.5e-8 category by ~3%, below any budget. Registered for noise only.
+       tail count of a 1.5e-8 category by ~3%, below any statistical budget; ``cat_bits31`` is
+       caught by the precision-reach probe (``reach.gap``, :mod:`harness.checker.reach`), which
+       measures the cap deterministically at every budget, like the other tail mutants
+       (``relaxed_bits24``, ``torch_noise_float32``: float32 noise in a float64 computation).
 4      For categorical samplers "log_softmax of probabilities" has exactly the law of B3
        (argmax is shift-invariant); registered for the relaxed/torch kinds, where a second
        softmax of the output changes the log-ratios (C2).
@@ -310,7 +316,8 @@ def torch_gumbel_softmax(variant: str = "") -> Callable:
     ``noise_batch_reused`` (B22: one noise vector for the whole batch), ``st_no_detach`` (B23:
     ``y_hard - y_soft + y_soft``, zero gradient), ``st_hard_only`` (B23: ``y_hard``, no
     gradient), ``st_argmax_logits`` (B24: index from ``argmax(logits)``), ``temp_twice``
-    (B18), ``softmax_twice`` (B4), ``bf16_logits`` (B15)."""
+    (B18), ``softmax_twice`` (B4), ``bf16_logits`` (B15), ``noise_float32`` (B11: the noise drawn
+    in float32 whatever the logits' dtype)."""
     def gumbel_softmax(logits, tau=1.0, hard=False, dim=-1):
         import torch
 
@@ -333,7 +340,8 @@ def torch_gumbel_softmax(variant: str = "") -> Callable:
         if variant == "noise_batch_reused":
             nshape = [1] * x.dim()
             nshape[d] = x.shape[d]
-        g = gumbel_noise(tuple(nshape), dtype=cdt, device=x.device)
+        g = gumbel_noise(tuple(nshape), dtype=torch.float32 if variant == "noise_float32" else cdt,
+                         device=x.device).to(cdt)
         s = x.to(cdt) + g
         t = tau * tau if variant == "temp_twice" else tau
         y_soft = torch.softmax(s / t, dim=d)
@@ -375,7 +383,7 @@ class Mutant:
 
     @property
     def plan_checks(self) -> tuple[str, ...]:
-        return tuple(c for c in self.caught_by if not c.startswith(("probe.", "adversarial.")))
+        return tuple(c for c in self.caught_by if not c.startswith(("probe.", "adversarial.", "reach.")))
 
     @property
     def needs_probes(self) -> bool:
@@ -383,7 +391,8 @@ class Mutant:
 
     @property
     def needs_adversarial(self) -> bool:
-        return any(c.startswith("adversarial.") for c in self.caught_by)
+        """The adversarial streams (and the precision-reach probe that runs with them)."""
+        return any(c.startswith(("adversarial.", "reach.")) for c in self.caught_by)
 
     def caught(self, result) -> list[str]:
         """The entries of ``caught_by`` that ``result`` confirms (a failing check/probe id
@@ -460,6 +469,13 @@ _CATALOGUE: list[tuple[str, str, int, str, str, tuple[str, ...], str, Callable]]
      ("T1.law.gap8",), "standard", gumbel_max(noise="float16")),
     ("noise_bits31", _N, 12, "vllm#47524", "uniforms with a 2^-31 floor (Triton tl.rand): g <= 21.5 and "
      "2^31 values", ("N.resolution",), "standard", noise_sampler("bits31")),
+    ("cat_bits31", _C, 12, "vllm#47524", "Gumbel-max with a 2^-31 uniform floor (Triton tl.rand): g <= 21.5, "
+     "a category 24.6+ nats below its rival is never selected", ("reach.gap",), "standard",
+     gumbel_max(noise="bits31")),
+    ("relaxed_bits24", _R, 11, "jax#5348, vllm#51367", "Concrete sample with 24-bit uniforms in float64: "
+     "g <= 16.64", ("reach.gap",), "standard", concrete(noise="bits24")),
+    ("torch_noise_float32", _T, 11, "jax#5348, pytorch#16706", "gumbel_softmax drawing its noise in float32 "
+     "for float64 logits: g <= 16.64", ("reach.gap",), "standard", torch_gumbel_softmax("noise_float32")),
     # B13 / B14: -inf logits and +-inf / -0.0 noise
     ("cat_neginf_plus_inf", _C, 13, "vllm#43249, pytorch#40553", "g = -log(E) without a guard: E = 0 gives "
      "+inf noise, -inf + inf = NaN, argmax picks the zero-probability category", ("adversarial.u=0",),

@@ -21,7 +21,9 @@ Modules: :mod:`~harness.checker.plans` (which checks per kind, power), :mod:`~ha
 :mod:`~harness.checker.reproduce` (shell-quoted reproduce commands),
 :mod:`~harness.checker.targets` (built-ins, loading), :mod:`~harness.checker.render` (terminal
 tables), :mod:`~harness.checker.documents` (Markdown / HTML through :mod:`harness.rendering`, and
-the atomically written ``--out`` directories), :mod:`~harness.checker.extras` (RelaxedOneHotCategorical.log_prob vs C1).
+the atomically written ``--out`` directories), :mod:`~harness.checker.extras` (RelaxedOneHotCategorical.log_prob vs C1),
+:mod:`~harness.checker.reach` (precision reach of the noise), :mod:`~harness.checker.jax_kinds`
+(key-based JAX kinds), :mod:`~harness.checker.external` (command targets, offline samples).
 """
 from harness.checker.api import CheckResult, ConformanceError, assert_conforms, check_sampler
 from harness.checker.guard import DEFAULT_TIMEOUT, GuardedTarget

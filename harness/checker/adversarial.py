@@ -26,6 +26,11 @@ adversarial probe therefore *forces* those values while the target runs:
 Targets that draw from neither (jax, C++ kernels, a Generator built some other way) are
 reported as "not probed"; the probe counts the adversarial values actually delivered.
 
+One mechanism patches the streams: :func:`forced_streams` (a bit-generator factory for NumPy, fill
+functions for torch's uniforms and exponentials). :func:`adversarial_streams` is it with the burst
+patterns of :data:`MODES`; the precision-reach probe (:mod:`harness.checker.reach`) uses it with
+per-position patterns of extreme words.
+
 Severity: ``u = 0`` and ``u = nextafter(1, 0)`` are values real generators return (NumPy's
 ``random()`` and ziggurat exponential can return exactly 0; ``torch.rand`` returns 0 with
 probability :math:`2^{-24}` in float32), so a target that then returns NaN, an out-of-range
@@ -43,7 +48,7 @@ from typing import Iterator
 
 import numpy as np
 
-__all__ = ["MODES", "AdversarialBitGenerator", "adversarial_streams", "StreamStats"]
+__all__ = ["MODES", "AdversarialBitGenerator", "adversarial_streams", "forced_streams", "StreamStats"]
 
 #: mode -> (what it forces, severity of a misbehaviour under it)
 MODES: dict[str, tuple[str, str]] = {
@@ -77,20 +82,31 @@ class AdversarialBitGenerator:
     """A NumPy bit generator (``bitgen_t`` through ``ctypes``): PCG64 words, except that in each
     period of ``period`` words the first ``burst`` are the constant ``word`` (0 or 2^64 - 1).
 
+    ``pattern`` (optional) replaces the bursts: ``pattern(i)`` is the ``i``-th word (``None``:
+    a PCG64 word), e.g. the word layouts of the precision-reach probe
+    (:mod:`harness.checker.reach`).
+
     ``numpy.random.Generator(AdversarialBitGenerator(seed, word=0))`` is a full Generator.
     ``forced`` counts the constant words delivered.
     """
 
-    def __init__(self, seed=None, *, word: int = 0, burst: int = BURST, period: int = PERIOD):
+    def __init__(self, seed=None, *, word: int = 0, burst: int = BURST, period: int = PERIOD, pattern=None):
         self._pcg = np.random.PCG64(seed)
         self._word = int(word) & 0xFFFFFFFFFFFFFFFF
         self._burst, self._period = int(burst), int(period)
+        self._pattern = pattern
         self.drawn = 0
         self.forced = 0
 
         def next64(_):
             i = self.drawn
             self.drawn += 1
+            if self._pattern is not None:
+                w = self._pattern(i)
+                if w is not None:
+                    self.forced += 1
+                    return int(w) & 0xFFFFFFFFFFFFFFFF
+                return int(self._pcg.random_raw())
             if i % self._period < self._burst:
                 self.forced += 1
                 return self._word
@@ -126,6 +142,35 @@ def _burst_mask(numel: int):
     return (torch.arange(numel) % PERIOD) < BURST
 
 
+def _torch_uniform_extreme(mode: str):
+    """``fill(flat, lo, hi)`` for torch's uniforms under ``mode``: the burst positions get ``lo``
+    (``u=0``) or ``nextafter(hi, lo)`` (``u=1-ulp``)."""
+    import torch
+
+    def fill(flat, lo, hi):
+        m = _burst_mask(flat.numel()).to(flat.device)
+        if mode == "u=0":
+            v = torch.tensor(lo, dtype=flat.dtype, device=flat.device)
+        else:
+            v = torch.nextafter(torch.tensor(hi, dtype=flat.dtype, device=flat.device),
+                                torch.tensor(lo, dtype=flat.dtype, device=flat.device))
+        flat[m] = v
+        return int(m.sum())
+
+    return fill
+
+
+def _torch_exponential_const(val: float):
+    import torch
+
+    def fill(flat):
+        m = _burst_mask(flat.numel()).to(flat.device)
+        flat[m] = torch.tensor(val, dtype=flat.dtype, device=flat.device)
+        return int(m.sum())
+
+    return fill
+
+
 @contextlib.contextmanager
 def adversarial_streams(mode: str) -> Iterator[StreamStats]:
     """Patch ``numpy.random.default_rng`` and torch's uniform/exponential primitives so that
@@ -133,6 +178,27 @@ def adversarial_streams(mode: str) -> Iterator[StreamStats]:
     everything on exit. Yields a :class:`StreamStats`."""
     if mode not in MODES:
         raise ValueError(f"unknown adversarial mode {mode!r}; choose one of {sorted(MODES)}")
+    if mode in ("u=0", "u=1-ulp"):
+        word = 0 if mode == "u=0" else 0xFFFFFFFFFFFFFFFF
+        with forced_streams(numpy_generator=lambda seed: AdversarialBitGenerator(seed, word=word),
+                            torch_uniform=_torch_uniform_extreme(mode)) as st:
+            yield st
+    else:
+        with forced_streams(torch_exponential=_torch_exponential_const(0.0 if mode == "E=0" else -0.0)) as st:
+            yield st
+
+
+@contextlib.contextmanager
+def forced_streams(numpy_generator=None, torch_uniform=None, torch_exponential=None) -> Iterator[StreamStats]:
+    """The one patching mechanism behind the adversarial and the precision-reach probes.
+
+    * ``numpy_generator(seed) -> AdversarialBitGenerator``: ``numpy.random.default_rng(seed)``
+      returns a Generator over it while the block runs;
+    * ``torch_uniform(flat, lo, hi) -> count``: overwrites values of the (flattened) output of
+      ``torch.rand`` / ``rand_like`` / ``Tensor.uniform_(lo, hi)`` in place, returns how many;
+    * ``torch_exponential(flat) -> count``: the same for ``Tensor.exponential_``.
+
+    Restores everything on exit. Yields a :class:`StreamStats` (values delivered)."""
     stats = StreamStats()
     patches: list[tuple[object, str, object]] = []
 
@@ -142,15 +208,13 @@ def adversarial_streams(mode: str) -> Iterator[StreamStats]:
         setattr(obj, name, new)
 
     orig_rng = np.random.default_rng
-    if mode in ("u=0", "u=1-ulp"):
-        word = 0 if mode == "u=0" else 0xFFFFFFFFFFFFFFFF
-
+    if numpy_generator is not None:
         def default_rng(seed=None):
             if isinstance(seed, np.random.Generator):
                 return seed
             if isinstance(seed, np.random.BitGenerator):
                 seed = seed.seed_seq
-            bg = AdversarialBitGenerator(seed, word=word)
+            bg = numpy_generator(seed)
             stats.generators.append(bg)
             return np.random.Generator(bg)
 
@@ -162,47 +226,38 @@ def adversarial_streams(mode: str) -> Iterator[StreamStats]:
         torch = None
 
     if torch is not None:
-        def inject(t, value_fn):
+        def inject(t, fill, *args):
             with torch.no_grad():
                 flat = t.view(-1) if t.is_contiguous() else None
                 if flat is None or flat.numel() == 0:
                     return t
-                m = _burst_mask(flat.numel()).to(flat.device)
-                flat[m] = value_fn(flat)
-                stats.torch_values += int(m.sum())
+                stats.torch_values += int(fill(flat, *args))
             return t
 
-        if mode in ("u=0", "u=1-ulp"):
-            def low_high(t, lo=0.0, hi=1.0):
-                if mode == "u=0":
-                    return torch.tensor(lo, dtype=t.dtype, device=t.device)
-                return torch.nextafter(torch.tensor(hi, dtype=t.dtype, device=t.device),
-                                       torch.tensor(lo, dtype=t.dtype, device=t.device))
-
+        if torch_uniform is not None:
             o_rand, o_rand_like, o_uniform = torch.rand, torch.rand_like, torch.Tensor.uniform_
 
             def rand(*a, **k):
                 out = o_rand(*a, **k)
-                return inject(out, low_high) if out.is_floating_point() else out
+                return inject(out, torch_uniform, 0.0, 1.0) if out.is_floating_point() else out
 
             def rand_like(*a, **k):
                 out = o_rand_like(*a, **k)
-                return inject(out, low_high) if out.is_floating_point() else out
+                return inject(out, torch_uniform, 0.0, 1.0) if out.is_floating_point() else out
 
             def uniform_(self, a=0.0, b=1.0, *args, **k):
                 o_uniform(self, a, b, *args, **k)
-                return inject(self, lambda t: low_high(t, float(a), float(b)))
+                return inject(self, torch_uniform, float(a), float(b))
 
             patch(torch, "rand", rand)
             patch(torch, "rand_like", rand_like)
             patch(torch.Tensor, "uniform_", uniform_)
-        else:
+        if torch_exponential is not None:
             o_exp = torch.Tensor.exponential_
-            val = 0.0 if mode == "E=0" else -0.0
 
             def exponential_(self, *a, **k):
                 o_exp(self, *a, **k)
-                return inject(self, lambda t: torch.tensor(val, dtype=t.dtype, device=t.device))
+                return inject(self, torch_exponential)
 
             patch(torch.Tensor, "exponential_", exponential_)
     try:

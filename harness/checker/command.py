@@ -8,6 +8,8 @@ Usage::
     gumbel-harness check --builtin NAME|all [...]
     gumbel-harness check --mutant NAME|all [--full] [...]
     gumbel-harness check --list
+    gumbel-harness check --command "EXE --n {n} --seed {seed} --logits {logits}" --kind categorical|relaxed|noise
+    gumbel-harness check --samples FILE [--logits FILE] [--temperature T] --kind categorical|relaxed|noise
 
 Exit status: see :data:`EPILOG` (``--help``).
 """
@@ -60,7 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("target", nargs="?", help="MODULE:CALLABLE following one of the sampler protocols")
-    parser.add_argument("--kind", choices=["categorical", "relaxed", "noise", "torch"],
+    from harness.checker.plans import KINDS
+
+    parser.add_argument("--kind", choices=list(KINDS),
                         help="the protocol of the target (required for MODULE:CALLABLE unless the callable "
                              "has a gumbel_harness_kind attribute)")
     parser.add_argument("--builtin", metavar="NAME|all", help="check a built-in target (see --list) or all")
@@ -83,6 +87,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-probes", action="store_true", help="skip the bad-input and adversarial probes")
     parser.add_argument("--list", action="store_true", help="list built-in targets, mutants and plans")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
+    parser.add_argument("--command", dest="command_template", metavar="TEMPLATE", help="check an executable (any language): a command "
+                        "template with {n} {seed} {k} {temperature} {logits} (text file) {logits_npy} {out}; samples "
+                        "on stdout or in {out} (harness.checker.external)")
+    parser.add_argument("--samples", metavar="FILE", help="check a fixed offline sample (.npy or whitespace text): "
+                        "the laws only (no seeds, no probes)")
+    parser.add_argument("--logits", metavar="FILE", help="with --samples: the logits the sample was drawn for")
+    parser.add_argument("--temperature", type=float, metavar="T", help="with --samples --kind relaxed: the "
+                        "temperature of the sample")
 
 
 def _err(msg: str) -> int:
@@ -104,7 +116,9 @@ def _list() -> int:
     for m in MUTANTS.values():
         print(f"  {m.name:28s} {m.kind:11s} B{m.bug:<3d} {m.budget:9s} caught by {', '.join(m.caught_by)}")
     b = get_budget("standard")
-    for kind in ("categorical", "relaxed", "noise", "torch"):
+    from harness.checker.plans import KINDS
+
+    for kind in KINDS:
         print(f"\nPlan for kind {kind} (standard budget):")
         for c in plan_for(kind, b):
             print(f"  {c.id:26s} {c.claim:6s} {c.title}")
@@ -116,9 +130,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list:
         return _list()
-    chosen = [x for x in (args.target, args.builtin, args.mutant) if x]
+    chosen = [x for x in (args.target, args.builtin, args.mutant, getattr(args, "command_template", None),
+                          getattr(args, "samples", None)) if x]
     if len(chosen) != 1:
-        return _err("give exactly one of MODULE:CALLABLE, --builtin NAME|all, --mutant NAME|all (or --list)")
+        return _err("give exactly one of MODULE:CALLABLE, --builtin NAME|all, --mutant NAME|all, --command TEMPLATE, "
+                    "--samples FILE (or --list)")
+    if (args.logits or args.temperature is not None) and not args.samples:
+        return _err("--logits / --temperature go with --samples (a --command gets the logits through {logits})")
     if args.out:
         from harness.outdir import OutDirError, check_out
 
@@ -132,6 +150,10 @@ def run(args: argparse.Namespace) -> int:
     if args.no_probes:
         common.update(probes=False, adversarial=False)
     try:
+        if args.samples:
+            return _run_samples(args)
+        if args.command_template:
+            return _run_command(args, common)
         if args.mutant:
             return _run_mutants(args, common)
         if args.builtin == "all":
@@ -161,6 +183,32 @@ def _run_one(target, kind, args, common) -> int:
         hint = check_hint(res)
         if hint:
             print(hint)
+    if args.out:
+        paths = write_single(res, args.out)
+        print(f"wrote {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    return res.exit_status
+
+
+def _run_command(args, common) -> int:
+    from harness.checker.external import COMMAND_KINDS, CommandTarget
+
+    if args.kind not in COMMAND_KINDS:
+        return _err(f"--command needs --kind {' / '.join(COMMAND_KINDS)} (the protocol its output follows)")
+    target = CommandTarget(args.command_template, args.kind, timeout=common["timeout"])
+    # the command's own timeout kills its process group; the thread guard waits a little longer,
+    # so a killed call is reported as such and later calls (fresh processes) still run
+    guard = None if common["timeout"] is None else common["timeout"] + 5.0
+    return _run_one(target, args.kind, args, {**common, "timeout": guard})
+
+
+def _run_samples(args) -> int:
+    from harness.checker.external import COMMAND_KINDS, check_samples
+    from harness.checker.documents import write_single
+
+    if args.kind not in COMMAND_KINDS:
+        return _err(f"--samples needs --kind {' / '.join(COMMAND_KINDS)}")
+    res = check_samples(args.samples, args.logits, args.kind, temperature=args.temperature)
+    print(res.to_json() if args.json else res.report() + "\n\n" + res.info["offline"])
     if args.out:
         paths = write_single(res, args.out)
         print(f"wrote {', '.join(str(p) for p in paths)}", file=sys.stderr)

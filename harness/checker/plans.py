@@ -72,6 +72,7 @@ __all__ = [
     "tail_gap",
     "pair_independence",
     "noise_bits_for",
+    "KINDS",
 ]
 
 NEG = -math.inf
@@ -451,15 +452,38 @@ def _torch_plan(b: Budget) -> list[PlannedCheck]:
     return [_mk(*e) for e in entries]
 
 
-_PLANS = {"categorical": _categorical_plan, "relaxed": _relaxed_plan, "noise": _noise_plan, "torch": _torch_plan}
+def _lazy(spec: str) -> Callable[[Budget], list[PlannedCheck]]:
+    """A plan function imported on first use (``"module:function"``): kinds whose module needs
+    an optional dependency (jax) or imports this module."""
+    def plan(b: Budget) -> list[PlannedCheck]:
+        import importlib
+
+        mod, _, attr = spec.partition(":")
+        return getattr(importlib.import_module(mod), attr)(b)
+
+    plan.__name__ = spec
+    return plan
+
+
+#: The registry of kinds: kind -> plan function (CLI ``--kind`` choices and API validation).
+KINDS: dict[str, Callable[[Budget], list[PlannedCheck]]] = {
+    "categorical": _categorical_plan,
+    "relaxed": _relaxed_plan,
+    "noise": _noise_plan,
+    "torch": _torch_plan,
+    "jax-categorical": _lazy("harness.checker.jax_kinds:categorical_plan"),
+    "jax-relaxed": _lazy("harness.checker.jax_kinds:relaxed_plan"),
+    "jax-noise": _lazy("harness.checker.jax_kinds:noise_plan"),
+}
+_PLANS = KINDS
 
 
 def plan_for(kind: str, budget: Budget) -> list[PlannedCheck]:
-    """The checks for ``kind`` (``categorical``, ``relaxed``, ``noise``, ``torch``) at ``budget``."""
+    """The checks for ``kind`` (one of :data:`KINDS`) at ``budget``."""
     try:
-        return _PLANS[kind](budget)
+        return KINDS[kind](budget)
     except KeyError:
-        raise ValueError(f"unknown kind {kind!r}; choose one of {sorted(_PLANS)}") from None
+        raise ValueError(f"unknown kind {kind!r}; choose one of {sorted(KINDS)}") from None
 
 
 #: ``only`` value that selects no plan check (probes only: ``--only none``).
@@ -510,6 +534,9 @@ def power_targets(kind: str, budget: Budget, family_size: int) -> dict[str, Any]
 
     from harness.stats.power import chisquare_power
 
+    from harness.checker.jax_kinds import base_kind
+
+    kind = base_kind(kind)
     level = budget.alpha / max(1, family_size)
     out: dict[str, Any] = {"level": level, "family_size": family_size}
     if kind in ("categorical", "torch"):

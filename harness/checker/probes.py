@@ -52,6 +52,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from harness.checker.jax_kinds import as_protocol
+from harness.checker.reach import reach_findings
 from harness.samplers import TargetError, describe_non_array
 from harness.stats.discrete import chisquare_gof
 from reference.softmax import softmax
@@ -624,6 +626,7 @@ def probe_target(fn: Callable, kind: str, *, seed: int = 0, adversarial: bool = 
 def _probe_all(fn: Callable, kind: str, seed: int, adversarial: bool, bad_inputs: bool) -> list[Finding]:
     rec = _Recorder("probe")
     s = int(seed) % (2**31)
+    fn, kind = as_protocol(fn, kind)  # jax kinds: probed through their NumPy-protocol adapters
     if bad_inputs:
         {"categorical": _probe_categorical, "relaxed": _probe_relaxed, "noise": _probe_noise,
          "torch": _probe_torch}[kind](fn, rec, s)
@@ -631,6 +634,7 @@ def _probe_all(fn: Callable, kind: str, seed: int, adversarial: bool, bad_inputs
         adv = _Recorder("adversarial")
         _probe_adversarial(fn, kind, adv, s)
         rec.findings.extend(adv.findings)
+        rec.findings.extend(reach_findings(fn, kind, s))  # precision reach (harness.checker.reach)
     if bad_inputs:  # reproducibility, precision, input mutation (harness.checker.contract)
         from harness.checker.contract import contract_findings
 
