@@ -16,7 +16,10 @@ then ``format_verdict`` of every failing check and the failing probe findings); 
 :class:`~harness.checker.CheckResult` otherwise. Defaults come from the command line or the ini
 file: ``--gumbel-budget`` / ``gumbel_budget`` (default ``standard``), ``--gumbel-seed`` /
 ``gumbel_seed`` (default 0), ``--gumbel-timeout`` / ``gumbel_timeout`` (per-call seconds,
-default 120). Keyword arguments of the call win.
+default 120), ``--gumbel-isolation`` / ``gumbel_isolation`` (``process``, the default: the target
+runs in a supervised worker process, so an ``os._exit(0)`` or a segfault in it fails the test
+instead of ending the pytest session; ``none``: in the test process). Keyword arguments of the
+call win.
 
 The plugin imports nothing heavy until the fixture is used.
 """
@@ -35,9 +38,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="budget of the gumbel_check fixture (default: ini gumbel_budget or standard)")
     group.addoption("--gumbel-seed", type=int, default=None, help="run seed of the gumbel_check fixture")
     group.addoption("--gumbel-timeout", type=float, default=None, help="per-call timeout (s) of gumbel_check")
+    group.addoption("--gumbel-isolation", default=None, choices=["process", "none"],
+                    help="isolation of gumbel_check (default: ini gumbel_isolation or process)")
     parser.addini("gumbel_budget", "default budget of the gumbel_check fixture", default="standard")
     parser.addini("gumbel_seed", "default seed of the gumbel_check fixture", default="0")
     parser.addini("gumbel_timeout", "default per-call timeout (s) of the gumbel_check fixture", default="120")
+    parser.addini("gumbel_isolation", "isolation of the gumbel_check fixture (process or none)", default="process")
 
 
 def _defaults(config: pytest.Config) -> dict[str, Any]:
@@ -46,7 +52,8 @@ def _defaults(config: pytest.Config) -> dict[str, Any]:
     seed = int(config.getini("gumbel_seed") or 0) if seed is None else seed
     timeout = config.getoption("--gumbel-timeout")
     timeout = float(config.getini("gumbel_timeout") or 120) if timeout is None else timeout
-    return {"budget": budget, "seed": seed, "timeout": timeout}
+    isolation = config.getoption("--gumbel-isolation") or config.getini("gumbel_isolation") or "process"
+    return {"budget": budget, "seed": seed, "timeout": timeout, "isolation": isolation}
 
 
 @pytest.fixture

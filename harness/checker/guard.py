@@ -1,4 +1,6 @@
-"""Calling an untrusted target: per-call timeout, exceptions turned into :class:`TargetError`.
+"""Calling a target in the caller's process (``isolation="none"``): per-call timeout, exceptions
+turned into :class:`TargetError`. The default, ``isolation="process"``, runs the target in a
+supervised worker instead (:mod:`harness.checker.supervisor`), which can kill a hung call.
 
 Approach (documented in the README): every call of the target runs in a fresh **daemon worker
 thread**; the caller waits at most ``timeout`` seconds (``Thread.join(timeout)``). A call that
@@ -24,7 +26,7 @@ from typing import Any, Callable
 
 from harness.samplers import TargetError
 
-__all__ = ["GuardedTarget", "DEFAULT_TIMEOUT"]
+__all__ = ["GuardedTarget", "FreshGuard", "DEFAULT_TIMEOUT"]
 
 #: Default per-call timeout in seconds (one call draws at most ~4M values).
 DEFAULT_TIMEOUT = 120.0
@@ -105,3 +107,16 @@ class GuardedTarget:
             raise
         except Exception as exc:  # noqa: BLE001
             raise TargetError(f"{self.name} raised {type(exc).__name__}: {exc}") from exc
+
+
+class FreshGuard:
+    """A guard that is replaced by a new one after a hang (each probe case gets a chance)."""
+
+    def __init__(self, fn: Callable, timeout: float | None, name: str):
+        self.fn, self.timeout, self.name = fn, timeout, name
+        self.guard = GuardedTarget(fn, timeout, name)
+
+    def __call__(self, *a, **k):
+        if self.guard.hung:
+            self.guard = GuardedTarget(self.fn, self.timeout, self.name)
+        return self.guard(*a, **k)
