@@ -103,3 +103,9 @@ def torch_exit_in_backward(logits, tau=1.0, hard=False, dim=-1):
             sys.exit(0)
 
     return ExitInBackward.apply(F.gumbel_softmax(logits, tau=tau, hard=hard, dim=dim))
+
+
+def hangs_on_nan(logits, n, seed):  # one probe case (NaN logits) hangs; every other call is correct
+    if np.isnan(np.asarray(logits, dtype=np.float64)).any():
+        time.sleep(3600)
+    return reference_categorical(logits, n, seed)
