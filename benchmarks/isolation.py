@@ -6,7 +6,9 @@ against ``isolation="none"``, side by side, as ratios.
     python benchmarks/isolation.py --budget quick --repeats 1 --targets numpy-gumbel   # smoke
 
 Each measurement runs in a fresh Python process (``python -c``) that imports the harness, then
-times two consecutive ``check_sampler(target, budget=...)`` calls in the same mode:
+times two consecutive ``check_sampler(target, budget=...)`` calls in the same mode (``none``,
+``process``, and with ``--baseline-root DIR`` the harness of another checkout, e.g. the commit
+before the worker existed, called without ``isolation=``: "today"):
 
 * **cold**: the first call of the process (``process`` pays for starting the worker and its
   imports: NumPy, SciPy, the harness, torch for torch targets);
@@ -34,23 +36,28 @@ TARGETS = ["numpy-gumbel", "reference-categorical", "torch-gumbel-softmax"]
 TARGET_RATIO = 1.3
 
 CHILD = """
-import json, sys, time
+import json, os, sys, time
 from harness.checker import check_sampler
 target, budget, mode = sys.argv[1:4]
-out = []
+kw = {} if mode == "baseline" else {"isolation": mode}
+out, cpu = [], []
 for _ in range(2):
-    t0 = time.perf_counter()
-    res = check_sampler(target, budget=budget, isolation=mode)
+    t0, c0 = time.perf_counter(), os.times()
+    res = check_sampler(target, budget=budget, **kw)
     out.append(time.perf_counter() - t0)
+    c1 = os.times()
+    cpu.append(sum(c1[:4]) - sum(c0[:4]))  # user + sys of this process and of reaped workers
     assert res.passed, res.report()
-print(json.dumps({"cold": out[0], "warm": out[1], "steps": sum(res.timings.values())}))
+print(json.dumps({"cold": out[0], "warm": out[1], "cpu_cold": cpu[0], "cpu_warm": cpu[1],
+                  "steps": sum(res.timings.values())}))
 """
 
 
-def measure(target: str, budget: str, mode: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+def measure(target: str, budget: str, mode: str, baseline_root: str | None = None) -> dict:
+    root = baseline_root if mode == "baseline" else str(ROOT)
+    env = {**os.environ, "PYTHONPATH": root}
     p = subprocess.run([sys.executable, "-c", CHILD, target, budget, mode], capture_output=True, text=True,
-                       env=env, cwd=ROOT, timeout=3600)
+                       env=env, cwd=root, timeout=3600)
     if p.returncode != 0:
         raise RuntimeError(f"{target} {mode}: {p.stderr[-2000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -62,35 +69,49 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--baseline-root", default=None,
+                    help="a checkout whose harness is timed too, as 'baseline' (e.g. a worktree of the commit "
+                         "before the worker process existed)")
     args = ap.parse_args(argv)
+    modes = ["none", "process"] + (["baseline"] if args.baseline_root else [])
     rows = []
     for target in [t for t in args.targets.split(",") if t]:
-        runs: dict[str, list[dict]] = {"none": [], "process": []}
+        runs: dict[str, list[dict]] = {m: [] for m in modes}
         for _ in range(args.repeats):
-            for mode in ("none", "process"):
-                runs[mode].append(measure(target, args.budget, mode))
+            for mode in modes:
+                runs[mode].append(measure(target, args.budget, mode, args.baseline_root))
                 print(f"{target} {mode}: {runs[mode][-1]}", file=sys.stderr)
-        med = {m: {k: statistics.median(r[k] for r in runs[m]) for k in ("cold", "warm")} for m in runs}
-        rows.append({"target": target, "budget": args.budget, "repeats": args.repeats, "runs": runs,
-                     "none_cold_s": med["none"]["cold"], "process_cold_s": med["process"]["cold"],
-                     "none_warm_s": med["none"]["warm"], "process_warm_s": med["process"]["warm"],
-                     "ratio_cold": med["process"]["cold"] / med["none"]["cold"],
-                     "ratio_warm": med["process"]["warm"] / med["none"]["warm"]})
+        med = {m: {k: statistics.median(r[k] for r in runs[m]) for k in ("cold", "warm", "cpu_cold", "cpu_warm")}
+               for m in runs}
+        row = {"target": target, "budget": args.budget, "repeats": args.repeats, "runs": runs}
+        for m in modes:
+            for k in ("cold", "warm", "cpu_cold", "cpu_warm"):
+                row[f"{m}_{k}_s"] = med[m][k]
+        for ref in modes:
+            if ref != "process":
+                for k in ("cold", "warm", "cpu_cold", "cpu_warm"):
+                    row[f"ratio_{k}_vs_{ref}"] = med["process"][k] / med[ref][k]
+        rows.append(row)
     meta = {"date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine(),
-            "target_ratio": TARGET_RATIO}
+            "target_ratio": TARGET_RATIO, "load_average": os.getloadavg()}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "isolation.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    refs = [m for m in modes if m != "process"]
+    head = ["target", "call"] + [f"{m} (s)" for m in modes] + [f"process / {m}" for m in refs]
     lines = [f"# Isolation overhead ({meta['date']}, {meta['cpus']} CPUs, Python {meta['python']})", "",
-             f"Budget {args.budget}, median of {args.repeats} fresh processes per mode; target ratio <= "
-             f"{TARGET_RATIO}.", "",
-             "| target | none cold (s) | process cold (s) | ratio cold | none warm (s) | process warm (s) | "
-             "ratio warm |", "|---|---|---|---|---|---|---|"]
+             f"Budget {args.budget}, median of {args.repeats} fresh processes per mode, modes interleaved; "
+             f"target ratio <= {TARGET_RATIO}. cold: first check of a process; warm: the second (spare "
+             "worker ready). baseline: the harness at --baseline-root, without isolation. Wall seconds; "
+             "in brackets CPU seconds (harness process + reaped workers), less sensitive to the machine's "
+             f"load (load average at the end: {', '.join(f'{x:.1f}' for x in meta['load_average'])}).", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        lines.append(f"| {r['target']} | {r['none_cold_s']:.2f} | {r['process_cold_s']:.2f} | "
-                     f"{r['ratio_cold']:.2f} | {r['none_warm_s']:.2f} | {r['process_warm_s']:.2f} | "
-                     f"{r['ratio_warm']:.2f} |")
+        for k in ("cold", "warm"):
+            cells = [r["target"], k] + [f"{r[f'{m}_{k}_s']:.2f} [{r[f'{m}_cpu_{k}_s']:.2f}]" for m in modes] + \
+                [f"{r[f'ratio_{k}_vs_{m}']:.2f} [{r[f'ratio_cpu_{k}_vs_{m}']:.2f}]" for m in refs]
+            lines.append("| " + " | ".join(cells) + " |")
     (out / "isolation.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -257,7 +257,10 @@ def check_sampler(
                          probes=bool(probes or adversarial))
         guard = None
         if session is not None:
-            session.setup(ctx, only, bool(probes), bool(adversarial))
+            got = session.setup(ctx, only, bool(probes), bool(adversarial))
+            if isinstance(got, list) and got != [c.id for c in plan]:
+                session.stopped = (f"the worker planned {got}, this process {[c.id for c in plan]}: a different "
+                                   "harness on the worker's path")
             by_id = {c.id: c for c in plan}
 
             def run_step(step: str):

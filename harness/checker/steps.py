@@ -70,16 +70,20 @@ def _copy(x: Any) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
+    """Same shape, dtype and values (NaN equal to NaN); one pass unless NaNs are present."""
     if isinstance(a, np.ndarray):
-        return a.shape == b.shape and a.dtype == b.dtype and bool(
-            np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        return bool(np.array_equal(a, b)) or (a.dtype.kind in "fc" and bool(np.array_equal(a, b, equal_nan=True)))
     torch = sys.modules["torch"]
     a = a.detach()
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
+    if torch.equal(a, b):
+        return True
     if a.is_floating_point() or a.is_complex():
         return bool(((a == b) | (torch.isnan(a) & torch.isnan(b))).all())
-    return bool(torch.equal(a, b))
+    return False
 
 
 class Watched:

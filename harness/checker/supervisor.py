@@ -43,7 +43,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Callable
 
 __all__ = ["Session", "WorkerLost", "DEFAULT_MEMORY_LIMIT", "OUTPUT_LIMIT", "parse_memory", "format_bytes",
-           "pickle_target"]
+           "pickle_target", "prestart"]
 
 GiB = 1 << 30
 OUTPUT_LIMIT = 64 << 20
@@ -112,9 +112,15 @@ def pickle_target(fn: Callable) -> tuple[bytes | None, str]:
 class WorkerLost(Exception):
     """The worker died or was killed; ``cause`` says how ("exited with status 0")."""
 
-    def __init__(self, cause: str, hang: bool = False):
+    def __init__(self, cause: str, hang: bool = False, last: str = ""):
         super().__init__(cause)
-        self.cause, self.hang = cause, hang
+        self.cause, self.hang, self.last = cause, hang, last
+
+
+def _env_key() -> dict[str, str]:
+    """The environment a spare worker must have been started with (pytest's per-test
+    ``PYTEST_CURRENT_TEST`` aside)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
 
 
 def _harness_root() -> str:
@@ -132,9 +138,9 @@ class Worker:
         env = dict(os.environ)
         root = _harness_root()
         env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-        self.env = dict(os.environ)
+        self.env = _env_key()
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "harness.checker.worker", str(theirs.fileno())],
+            [sys.executable, "-u", "-m", "harness.checker.worker", str(theirs.fileno()), str(os.getpid())],
             stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),),
             start_new_session=True, env=env)
         theirs.close()
@@ -143,7 +149,7 @@ class Worker:
         self.on_return: Callable[[], None] | None = None  # told when a target call returned
 
     def usable(self) -> bool:
-        return self.proc.poll() is None and self.env == dict(os.environ)
+        return self.proc.poll() is None and self.env == _env_key()
 
     def send(self, msg: Any) -> None:
         try:
@@ -174,6 +180,12 @@ class Worker:
                     msg = self.conn.recv()
                 except (EOFError, OSError):
                     raise self._lost_by_death() from None
+                except Exception as exc:  # noqa: BLE001 - garbage written to the channel
+                    self.kill()
+                    raise WorkerLost(f"sent an unreadable message ({type(exc).__name__}): killed") from None
+                if not isinstance(msg, tuple) or not msg:
+                    self.kill()
+                    raise WorkerLost("sent an unreadable message: killed")
                 if deadline is not None:
                     deadline = time.monotonic() + limit
                 if msg[0] == "c":
@@ -216,8 +228,11 @@ class Worker:
                 name = signal.Signals(-rc).name
             except ValueError:
                 name = f"signal {-rc}"
-            return WorkerLost(f"killed by {name}")
-        return WorkerLost(f"exited with status {rc}")
+            cause = f"killed by {name}"
+        else:
+            cause = f"exited with status {rc}"
+        words = self.last_words()
+        return WorkerLost(cause, last=words)
 
     def kill(self) -> None:
         try:
@@ -233,19 +248,46 @@ class Worker:
         except OSError:
             pass
 
-    def output(self) -> bytes:
+    def last_words(self) -> str:
+        """Where a dying worker was, from its captured output: the innermost frame of the
+        ``faulthandler`` dump (segfault, abort) or the last line printed; empty if none."""
         try:
+            size = os.fstat(self.out.fileno()).st_size
+            self.out.seek(max(0, size - 16384))
+            tail = self.out.read().decode("utf-8", "replace").splitlines()
+            self.out.seek(0, os.SEEK_END)
+        except (OSError, ValueError):
+            return ""
+        for i, line in enumerate(tail):
+            if line.startswith("Fatal Python error"):
+                frames = [t.strip() for t in tail[i:] if t.strip().startswith("File ")]
+                return "; ".join([line.strip()] + frames[:2])  # innermost frames first
+        lines = [t.strip() for t in tail if t.strip()]
+        return lines[-1][:200] if lines else ""
+
+    def output(self) -> tuple[str, int]:
+        """The captured output (its first and last characters when long) and its size; closes it."""
+        try:
+            size = os.fstat(self.out.fileno()).st_size
             self.out.seek(0)
-            data = self.out.read()
+            if size <= OUTPUT_SHOWN:
+                return self.out.read().decode("utf-8", "replace"), size
+            head = self.out.read(OUTPUT_SHOWN // 4).decode("utf-8", "replace")
+            self.out.seek(size - 3 * OUTPUT_SHOWN // 4)
+            tail = self.out.read().decode("utf-8", "replace")
+            return f"{head}\n[... {size - OUTPUT_SHOWN} bytes omitted ...]\n{tail}", size
+        except (OSError, ValueError):
+            return "", 0
         finally:
             self.out.close()
-        return data
 
 
 class _Pool:
-    """At most one spare worker: started (in the background) once a process has used a worker,
-    so the next run or the next fresh worker after a kill does not wait for the imports. A spare
-    has run no target code; it is discarded when the environment changed since it started."""
+    """At most one spare worker, started in the background when a run ends or a worker is killed
+    (and by ``gumbel-harness check`` before its own imports: :func:`prestart`), so that the next
+    run or the fresh worker after a kill does not wait for the imports. A spare has run no
+    target code; it is discarded when the environment changed since it started, and killed at
+    exit (or with this process: ``PR_SET_PDEATHSIG``)."""
 
     def __init__(self) -> None:
         self.spare: Worker | None = None
@@ -262,7 +304,8 @@ class _Pool:
         return w
 
     def prestart(self) -> None:
-        if self.taken and (self.spare is None or not self.spare.usable()):
+        """Start a spare now (if there is none) so that the next worker is ready when needed."""
+        if self.spare is None or not self.spare.usable():
             if self.spare is not None:
                 self.spare.kill()
                 self.spare.output()
@@ -277,6 +320,11 @@ class _Pool:
 
 _POOL = _Pool()
 atexit.register(_POOL.close)
+
+
+def prestart() -> None:
+    """Start a spare worker now, e.g. while the command line imports the rest of the harness."""
+    _POOL.prestart()
 
 
 class Session:
@@ -295,7 +343,7 @@ class Session:
         self.in_a_row = 0
         self.stopped: str | None = None
         self.setup_args: tuple | None = None
-        self._output: list[bytes] = []
+        self._output: list[tuple[str, int]] = []
 
     # ---- limits --------------------------------------------------------------------------
     @property
@@ -314,8 +362,6 @@ class Session:
         self.worker = _POOL.take()
         self.worker.on_return = self._returned
         self.workers += 1
-        if _POOL.taken > 1:  # not the first worker of this process: keep a spare ready
-            _POOL.prestart()
         self.worker.send(("load", self.payload))
         return self.worker.wait(self.load_limit, self.memory_limit)
 
@@ -326,7 +372,8 @@ class Session:
             reply = self._start()
         except WorkerLost as lost:
             self._drop()
-            return ("lost", f"the worker {lost.cause} while the target was loaded (at import time)")
+            return ("lost", f"the worker {lost.cause} while the target was loaded (at import time)"
+                            + (f" (last output: {lost.last})" if lost.last else ""))
         if reply[0] == "load_hostile":
             self._drop()
             return ("lost", reply[1])
@@ -372,15 +419,16 @@ class Session:
             self.worker = None
 
     def close(self) -> dict[str, Any]:
-        """Kill the worker (and whatever it left running); the isolation info and the output."""
+        """Kill the worker (and whatever it left running); the isolation info and the output.
+        A spare worker is started for the next run of this process (see :class:`_Pool`)."""
         self._drop()
-        data = b"".join(self._output)
-        text = data.decode("utf-8", "replace")
-        if len(text) > OUTPUT_SHOWN:
-            head, tail = text[: OUTPUT_SHOWN // 4], text[-3 * OUTPUT_SHOWN // 4:]
-            text = f"{head}\n[... {len(data) - len(head) - len(tail)} bytes omitted ...]\n{tail}"
+        _POOL.prestart()
+        text = "".join(t for t, _ in self._output)
+        if len(text) > 2 * OUTPUT_SHOWN:  # several workers printed a lot: keep the first and the last
+            text = f"{text[:OUTPUT_SHOWN // 4]}\n[... output of {len(self._output)} workers omitted ...]\n" \
+                   f"{text[-3 * OUTPUT_SHOWN // 4:]}"
         return {"workers_started": self.workers, "killed": self.kills, "not_called_again": self.stopped,
-                "output": text, "output_bytes": len(data)}
+                "output": text, "output_bytes": sum(n for _, n in self._output)}
 
     # ---- steps ---------------------------------------------------------------------------
     def run(self, step: str, fail: Callable[..., Any]) -> Any:
@@ -405,9 +453,10 @@ class Session:
                 return fail(step, f"harness error in the worker: {str(reply[-1]).strip().splitlines()[-1]}")
             except WorkerLost as lost:
                 self._drop()
+                _POOL.prestart()  # the next step's fresh worker starts now
                 case = current[0]
                 where = case[0] if (step == PROBES and case) else step
-                cause = f"{lost.cause} during {where}"
+                cause = f"{lost.cause} during {where}" + (f" (last output: {lost.last})" if lost.last else "")
                 self.kills.append({"step": where, "cause": cause})
                 self.in_a_row += 1
                 if self.in_a_row >= 2:

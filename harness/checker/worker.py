@@ -1,4 +1,5 @@
-"""The supervised worker process (``isolation="process"``): ``python -u -m harness.checker.worker FD``.
+"""The supervised worker process (``isolation="process"``):
+``python -u -m harness.checker.worker FD PARENT_PID``.
 
 Started by :mod:`harness.checker.supervisor` in its own session (process group) with stdin
 closed and stdout/stderr (file descriptors 1 and 2, so C-level output too) redirected to a file
@@ -34,13 +35,15 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     try:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
     except Exception:  # noqa: BLE001 - not Linux: the supervisor's kill still applies
         pass
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
 
 
 class _CaseHook:
@@ -128,7 +131,10 @@ class _Worker:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv if argv is None else argv
-    _die_with_parent()
+    _die_with_parent(int(argv[2]))
+    import faulthandler
+
+    faulthandler.enable()  # a segfault / abort of the target leaves its stack in the captured output
     conn = Connection(int(argv[1]))
     # warm imports: a spare worker waits with these loaded (no target code has run yet)
     import numpy  # noqa: F401
