@@ -233,7 +233,8 @@ class StepRunner:
         # the harness seeds torch itself for the torch kind and in the built-ins' extra check
         state = GlobalState("torch" if step == EXTRA else self.kind)
         before = state.capture()
-        n_mut = len(self.plan_fn.mutations) + len(self.probe_fn.mutations)
+        watched = list({id(f): f for f in (self.plan_fn, self.probe_fn)}.values())
+        n_mut = [len(f.mutations) for f in watched]
         t0 = time.perf_counter()
         res = StepResult(step)
         try:
@@ -248,7 +249,7 @@ class StepRunner:
             self._fail(step, res, cause)
         res.seconds = time.perf_counter() - t0
         res.notes = state.changes(before)
-        muts = (self.plan_fn.mutations + self.probe_fn.mutations)[n_mut:]
+        muts = [m for f, n in zip(watched, n_mut) for m in f.mutations[n:]]
         if muts:
             res.notes.append(("contract.input_mutation", "input", f"{muts[0]} ({len(muts)} call(s) in this step)"))
         return res

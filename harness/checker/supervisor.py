@@ -283,8 +283,9 @@ class Worker:
 
 
 class _Pool:
-    """At most one spare worker, started in the background when a run ends or a worker is killed
-    (and by ``gumbel-harness check`` before its own imports: :func:`prestart`), so that the next
+    """At most one spare worker, started in the background when a run ends, when a worker is
+    killed, when a process takes its second (third...) worker, and by ``gumbel-harness check``
+    before its own imports (:func:`prestart`), so that the next
     run or the fresh worker after a kill does not wait for the imports. A spare has run no
     target code; it is discarded when the environment changed since it started, and killed at
     exit (or with this process: ``PR_SET_PDEATHSIG``)."""
@@ -362,6 +363,8 @@ class Session:
         self.worker = _POOL.take()
         self.worker.on_return = self._returned
         self.workers += 1
+        if _POOL.taken > 1:  # a process that runs several checks: the next spare boots during this run
+            _POOL.prestart()
         self.worker.send(("load", self.payload))
         return self.worker.wait(self.load_limit, self.memory_limit)
 
