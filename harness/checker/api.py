@@ -236,7 +236,7 @@ def check_sampler(
     iso: dict[str, Any] = {"mode": isolation}
     session = None
     if isolation == "process":
-        session, kind, iso, early = _start_session(spec, tname, timeout, mem, iso)
+        session, kind, iso, early = _start_session(spec, tname, b, timeout, mem, iso)
         if early is not None:  # the target could not even be loaded in a worker
             return _load_failure(early, spec, tname, b, seed, only, timeout, iso, t_start)
     try:
@@ -313,7 +313,7 @@ def _plan_rows(plan: list) -> list[dict[str, Any]]:
     return [{"id": c.id, "claim": c.claim, "title": c.title, "size": c.size, "column": c.column} for c in plan]
 
 
-def _start_session(spec: TargetSpec, tname: str, timeout: float | None, mem: int | None, iso: dict):
+def _start_session(spec: TargetSpec, tname: str, b, timeout: float | None, mem: int | None, iso: dict):
     """``(session | None, kind, iso, early_failure | None)``: a worker with the target loaded,
     or the in-process fallback (``session`` None) for a target that cannot be pickled."""
     if spec.source == "object":
@@ -324,6 +324,9 @@ def _start_session(spec: TargetSpec, tname: str, timeout: float | None, mem: int
     else:
         payload = (spec.source, spec.ref)
     session = Session(payload, spec.kind, tname, timeout=timeout, memory_limit=mem)
+    session.begin()
+    if spec.kind is not None:
+        plan_for(spec.kind, b)  # this process's imports for the plan (torch) overlap with the worker's
     reply = session.load()
     if reply[0] == "loaded":
         return session, reply[1], iso, None

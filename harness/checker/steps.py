@@ -16,7 +16,8 @@ into ``contract.*`` findings by :mod:`harness.checker.api`):
   restored, so every step starts from the same state (in the step that first imports torch,
   only its default dtype and grad mode: torch seeds itself randomly at import);
 * **inputs** (``contract.input_mutation``): every NumPy array / torch tensor passed to the target
-  is copied before each call and compared (bit for bit, NaN equal to NaN) after it;
+  is copied before each call and compared (bit for bit, NaN equal to NaN) after it; a contiguous
+  input of more than :data:`COMPARED_ELEMENTS` elements on that many evenly spaced elements;
 * **threads** (``contract.threads``): non-daemon threads the step left running.
 """
 from __future__ import annotations
@@ -60,25 +61,40 @@ class StepResult:
 
 # ------------------------------------------------------------------ inputs ----------------
 
+#: inputs with more elements are compared on this many evenly spaced elements (README)
+COMPARED_ELEMENTS = 1 << 20
+
+
 def _copy(x: Any) -> Any:
-    if isinstance(x, np.ndarray):
-        return x.copy()
+    """What is kept of an input array/tensor to check it after the call: all of it, or for a
+    large contiguous one ``COMPARED_ELEMENTS`` evenly spaced elements (a copy of 128 MB per
+    call would cost more than the call); None for anything else."""
     torch = sys.modules.get("torch")
+    if isinstance(x, np.ndarray):
+        flat = x.reshape(-1) if x.flags.c_contiguous and x.size > COMPARED_ELEMENTS else None
+        sample = flat[:: -(-x.size // COMPARED_ELEMENTS)] if flat is not None else x
+        return (x.shape, x.dtype, flat is not None, sample.copy())
     if torch is not None and isinstance(x, torch.Tensor):
-        return x.detach().clone()
+        t = x.detach()
+        big = t.is_contiguous() and t.numel() > COMPARED_ELEMENTS
+        sample = t.view(-1)[:: -(-t.numel() // COMPARED_ELEMENTS)] if big else t
+        return (tuple(t.shape), t.dtype, big, sample.clone())
     return None
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Same shape, dtype and values (NaN equal to NaN); one pass unless NaNs are present."""
-    if isinstance(a, np.ndarray):
-        if a.shape != b.shape or a.dtype != b.dtype:
+def _same(x: Any, kept: tuple) -> bool:
+    """``x`` has the shape, dtype and (NaN equal to NaN) values it had when ``kept`` was taken."""
+    shape, dtype, big, b = kept
+    if isinstance(x, np.ndarray):
+        if x.shape != shape or x.dtype != dtype:
             return False
+        a = x.reshape(-1)[:: -(-x.size // COMPARED_ELEMENTS)] if big else x
         return bool(np.array_equal(a, b)) or (a.dtype.kind in "fc" and bool(np.array_equal(a, b, equal_nan=True)))
     torch = sys.modules["torch"]
-    a = a.detach()
-    if a.shape != b.shape or a.dtype != b.dtype:
+    t = x.detach()
+    if tuple(t.shape) != shape or t.dtype != dtype:
         return False
+    a = t.reshape(-1)[:: -(-t.numel() // COMPARED_ELEMENTS)] if big else t
     if torch.equal(a, b):
         return True
     if a.is_floating_point() or a.is_complex():
@@ -171,13 +187,12 @@ class GlobalState:
                 self._restore(key, old)
         torch = sys.modules.get("torch")
         if torch is not None and "torch default dtype" not in before:  # imported during the step
-            if torch.get_default_dtype() != torch.float32:
-                out.append(("contract.global_state", "torch default dtype", f"torch default dtype changed (torch.float32 -> "
-                            f"{torch.get_default_dtype()}); restored"))
-                torch.set_default_dtype(torch.float32)
-            if not torch.is_grad_enabled():
-                out.append(("contract.global_state", "torch grad mode", "torch grad mode changed (True -> False); restored"))
-                torch.set_grad_enabled(True)
+            for key, old, new, undo in (
+                    ("torch default dtype", torch.float32, torch.get_default_dtype(), torch.set_default_dtype),
+                    ("torch grad mode", True, torch.is_grad_enabled(), torch.set_grad_enabled)):
+                if new != old:
+                    out.append(("contract.global_state", key, f"{key} changed ({old} -> {new}); restored"))
+                    undo(old)
         return out
 
     @staticmethod

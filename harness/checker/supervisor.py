@@ -132,7 +132,7 @@ def _harness_root() -> str:
 class Worker:
     """One worker process (not yet loaded with a target)."""
 
-    def __init__(self) -> None:
+    def __init__(self, preload: tuple[str, ...] = ()) -> None:
         self.out = tempfile.TemporaryFile()
         mine, theirs = socket.socketpair()
         env = dict(os.environ)
@@ -140,7 +140,8 @@ class Worker:
         env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
         self.env = _env_key()
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "harness.checker.worker", str(theirs.fileno()), str(os.getpid())],
+            [sys.executable, "-u", "-m", "harness.checker.worker", str(theirs.fileno()), str(os.getpid()),
+             ",".join(preload)],
             stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),),
             start_new_session=True, env=env)
         theirs.close()
@@ -283,9 +284,9 @@ class Worker:
 
 
 class _Pool:
-    """At most one spare worker, started in the background when a run ends, when a worker is
-    killed, when a process takes its second (third...) worker, and by ``gumbel-harness check``
-    before its own imports (:func:`prestart`), so that the next
+    """At most one spare worker, started in the background when a worker is killed, when a
+    process takes its second (third...) worker, and by ``gumbel-harness check`` before its own
+    imports (:func:`prestart`), so that the next
     run or the fresh worker after a kill does not wait for the imports. A spare has run no
     target code; it is discarded when the environment changed since it started, and killed at
     exit (or with this process: ``PR_SET_PDEATHSIG``)."""
@@ -293,6 +294,7 @@ class _Pool:
     def __init__(self) -> None:
         self.spare: Worker | None = None
         self.taken = 0
+        self.preload: tuple[str, ...] = ()  # modules the last run needed (torch): the spare imports them
 
     def take(self) -> Worker:
         w, self.spare = self.spare, None
@@ -310,7 +312,7 @@ class _Pool:
             if self.spare is not None:
                 self.spare.kill()
                 self.spare.output()
-            self.spare = Worker()
+            self.spare = Worker(self.preload)
 
     def close(self) -> None:
         if self.spare is not None:
@@ -360,19 +362,35 @@ class Session:
 
     # ---- lifecycle -----------------------------------------------------------------------
     def _start(self) -> tuple:
+        self._send_load()
+        return self.worker.wait(self.load_limit, self.memory_limit)
+
+    def _send_load(self) -> None:
+        if self.payload["kind"] == "torch":
+            _POOL.preload = ("torch",)
         self.worker = _POOL.take()
         self.worker.on_return = self._returned
         self.workers += 1
         if _POOL.taken > 1:  # a process that runs several checks: the next spare boots during this run
             _POOL.prestart()
         self.worker.send(("load", self.payload))
-        return self.worker.wait(self.load_limit, self.memory_limit)
+
+    def begin(self) -> None:
+        """Take a worker and send it the target; :meth:`load` waits for the answer (the caller
+        plans meanwhile: its imports overlap with the worker's)."""
+        try:
+            self._send_load()
+        except WorkerLost:
+            pass  # reported by load()
 
     def load(self) -> tuple:
-        """Start the first worker and load the target: ``("loaded", kind, builtin)``,
-        ``("load_error", type, message)``, ``("unpicklable", message)`` or ``("lost", cause)``."""
+        """Load the target in the first worker (:meth:`begin` if not done): ``("loaded", kind,
+        builtin)``, ``("load_error", type, message)``, ``("unpicklable", message)`` or ``("lost",
+        cause)``."""
         try:
-            reply = self._start()
+            if self.worker is None:
+                self._send_load()
+            reply = self.worker.wait(self.load_limit, self.memory_limit)
         except WorkerLost as lost:
             self._drop()
             return ("lost", f"the worker {lost.cause} while the target was loaded (at import time)"
@@ -422,10 +440,8 @@ class Session:
             self.worker = None
 
     def close(self) -> dict[str, Any]:
-        """Kill the worker (and whatever it left running); the isolation info and the output.
-        A spare worker is started for the next run of this process (see :class:`_Pool`)."""
+        """Kill the worker (and whatever it left running); the isolation info and the output."""
         self._drop()
-        _POOL.prestart()
         text = "".join(t for t, _ in self._output)
         if len(text) > 2 * OUTPUT_SHOWN:  # several workers printed a lot: keep the first and the last
             text = f"{text[:OUTPUT_SHOWN // 4]}\n[... output of {len(self._output)} workers omitted ...]\n" \

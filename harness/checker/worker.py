@@ -1,5 +1,5 @@
 """The supervised worker process (``isolation="process"``):
-``python -u -m harness.checker.worker FD PARENT_PID``.
+``python -u -m harness.checker.worker FD PARENT_PID [PRELOAD,MODULES]``.
 
 Started by :mod:`harness.checker.supervisor` in its own session (process group) with stdin
 closed and stdout/stderr (file descriptors 1 and 2, so C-level output too) redirected to a file
@@ -92,6 +92,8 @@ class _Worker:
             return ("load_hostile", f"the target raised {type(exc).__name__}{code} while it was loaded "
                                     "(at import time)")
         self.builtin = spec.builtin
+        if self.kind == "torch":
+            import torch  # noqa: F401 - the plan needs it; meanwhile the supervisor plans too
         return ("loaded", self.kind, spec.builtin.name if spec.builtin else None)
 
     def setup(self, ctx: Any, only: Any, probes: bool, adversarial: bool) -> tuple:
@@ -144,6 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     import harness.checker.steps  # noqa: F401
     import harness.checker.targets  # noqa: F401
 
+    for mod in filter(None, (argv[3] if len(argv) > 3 else "").split(",")):
+        __import__(mod)  # e.g. torch, when the previous run of the supervisor's process needed it
     _Worker(conn).serve()
 
 
