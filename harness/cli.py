@@ -46,6 +46,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["check"] and "--list" not in args_list and "none" not in args_list:
+        # start the supervised worker now: its imports overlap with this process's own
+        from harness.checker.supervisor import prestart
+
+        prestart()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -546,15 +546,16 @@ def thorough_mutants() -> list[Mutant]:
 
 
 def run_mutant(m: Mutant | str, *, budget: str | None = None, seed: int = 0, full: bool = False,
-               timeout: float | None = 120.0) -> Any:
+               timeout: float | None = 120.0, **kwargs: Any) -> Any:
     """Check mutant ``m`` at ``budget`` (default: its own) with only the checks it names
-    (``full=True``: the whole plan and every probe). Returns the CheckResult."""
+    (``full=True``: the whole plan and every probe). ``kwargs`` go to ``check_sampler``
+    (``isolation=``, ``device=``, ``memory_limit=``). Returns the CheckResult."""
     from harness.checker import check_sampler
 
     m = MUTANTS[m] if isinstance(m, str) else m
     if full:
         return check_sampler(m.fn, m.kind, budget=budget or m.budget, seed=seed, timeout=timeout,
-                             name=f"mutant:{m.name}")
+                             name=f"mutant:{m.name}", **kwargs)
     return check_sampler(m.fn, m.kind, budget=budget or m.budget, seed=seed, timeout=timeout,
                          only=list(m.plan_checks) or "none", probes=m.needs_probes, adversarial=m.needs_adversarial,
-                         name=f"mutant:{m.name}")
+                         name=f"mutant:{m.name}", **kwargs)

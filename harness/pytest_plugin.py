@@ -19,7 +19,10 @@ is reported as a warning. It returns the :class:`~harness.checker.CheckResult` o
 Defaults come from the command line or the ini file: ``--gumbel-budget`` / ``gumbel_budget``
 (default ``standard``), ``--gumbel-seed`` / ``gumbel_seed`` (default 0), ``--gumbel-timeout`` /
 ``gumbel_timeout`` (per-call seconds, default 120), ``--gumbel-law-only`` / ``gumbel_law_only``
-(default false). Keyword arguments of the call win.
+(default false), ``--gumbel-isolation`` / ``gumbel_isolation`` (``process``, the default: the target
+runs in a supervised worker process, so an ``os._exit(0)`` or a segfault in it fails the test
+instead of ending the pytest session; ``none``: in the test process). Keyword arguments of the
+call win.
 
 The plugin imports nothing heavy until the fixture is used.
 """
@@ -40,10 +43,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gumbel-timeout", type=float, default=None, help="per-call timeout (s) of gumbel_check")
     group.addoption("--gumbel-law-only", action="store_true", default=None,
                     help="gumbel_check fails only when the law is rejected (contract failures: a warning)")
+    group.addoption("--gumbel-isolation", default=None, choices=["process", "none"],
+                    help="isolation of gumbel_check (default: ini gumbel_isolation or process)")
     parser.addini("gumbel_budget", "default budget of the gumbel_check fixture", default="standard")
     parser.addini("gumbel_seed", "default seed of the gumbel_check fixture", default="0")
     parser.addini("gumbel_timeout", "default per-call timeout (s) of the gumbel_check fixture", default="120")
     parser.addini("gumbel_law_only", "gumbel_check judges the law alone (true/false)", type="bool", default=False)
+    parser.addini("gumbel_isolation", "isolation of the gumbel_check fixture (process or none)", default="process")
 
 
 def _defaults(config: pytest.Config) -> dict[str, Any]:
@@ -54,7 +60,8 @@ def _defaults(config: pytest.Config) -> dict[str, Any]:
     timeout = float(config.getini("gumbel_timeout") or 120) if timeout is None else timeout
     law_only = config.getoption("--gumbel-law-only")
     law_only = bool(config.getini("gumbel_law_only")) if law_only is None else law_only
-    return {"budget": budget, "seed": seed, "timeout": timeout, "law_only": law_only}
+    isolation = config.getoption("--gumbel-isolation") or config.getini("gumbel_isolation") or "process"
+    return {"budget": budget, "seed": seed, "timeout": timeout, "law_only": law_only, "isolation": isolation}
 
 
 @pytest.fixture

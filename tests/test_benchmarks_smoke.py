@@ -81,3 +81,15 @@ def test_commands_are_the_documented_ones(tmp_path):
     assert "-m harness report --budget standard" in argvs[0]
     assert "check torch.nn.functional:gumbel_softmax --kind torch --budget standard" in argvs[1]
     assert "-m pytest -n auto" in argvs[2]
+
+
+@pytest.mark.slow
+def test_isolation_benchmark_smoke(tmp_path):
+    """``benchmarks/isolation.py`` at the quick budget: writes JSON and Markdown with positive ratios."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "isolation.py"), "--budget", "quick",
+                           "--repeats", "1", "--targets", "reference-categorical", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    row = json.loads((tmp_path / "isolation.json").read_text())["rows"][0]
+    assert row["ratio_cold_vs_none"] > 0 and row["ratio_warm_vs_none"] > 0
+    assert "process / none" in (tmp_path / "isolation.md").read_text()

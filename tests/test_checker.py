@@ -178,7 +178,8 @@ def test_raising_target_fails_naming_the_cause_and_run_goes_on():
     assert not res.passed
 
 
-def test_hanging_target_times_out_and_run_moves_on():
+@pytest.mark.parametrize("isolation", ["process", "none"])
+def test_hanging_target_times_out_and_run_moves_on(isolation):
     def hangs(logits, n, seed):
         if len(logits) == 64:
             time.sleep(30)
@@ -186,14 +187,18 @@ def test_hanging_target_times_out_and_run_moves_on():
 
     t0 = time.perf_counter()
     res = check_sampler(hangs, "categorical", budget="quick", timeout=0.5, probes=False, adversarial=False,
-                        only=["T1.law.power", "T1.law.wide", "T1.law.k5"])
-    assert time.perf_counter() - t0 < 15
+                        only=["T1.law.power", "T1.law.wide", "T1.law.k5"], isolation=isolation)
+    assert time.perf_counter() - t0 < 20
     v = _only_fail(res, "T1.law.wide")
     assert "timeout" in v.reason and "0.5" in v.reason
     assert res.verdicts[0].passed  # power ran before the hang
-    later = _only_fail(res, "T1.law.k5")  # a hung target is not called again
-    assert "hung" in later.reason
-    assert "hung" in res.info
+    if isolation == "none":
+        later = _only_fail(res, "T1.law.k5")  # a thread cannot be killed: the target is not called again
+        assert "hung" in later.reason
+        assert "hung" in res.info
+    else:  # the worker was killed; k5 ran in a fresh one (its calls do not hang)
+        assert [v.passed for v in res.verdicts if v.check.startswith("T1.law.k5")] == [True]
+        assert [k["step"] for k in res.info["isolation"]["killed"]] == ["T1.law.wide"]
 
 
 @pytest.mark.parametrize("bad,cause", [

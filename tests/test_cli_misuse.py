@@ -94,8 +94,7 @@ def test_module_resolves_from_the_current_directory(tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     rc, out, err = _run_cli(["check", "cwd_sampler_mod:sample", "--kind", "categorical", "--budget", "quick",
                              "--only", "T1.law.power"], capsys)
-    assert rc == 0, err
-    assert sys.path[0] == cwd
+    assert rc == 0, err  # resolved from the current directory (in the worker process, which imports it)
 
 
 # ---- protocol mismatch ------------------------------------------------------------------------

@@ -238,7 +238,9 @@ def test_matrix_counts_mismatches_and_fits_100_columns(monkeypatch, capsys):
               "zz-broken-but-expected-to-pass": tg.BuiltinTarget(
                   "zz-broken-but-expected-to-pass", "categorical", "x", lambda: probs_as_logits)}
     monkeypatch.setattr(tg, "BUILTINS", subset)
-    rc = main(["check", "--builtin", "all", "--budget", "quick", "--only", "T1.law.power,T1.pairs"])
+    # isolation none: a worker process would not see the monkeypatched registry
+    rc = main(["check", "--builtin", "all", "--budget", "quick", "--only", "T1.law.power,T1.pairs",
+               "--isolation", "none"])
     out = capsys.readouterr().out
     assert rc == 1
     assert "mismatches: 1 (zz-broken-but-expected-to-pass)" in " ".join(out.split())  # wrapped to the terminal

@@ -23,9 +23,12 @@ Modules: :mod:`~harness.checker.plans` (which checks per kind, power), :mod:`~ha
 tables), :mod:`~harness.checker.documents` (Markdown / HTML through :mod:`harness.rendering`, and
 the atomically written ``--out`` directories), :mod:`~harness.checker.extras` (RelaxedOneHotCategorical.log_prob vs C1),
 :mod:`~harness.checker.reach` (precision reach of the noise), :mod:`~harness.checker.jax_kinds`
-(key-based JAX kinds), :mod:`~harness.checker.external` (command targets, offline samples).
+(key-based JAX kinds), :mod:`~harness.checker.external` (command targets, offline samples),
+:mod:`~harness.checker.steps` (one step of a run, global-state and input checks, both isolation
+modes), :mod:`~harness.checker.supervisor` / :mod:`~harness.checker.worker` (the supervised worker
+process of ``isolation="process"``).
 """
-from harness.checker.api import CheckResult, ConformanceError, assert_conforms, check_sampler
+from harness.checker.api import CheckResult, ConformanceError, UnprotectedWarning, assert_conforms, check_sampler
 from harness.checker.guard import DEFAULT_TIMEOUT, GuardedTarget
 from harness.checker.plans import PlannedCheck, plan_for, power_targets
 from harness.checker.probes import Finding, probe_target
@@ -35,5 +38,5 @@ from harness.checker.targets import BUILTINS, BuiltinTarget, TargetLoadError, lo
 __all__ = [
     "check_sampler", "assert_conforms", "CheckResult", "ConformanceError", "Finding", "probe_target",
     "plan_for", "PlannedCheck", "power_targets", "BUILTINS", "BuiltinTarget", "TargetLoadError",
-    "load_target", "GuardedTarget", "DEFAULT_TIMEOUT", "ProtocolMismatch",
+    "load_target", "GuardedTarget", "DEFAULT_TIMEOUT", "ProtocolMismatch", "UnprotectedWarning",
 ]

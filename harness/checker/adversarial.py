@@ -18,7 +18,8 @@ adversarial probe therefore *forces* those values while the target runs:
   The bit generator is a ``ctypes`` implementation of NumPy's ``bitgen_t`` interface, so the
   C samplers of ``Generator`` call back into it (about 2 us per word: the probe draws a few
   thousand values).
-* **PyTorch** targets: ``torch.rand``, ``torch.rand_like`` and ``Tensor.uniform_`` return their
+* **PyTorch** targets (torch already imported when the probe starts, as it is once a target
+  using torch has been called): ``torch.rand``, ``torch.rand_like`` and ``Tensor.uniform_`` return their
   lower bound (0) or ``nextafter(upper, lower)`` on the burst positions, and
   ``Tensor.exponential_`` returns ``0.0`` or ``-0.0`` there (``F.gumbel_softmax`` draws
   ``-log(exponential_())``). ``torch.multinomial`` and other C++ samplers cannot be reached.
@@ -220,10 +221,9 @@ def forced_streams(numpy_generator=None, torch_uniform=None, torch_exponential=N
 
         patch(np.random, "default_rng", default_rng)
 
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        torch = None
+    import sys
+
+    torch = sys.modules.get("torch")  # a target that uses torch has imported it by now
 
     if torch is not None:
         def inject(t, fill, *args):

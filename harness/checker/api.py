@@ -14,31 +14,40 @@ of the bad-input, adversarial and contract probes (:mod:`harness.checker.probes`
   are deterministic; any statistical contract verdict would be judged as its own Holm family.
 
 ``exit_status``: 0 both hold, 1 the law is rejected, 3 the law holds but the contract fails.
-The target is called through a
-:class:`~harness.checker.guard.GuardedTarget` (per-call timeout, exceptions -> FAIL): whatever
-the target does, the run completes and returns a result.
+The target's steps run in a supervised worker process (``isolation="process"``,
+:mod:`harness.checker.supervisor`; the contract findings of the run, global state, inputs,
+threads, output, come from :mod:`harness.checker.steps`) or in this process through a
+:class:`~harness.checker.guard.GuardedTarget` (``isolation="none"``: per-call timeout in a
+thread, exceptions -> FAIL, unprotected against crashes and exits).
 """
 from __future__ import annotations
 
 import json
 import platform
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
 from harness.budgets import get_budget
-from harness.checker.guard import DEFAULT_TIMEOUT, GuardedTarget
-from harness.checker.plans import NO_CHECKS, PlannedCheck, plan_for, power_targets, select
-from harness.checker.probes import Finding, probe_target
-from harness.checker.protocol import check_protocol
+from harness.checker.guard import DEFAULT_TIMEOUT, FreshGuard, GuardedTarget
+from harness.checker.guard import FreshGuard as _FreshGuard  # noqa: F401 - old name
+from harness.checker.plans import NO_CHECKS, plan_for, power_targets, select
+from harness.checker.probes import Finding
+from harness.checker.protocol import ProtocolMismatch, check_protocol
 from harness.checker.reproduce import reproduce_template
-from harness.checker.targets import resolve
+from harness.checker.steps import EXTRA, PROBES, StepRunner, Watched, failure, step_ids, tag
+from harness.checker.supervisor import DEFAULT_MEMORY_LIMIT, Session, format_bytes, parse_memory, pickle_target
+from harness.checker.targets import TargetLoadError, TargetSpec, describe, load
 from harness.checks import error_verdict
 from harness.context import RunContext
 from harness.seeds import validate_seed
 from harness.verdict import Verdict, format_verdict, judge_family
 
-__all__ = ["CheckResult", "check_sampler", "assert_conforms", "ConformanceError", "validate_timeout", "verdict_group"]
+__all__ = ["CheckResult", "check_sampler", "assert_conforms", "ConformanceError", "validate_timeout", "verdict_group",
+           "UnprotectedWarning", "ISOLATIONS"]
+
+QUIET_BYTES = 64 << 10  # target output above this is a warning finding (contract.output)
 
 
 class ConformanceError(AssertionError):
@@ -261,17 +270,11 @@ def _versions() -> dict[str, str]:
     return out
 
 
-class _FreshGuard:
-    """A guard that is replaced by a new one after a hang (each probe case gets a chance)."""
+class UnprotectedWarning(UserWarning):
+    """A target runs in the caller's process (``isolation="none"``): nothing protects the run."""
 
-    def __init__(self, fn: Callable, timeout: float | None, name: str):
-        self.fn, self.timeout, self.name = fn, timeout, name
-        self.guard = GuardedTarget(fn, timeout, name)
 
-    def __call__(self, *a, **k):
-        if self.guard.hung:
-            self.guard = GuardedTarget(self.fn, self.timeout, self.name)
-        return self.guard(*a, **k)
+ISOLATIONS = ("process", "none")
 
 
 def check_sampler(
@@ -287,6 +290,8 @@ def check_sampler(
     device: str = "cpu",
     progress: bool | None = False,
     name: str | None = None,
+    isolation: str = "process",
+    memory_limit: int | str | None = DEFAULT_MEMORY_LIMIT,
 ) -> CheckResult:
     """Check a sampler against the claims for its kind.
 
@@ -307,83 +312,115 @@ def check_sampler(
         ``ValueError`` naming the valid ids); ``"none"``: no plan check (probes only); an empty
         selection is an error. ``probes``/``adversarial`` default to True for a full run and for
         ``only="none"``, False with other ``only`` (pass True to force them).
+    isolation: ``"process"`` (default): the target runs in a supervised worker process, so a
+        crash, ``os._exit``, hang, memory blow-up, printing or global-state change cannot end,
+        hang or alter this process; ``"none"``: in this process, calls in a daemon thread with
+        the timeout (unprotected). A callable that cannot be pickled even by value
+        (cloudpickle) runs with ``"none"`` and an :class:`UnprotectedWarning`.
+    memory_limit: bytes (or ``"8G"``, ``"512M"``; None/0: none) of resident memory the worker
+        may use (``isolation="process"``).
     Returns a :class:`CheckResult`; raises only for unusable arguments (``ValueError``,
     :class:`~harness.checker.targets.TargetLoadError`, and its subclass
     :class:`~harness.checker.protocol.ProtocolMismatch` when one trial call shows that the
     callable does not fit ``kind``), never for the target's behaviour in the checks.
     """
     t_start = time.perf_counter()
+    if isolation not in ISOLATIONS:
+        raise ValueError(f"isolation must be one of {', '.join(ISOLATIONS)}, got {isolation!r}")
     seed = validate_seed(seed)
     timeout = validate_timeout(timeout)
-    fn, kind, tname, builtin = resolve(target, kind)
-    tname = name or tname
+    spec = describe(target, kind)
+    tname = name or spec.name
     b = get_budget(budget)
-    plan = select(plan_for(kind, b), only)
-    if probes is None:  # on for a full run and for only="none" (probes only), off for a subset
-        probes = only is None or (isinstance(only, str) and only.strip() == NO_CHECKS)
-    if adversarial is None:
-        adversarial = probes
-    if not plan and not probes and not adversarial:
-        raise ValueError("nothing to run: no plan check selected and the probes are off")
-    family = max(1, sum(c.size for c in plan if c.group == "law"))
-    mutant = tname.startswith("mutant:")
-    ctx = RunContext(budget=b, seed=seed, family_size=family, device=device,
-                     reproduce=reproduce_template(target, fn, tname, kind, b.name, seed,
-                                                  builtin=builtin is not None, mutant=mutant))
-    guard = GuardedTarget(fn, timeout, name=tname)
-    check_protocol(fn, kind, tname, call=guard)
-    verdicts: list[Verdict] = []
-    timings: dict[str, float] = {}
-    from harness.progress import progress as _progress
+    mem = parse_memory(memory_limit)
+    if only is not None and spec.kind is not None:
+        select(plan_for(spec.kind, b), only)  # a bad --only is a usage error before any worker starts
+    iso: dict[str, Any] = {"mode": isolation}
+    session = None
+    if isolation == "process":
+        session, kind, iso, early = _start_session(spec, tname, b, timeout, mem, iso)
+        if early is not None:  # the target could not even be loaded in a worker
+            return _load_failure(early, spec, tname, b, seed, only, timeout, iso, t_start)
+    try:
+        if session is None:
+            fn, kind = load(spec)
+        plan = select(plan_for(kind, b), only)
+        if probes is None:  # on for a full run and for only="none" (probes only), off for a subset
+            probes = only is None or (isinstance(only, str) and only.strip() == NO_CHECKS)
+        if adversarial is None:
+            adversarial = probes
+        if not plan and not probes and not adversarial:
+            raise ValueError("nothing to run: no plan check selected and the probes are off")
+        family = max(1, sum(c.size for c in plan if c.group == "law"))
+        mutant = tname.startswith("mutant:")
+        ctx = RunContext(budget=b, seed=seed, family_size=family, device=device,
+                         reproduce=reproduce_template(target, spec.ref if spec.source == "object" else None, tname,
+                                                      kind, b.name, seed, builtin=spec.builtin is not None,
+                                                      mutant=mutant))
+        builtin = spec.builtin
+        steps = step_ids(plan, extra=builtin is not None and builtin.extra is not None and only is None,
+                         probes=bool(probes or adversarial))
+        guard = None
+        if session is not None:
+            got = session.setup(ctx, only, bool(probes), bool(adversarial))
+            if isinstance(got, list) and got != [c.id for c in plan]:
+                session.stopped = (f"the worker planned {got}, this process {[c.id for c in plan]}: a different "
+                                   "harness on the worker's path")
+            by_id = {c.id: c for c in plan}
 
-    for pc in _progress(plan, total=len(plan), desc=f"check {tname}", enabled=progress):
-        t0 = time.perf_counter()
-        vs = _run_planned(pc, guard, ctx)
-        dt = time.perf_counter() - t0
-        timings[pc.id] = dt
-        verdicts += [replace(v, details={**dict(v.details), "plan_check": pc.id, "group": pc.group,
-                                         "seconds": round(dt, 3)})
-                     for v in vs]
-    findings: list[Finding] = []
+            def run_step(step: str):
+                return session.run(step, lambda st, cause, outcome="crash": failure(st, cause, by_id, ctx,
+                                                                                    outcome=outcome))
+        else:
+            guard = GuardedTarget(fn, timeout, name=tname)
+            check_protocol(fn, kind, tname, call=guard)  # (in a worker: while the target is loaded)
+            ptimeout = None if timeout is None else min(timeout, 60.0)
+            runner = StepRunner(kind, ctx, plan, plan_fn=Watched(guard, tname),
+                                probe_fn=Watched(FreshGuard(fn, ptimeout, tname), tname), builtin=builtin,
+                                probes=bool(probes), adversarial=bool(adversarial))
+            run_step = runner.run
+        verdicts: list[Verdict] = []
+        findings: list[Finding] = []
+        timings: dict[str, float] = {}
+        notes: dict[tuple[str, str], list] = {}
+        info: dict[str, Any] = {"versions": _versions(), "timeout_s": timeout}
+        groups = {c.id: c.group for c in plan}
+        from harness.progress import progress as _progress
+
+        for step in _progress(steps, total=len(steps), desc=f"check {tname}", enabled=progress):
+            res = run_step(step)
+            timings[step] = res.seconds
+            verdicts += res.verdicts if step in (EXTRA, PROBES) else tag(res.verdicts, step, res.seconds,
+                                                                         groups.get(step, "law"))
+            findings += res.findings
+            info.update(res.info)
+            for probe, key, detail in res.notes:
+                notes.setdefault((probe, key), [detail, []])[1].append(step)
+    finally:
+        if session is not None:
+            iso.update(session.close())
+    findings += _contract_findings(notes, iso)
     power = power_targets(kind, b, family)
     ids = {c.id for c in plan}
-    power = {k: v for k, v in power.items() if not isinstance(v, dict) or v.get("check") in ids}
-    info: dict[str, Any] = {"versions": _versions(), "timeout_s": timeout, "power": power}
+    info["power"] = {k: v for k, v in power.items() if not isinstance(v, dict) or v.get("check") in ids}
     if builtin is not None:
         info["builtin"] = {"description": builtin.description, "expect_pass": builtin.expect_pass,
                            "expected": builtin.expected(b.name),
                            "notes": builtin.notes}
-    if builtin is not None and builtin.extra is not None and only is None:
-        t0 = time.perf_counter()
-        try:
-            ev, ef, ei = builtin.extra(ctx)
-        except Exception as exc:  # noqa: BLE001
-            ev, ef, ei = [error_verdict("extra", "extra", "extra check", exc)], [], {}
-        verdicts += ev
-        findings += ef
-        info.update(ei)
-        timings["extra"] = time.perf_counter() - t0
-    if probes or adversarial:
-        t0 = time.perf_counter()
-        ptimeout = None if timeout is None else min(float(timeout), 60.0)
-        try:
-            findings += probe_target(_FreshGuard(fn, ptimeout, tname), kind, seed=ctx.seed_for("probe"),
-                                     adversarial=bool(adversarial), bad_inputs=bool(probes))
-        except Exception as exc:  # noqa: BLE001 - never crash on the target's account
-            findings.append(Finding("probe", "the probe itself", "valid", "invalid output", "warn",
-                                    f"probe aborted: {type(exc).__name__}: {exc}"))
-        timings["probes"] = time.perf_counter() - t0
-    judged = _judge(verdicts, b.alpha)
-    if guard.hung:
+    if guard is not None and guard.hung:
         info["hung"] = guard.hung
+    _isolation_info(info, iso, mem)
+    judged = _judge(verdicts, b.alpha)
     return CheckResult(
         target=tname, kind=kind, budget=b.name, seed=int(seed), alpha=b.alpha, family_size=family,
         verdicts=judged, findings=findings, timings={k: round(v, 3) for k, v in timings.items()},
-        seconds=round(time.perf_counter() - t_start, 3),
-        plan=[{"id": c.id, "claim": c.claim, "title": c.title, "size": c.size, "column": c.column, "group": c.group}
-              for c in plan],
-        info=info,
+        seconds=round(time.perf_counter() - t_start, 3), plan=_plan_rows(plan), info=info,
     )
+
+
+def _plan_rows(plan: list) -> list[dict[str, Any]]:
+    return [{"id": c.id, "claim": c.claim, "title": c.title, "size": c.size, "column": c.column, "group": c.group}
+            for c in plan]
 
 
 def _judge(verdicts: list[Verdict], alpha: float) -> list[Verdict]:
@@ -399,16 +436,89 @@ def _judge(verdicts: list[Verdict], alpha: float) -> list[Verdict]:
     return out
 
 
-def _run_planned(pc: PlannedCheck, guard: GuardedTarget, ctx: RunContext) -> list[Verdict]:
-    """Run one planned check; a harness-side exception becomes a FAIL naming it (never a crash)."""
-    try:
-        vs = pc.run(guard, ctx)
-    except Exception as exc:  # noqa: BLE001
-        return [error_verdict(pc.claim, pc.id, pc.title, f"check aborted: {type(exc).__name__}: {exc}",
-                              seed=ctx.seed_for(pc.id), alpha=ctx.alpha)]
-    if not vs:
-        return [error_verdict(pc.claim, pc.id, pc.title, "the check returned no verdict", alpha=ctx.alpha)]
-    return vs
+def _start_session(spec: TargetSpec, tname: str, b, timeout: float | None, mem: int | None, iso: dict):
+    """``(session | None, kind, iso, early_failure | None)``: a worker with the target loaded,
+    or the in-process fallback (``session`` None) for a target that cannot be pickled."""
+    if spec.source == "object":
+        data, why = pickle_target(spec.ref)
+        if data is None:
+            return None, spec.kind, _unprotected(tname, f"it cannot be pickled, even by value ({why})"), None
+        payload = ("object", data)
+    else:
+        payload = (spec.source, spec.ref)
+    session = Session(payload, spec.kind, tname, timeout=timeout, memory_limit=mem)
+    session.begin()
+    if spec.kind is not None:
+        plan_for(spec.kind, b)  # this process's imports for the plan (torch) overlap with the worker's
+    reply = session.load()
+    if reply[0] == "loaded":
+        trial = session.protocol()
+        if trial[0] == "load_error":
+            iso.update(session.close())
+            raise ProtocolMismatch(trial[2])
+        return session, reply[1], iso, None
+    iso.update(session.close())
+    if reply[0] == "load_error":
+        raise {"TargetLoadError": TargetLoadError, "ProtocolMismatch": ProtocolMismatch}.get(reply[1], ValueError)(
+            reply[2])
+    if reply[0] == "unpicklable":
+        return None, spec.kind, _unprotected(tname, f"it cannot be rebuilt in a worker process ({reply[1]})"), None
+    return None, spec.kind, iso, reply[1]  # "lost": died or raised SystemExit while loading
+
+
+def _unprotected(tname: str, why: str) -> dict:
+    warnings.warn(UnprotectedWarning(
+        f"{tname} runs in this process, UNPROTECTED (isolation='none'): {why}. A crash, os._exit or a "
+        "hang of the target can end or hang the run; define it at module level to run it isolated"),
+        stacklevel=3)
+    return {"mode": "none", "fallback": why}
+
+
+def _load_failure(cause: str, spec: TargetSpec, tname: str, b, seed, only, timeout, iso, t_start) -> CheckResult:
+    """The result of a target whose worker died while loading it (e.g. ``sys.exit`` / ``os._exit``
+    at import time): one FAIL verdict ``load``; nothing else ran (it would die the same way)."""
+    if spec.kind is None:
+        raise TargetLoadError(f"{tname}: {cause}; its kind is unknown (pass --kind / kind=)")
+    plan = select(plan_for(spec.kind, b), only)
+    v = error_verdict("load", "load", f"load {tname} in a worker process", cause,
+                      alpha=b.alpha, test="supervised worker")
+    info: dict[str, Any] = {"versions": _versions(), "timeout_s": timeout}
+    findings = _contract_findings({}, iso)
+    _isolation_info(info, iso, None)
+    return CheckResult(target=tname, kind=spec.kind, budget=b.name, seed=int(seed), alpha=b.alpha,
+                       family_size=max(1, sum(c.size for c in plan if c.group == "law")),
+                       verdicts=_judge([v], b.alpha),
+                       findings=findings, seconds=round(time.perf_counter() - t_start, 3), plan=_plan_rows(plan),
+                       info=info)
+
+
+def _isolation_info(info: dict, iso: dict, mem: int | None) -> None:
+    out = iso.pop("output", None)
+    nbytes = iso.pop("output_bytes", 0)
+    if iso.get("mode") == "process":
+        iso["memory_limit_bytes"] = mem
+    info["isolation"] = iso
+    if out is not None:
+        info["target_output"] = out
+        info["target_output_bytes"] = nbytes
+
+
+def _contract_findings(notes: dict, iso: dict) -> list[Finding]:
+    """One ``contract.*`` finding per kind of change (naming the first step and the count of
+    steps), and ``contract.output`` when the target printed."""
+    out = []
+    for (probe, _key), (detail, steps) in notes.items():
+        where = f"during {steps[0]}" + (f" and {len(steps) - 1} more step(s)" if len(steps) > 1 else "")
+        outcome = {"contract.threads": "thread left running", "contract.input_mutation": "input changed"}.get(
+            probe, "global state changed")
+        out.append(Finding(probe, where, "contract", outcome, "fail", detail))
+    nbytes = iso.get("output_bytes", 0)
+    if nbytes:
+        out.append(Finding("contract.output", "stdout/stderr of the worker", "contract", "printed",
+                           "warn" if nbytes > QUIET_BYTES else "info",
+                           f"the target wrote {format_bytes(nbytes)}: captured in the worker, shown truncated in "
+                           "info['target_output'], never mixed into the tool's output"))
+    return out
 
 
 def assert_conforms(target: Any, kind: str | None = None, *, law_only: bool = False, **kwargs: Any) -> CheckResult:

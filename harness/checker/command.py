@@ -5,6 +5,7 @@ Usage::
     gumbel-harness check MODULE:CALLABLE --kind categorical|relaxed|noise|torch
                          [--budget quick|standard|thorough] [--seed S] [--out DIR] [--json]
                          [--timeout SEC|none] [--only CHECK[,CHECK]|none] [--no-probes]
+                         [--isolation process|none] [--memory-limit SIZE] [--device DEV]
     gumbel-harness check --builtin NAME|all [...]
     gumbel-harness check --mutant NAME|all [--full] [...]
     gumbel-harness check --list
@@ -85,6 +86,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", metavar="CHECK[,CHECK]", help="run only these check ids / prefixes (each must "
                         "match a check; 'none': probes only)")
     parser.add_argument("--no-probes", action="store_true", help="skip the bad-input and adversarial probes")
+    parser.add_argument("--isolation", choices=["process", "none"], default="process",
+                        help="process (default): run the target in a supervised worker process that a crash, "
+                             "exit, hang or memory blow-up of the target cannot take down with the run; none: in "
+                             "this process (unprotected)")
+    parser.add_argument("--memory-limit", default=None, metavar="SIZE",
+                        help="resident memory the worker may use, e.g. 8G, 512M, 0 for none (default: 8G or half "
+                             "the physical memory, whichever is less)")
+    parser.add_argument("--device", default="cpu", help="torch device the torch-kind checks use (default cpu)")
     parser.add_argument("--list", action="store_true", help="list built-in targets, mutants and plans")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
     parser.add_argument("--command", dest="command_template", metavar="TEMPLATE", help="check an executable (any language): a command "
@@ -146,7 +155,10 @@ def run(args: argparse.Namespace) -> int:
             return _err(str(exc))
     only = args.only
     timeout = args.timeout
-    common = dict(budget=args.budget, seed=args.seed, timeout=timeout, only=only, progress=args.progress or None)
+    common = dict(budget=args.budget, seed=args.seed, timeout=timeout, only=only, progress=args.progress or None,
+                  isolation=args.isolation, device=args.device)
+    if args.memory_limit is not None:
+        common["memory_limit"] = args.memory_limit
     if args.no_probes:
         common.update(probes=False, adversarial=False)
     try:
@@ -289,7 +301,8 @@ def _run_mutants(args, common) -> int:
 
             res = check_sampler(m.fn, m.kind, name=f"mutant:{m.name}", **common)
         else:
-            res = run_mutant(m, budget=args.budget, seed=args.seed, full=args.full, timeout=common["timeout"])
+            res = run_mutant(m, budget=args.budget, seed=args.seed, full=args.full, timeout=common["timeout"],
+                             **{k: common[k] for k in ("isolation", "device", "memory_limit") if k in common})
         entries.append((m, res))
         print(f"{m.name}: {'rejected' if not res.passed else 'NOT rejected'} ({res.seconds:.1f} s)", file=sys.stderr)
     if args.json:

@@ -1,18 +1,18 @@
-"""Calling an untrusted target: per-call timeout, exceptions turned into :class:`TargetError`.
+"""Calling a target in the caller's process (``isolation="none"``): per-call timeout, exceptions
+turned into :class:`TargetError`. The default, ``isolation="process"``, runs the target in a
+supervised worker instead (:mod:`harness.checker.supervisor`), which can kill a hung call.
 
-Approach (documented in the README): every call of the target runs in a fresh **daemon worker
-thread**; the caller waits at most ``timeout`` seconds (``Thread.join(timeout)``). A call that
-does not return in time raises :class:`~harness.samplers.TargetError` naming the timeout, so the
-check becomes a FAIL and the run moves on.
+Approach: every call of the target runs in a fresh **daemon worker thread**; the caller waits
+at most ``timeout`` seconds (``Thread.join(timeout)``). A call that does not return in time
+raises :class:`~harness.samplers.TargetError` naming the timeout, so the check becomes a FAIL
+and the run moves on.
 
 A Python thread cannot be killed: the hung call keeps running in the background until it
 returns by itself (or the process exits: the thread is a daemon, so it never blocks the exit).
 To avoid piling up stuck threads, the :class:`GuardedTarget` remembers that it hung and every
-later call fails at once with "skipped: an earlier call hung". A subprocess would allow a real
-kill, but it needs a picklable target, re-imports torch per call and breaks the torch protocol
-(randomness from the caller's ``torch.manual_seed``), so threads are the practical choice for
-in-process checks; a crash of the interpreter (segfault) cannot be contained by either without
-running the whole check in a child process (run the CLI per target for that).
+later call fails at once with "skipped: an earlier call hung". Nothing here survives a crash,
+an ``os._exit``, a GIL-holding hang or a memory blow-up of the target: that is what the worker
+process of ``isolation="process"`` is for (README, Robustness).
 
 torch's grad mode is thread-local: the worker inherits the caller's ``torch.is_grad_enabled()``.
 """
@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from harness.samplers import TargetError
 
-__all__ = ["GuardedTarget", "DEFAULT_TIMEOUT"]
+__all__ = ["GuardedTarget", "FreshGuard", "DEFAULT_TIMEOUT"]
 
 #: Default per-call timeout in seconds (one call draws at most ~4M values).
 DEFAULT_TIMEOUT = 120.0
@@ -105,3 +105,16 @@ class GuardedTarget:
             raise
         except Exception as exc:  # noqa: BLE001
             raise TargetError(f"{self.name} raised {type(exc).__name__}: {exc}") from exc
+
+
+class FreshGuard:
+    """A guard that is replaced by a new one after a hang (each probe case gets a chance)."""
+
+    def __init__(self, fn: Callable, timeout: float | None, name: str):
+        self.fn, self.timeout, self.name = fn, timeout, name
+        self.guard = GuardedTarget(fn, timeout, name)
+
+    def __call__(self, *a, **k):
+        if self.guard.hung:
+            self.guard = GuardedTarget(self.fn, self.timeout, self.name)
+        return self.guard(*a, **k)

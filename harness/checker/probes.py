@@ -177,13 +177,22 @@ def _simplex(out: Any, shape: tuple, dim: int = -1) -> np.ndarray:
 
 
 class _Recorder:
-    def __init__(self, probe_prefix: str):
+    def __init__(self, probe_prefix: str, hook: Any = None):
         self.findings: list[Finding] = []
         self.prefix = probe_prefix
+        self.hook = hook
 
     def run(self, probe: str, desc: str, domain: str, body: Callable[[], tuple[str, str]],
             on_error: str | None = None, on_nan: str | None = None) -> None:
-        """``body`` returns (outcome, detail) for a valid-looking answer, or raises _Outcome."""
+        """``body`` returns (outcome, detail) for a valid-looking answer, or raises _Outcome.
+        ``hook.start(probe_id, desc, domain)`` (the supervised worker's) is told before each
+        case; when it returns a :class:`Finding` (the case was killed in an earlier worker),
+        that finding is recorded and the case is not run again."""
+        if self.hook is not None:
+            known = self.hook.start(f"{self.prefix}.{probe}", desc, domain)
+            if known is not None:
+                self.findings.append(known)
+                return
         try:
             outcome, detail = body()
         except _Outcome as o:
@@ -613,25 +622,27 @@ def _adv_call(fn: Callable, kind: str, x: np.ndarray, seed: int) -> None:
 
 
 def probe_target(fn: Callable, kind: str, *, seed: int = 0, adversarial: bool = True,
-                 bad_inputs: bool = True) -> list[Finding]:
+                 bad_inputs: bool = True, hook: Any = None) -> list[Finding]:
     """Run the bad-input probe (and the adversarial-stream probe) on a (guarded) target of
-    ``kind`` and return the findings. Never raises for the target's misbehaviour."""
+    ``kind`` and return the findings. Never raises for the target's misbehaviour. ``hook``: see
+    ``_Recorder.run`` (used by :mod:`harness.checker.worker`)."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # overflow/NaN warnings are what we probe
-        return _probe_all(fn, kind, seed, adversarial, bad_inputs)
+        return _probe_all(fn, kind, seed, adversarial, bad_inputs, hook)
 
 
-def _probe_all(fn: Callable, kind: str, seed: int, adversarial: bool, bad_inputs: bool) -> list[Finding]:
-    rec = _Recorder("probe")
+def _probe_all(fn: Callable, kind: str, seed: int, adversarial: bool, bad_inputs: bool,
+               hook: Any = None) -> list[Finding]:
+    rec = _Recorder("probe", hook)
     s = int(seed) % (2**31)
     fn, kind = as_protocol(fn, kind)  # jax kinds: probed through their NumPy-protocol adapters
     if bad_inputs:
         {"categorical": _probe_categorical, "relaxed": _probe_relaxed, "noise": _probe_noise,
          "torch": _probe_torch}[kind](fn, rec, s)
     if adversarial:
-        adv = _Recorder("adversarial")
+        adv = _Recorder("adversarial", hook)
         _probe_adversarial(fn, kind, adv, s)
         rec.findings.extend(adv.findings)
         rec.findings.extend(reach_findings(fn, kind, s))  # precision reach (harness.checker.reach)

@@ -9,6 +9,7 @@ library's generator from the protocol's ``seed`` (``numpy.random.default_rng(see
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["BuiltinTarget", "BUILTINS", "load_target", "resolve", "TargetLoadError", "builtin_names"]
+__all__ = ["BuiltinTarget", "BUILTINS", "load_target", "resolve", "describe", "load", "TargetSpec",
+           "TargetLoadError", "builtin_names"]
 
 
 class TargetLoadError(Exception):
@@ -107,38 +109,45 @@ def _torch():
     return torch
 
 
+@contextlib.contextmanager
+def _seeded_torch(seed: int):
+    """``torch.manual_seed(seed)`` inside ``torch.random.fork_rng``: the adapters honour the
+    protocol's ``seed`` without changing the caller's global torch RNG state (a change the
+    checker reports as a contract finding, ``contract.global_state``)."""
+    torch = _torch()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed) % (2**63))
+        yield torch
+
+
 def torch_multinomial(logits: np.ndarray, n: int, seed: int):
     """``torch.multinomial(softmax(logits), n, replacement=True)`` (float64 probabilities)."""
-    torch = _torch()
-    torch.manual_seed(int(seed) % (2**63))
-    x = torch.as_tensor(np.asarray(logits, dtype=np.float64))
-    return torch.multinomial(torch.softmax(x, dim=-1), n, replacement=True)
+    with _seeded_torch(seed) as torch:
+        x = torch.as_tensor(np.asarray(logits, dtype=np.float64))
+        return torch.multinomial(torch.softmax(x, dim=-1), n, replacement=True)
 
 
 def torch_categorical(logits: np.ndarray, n: int, seed: int):
     """``torch.distributions.Categorical(logits=logits).sample((n,))`` (float64)."""
-    torch = _torch()
-    torch.manual_seed(int(seed) % (2**63))
-    x = torch.as_tensor(np.asarray(logits, dtype=np.float64))
-    return torch.distributions.Categorical(logits=x).sample((n,))
+    with _seeded_torch(seed) as torch:
+        x = torch.as_tensor(np.asarray(logits, dtype=np.float64))
+        return torch.distributions.Categorical(logits=x).sample((n,))
 
 
 def torch_relaxed_onehot(logits: np.ndarray, temperature: float, n: int, seed: int):
     """``torch.distributions.RelaxedOneHotCategorical(T, logits=logits).rsample((n,))`` (float64)."""
-    torch = _torch()
-    torch.manual_seed(int(seed) % (2**63))
-    x = torch.as_tensor(np.asarray(logits, dtype=np.float64))
-    t = torch.tensor(float(temperature), dtype=torch.float64)
-    return torch.distributions.RelaxedOneHotCategorical(t, logits=x).rsample((n,))
+    with _seeded_torch(seed) as torch:
+        x = torch.as_tensor(np.asarray(logits, dtype=np.float64))
+        t = torch.tensor(float(temperature), dtype=torch.float64)
+        return torch.distributions.RelaxedOneHotCategorical(t, logits=x).rsample((n,))
 
 
 def _torch_gumbel(dtype_name: str) -> Callable:
     def torch_gumbel_noise(shape: tuple, seed: int):
-        torch = _torch()
-        torch.manual_seed(int(seed) % (2**63))
-        dt = getattr(torch, dtype_name)
-        d = torch.distributions.Gumbel(torch.tensor(0.0, dtype=dt), torch.tensor(1.0, dtype=dt))
-        return d.rsample(tuple(shape))
+        with _seeded_torch(seed) as torch:
+            dt = getattr(torch, dtype_name)
+            d = torch.distributions.Gumbel(torch.tensor(0.0, dtype=dt), torch.tensor(1.0, dtype=dt))
+            return d.rsample(tuple(shape))
 
     torch_gumbel_noise.__doc__ = f"``torch.distributions.Gumbel(0, 1)`` with {dtype_name} parameters, rsample(shape)."
     return torch_gumbel_noise
@@ -259,31 +268,75 @@ def load_target(spec: str) -> tuple[Callable, str | None]:
     return obj, getattr(obj, "gumbel_harness_kind", None)
 
 
-def resolve(target: Any, kind: str | None) -> tuple[Callable, str, str, BuiltinTarget | None]:
-    """``(fn, kind, name, builtin)`` for a callable, a ``"module:callable"`` string or a built-in
-    name. Raises :class:`TargetLoadError` (cannot load) or ``ValueError`` (no/unknown kind)."""
+@dataclass(frozen=True)
+class TargetSpec:
+    """What a target is, found without running any of its code: ``source`` is ``"builtin"``
+    (``ref`` = the built-in name), ``"import"`` (``ref`` = ``"module:callable"``, not imported
+    yet) or ``"object"`` (``ref`` = the callable). ``kind`` is None when it can only be read from
+    the callable's ``gumbel_harness_kind`` after importing it."""
+
+    source: str
+    ref: Any
+    kind: str | None
+    name: str
+    builtin: BuiltinTarget | None = None
+
+
+def _check_kind(kind: str | None, name: str) -> None:
     from harness.checker.plans import KINDS
 
-    builtin = None
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+
+
+def describe(target: Any, kind: str | None) -> TargetSpec:
+    """The :class:`TargetSpec` of a callable, a ``"module:callable"`` string or a built-in name,
+    **without importing** a target module (so a hostile module cannot touch this process).
+    Raises :class:`TargetLoadError` (malformed / unavailable) or ``ValueError`` (unknown kind)."""
     if isinstance(target, str) and target in BUILTINS:
         builtin = BUILTINS[target]
         ok, why = builtin.available()
         if not ok:
             raise TargetLoadError(f"built-in target {target!r} is unavailable: {why}")
-        fn, name = builtin.factory(), target
-        kind = kind or builtin.kind
+        spec = TargetSpec("builtin", target, kind or builtin.kind, target, builtin)
     elif isinstance(target, str):
-        fn, k = load_target(target)
-        kind, name = kind or k, target
+        if ":" not in target:
+            load_target(target)  # raises the MODULE:CALLABLE error
+        spec = TargetSpec("import", target, kind, target)
     elif callable(target):
-        fn = target
         kind = kind or getattr(target, "gumbel_harness_kind", None)
         name = getattr(target, "gumbel_harness_name", None) or \
             f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', repr(target))}"
+        spec = TargetSpec("object", target, kind, name)
     else:
         raise TargetLoadError(f"target must be a callable, 'module:callable' or a built-in name, got {target!r}")
+    _check_kind(spec.kind, spec.name)
+    return spec
+
+
+def load(spec: TargetSpec) -> tuple[Callable, str]:
+    """Import / build the callable of ``spec``; returns ``(fn, kind)``. Raises
+    :class:`TargetLoadError` or ``ValueError`` (no kind)."""
+    from harness.checker.plans import KINDS
+
+    kind = spec.kind
+    if spec.source == "builtin":
+        fn = spec.builtin.factory()
+    elif spec.source == "import":
+        fn, k = load_target(spec.ref)
+        kind = kind or k
+    else:
+        fn = spec.ref
     if kind is None:
-        raise ValueError(f"the kind of {name} is unknown: pass --kind / kind= (one of {', '.join(KINDS)})")
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
-    return fn, kind, name, builtin
+        raise ValueError(f"the kind of {spec.name} is unknown: pass --kind / kind= (one of {', '.join(KINDS)})")
+    _check_kind(kind, spec.name)
+    return fn, kind
+
+
+def resolve(target: Any, kind: str | None) -> tuple[Callable, str, str, BuiltinTarget | None]:
+    """``(fn, kind, name, builtin)`` for a callable, a ``"module:callable"`` string or a built-in
+    name (:func:`describe` then :func:`load`, in this process). Raises :class:`TargetLoadError`
+    (cannot load) or ``ValueError`` (no/unknown kind)."""
+    spec = describe(target, kind)
+    fn, kind = load(spec)
+    return fn, kind, spec.name, spec.builtin

@@ -1,0 +1,174 @@
+"""The supervised worker process (``isolation="process"``):
+``python -u -m harness.checker.worker FD PARENT_PID [PRELOAD,MODULES]``.
+
+Started by :mod:`harness.checker.supervisor` in its own session (process group) with stdin
+closed and stdout/stderr (file descriptors 1 and 2, so C-level output too) redirected to a file
+the supervisor reads. ``FD`` is its end of a socket pair carrying pickled messages:
+
+========================================  ===================================================
+supervisor -> worker                      worker -> supervisor
+========================================  ===================================================
+``("load", payload)``                     ``("loaded", kind, builtin_name)``, ``("load_error",
+                                          type, message)``, ``("unpicklable", message)`` or
+                                          ``("load_hostile", cause)``
+``("setup", ctx, only, probes, adv)``     ``("ready", step ids)``
+``("step", step, known_findings)``        ``("c", True/False)`` around every target call,
+                                          ``("case", probe, input, domain)`` before every
+                                          probe case, then ``("done", StepResult)``
+========================================  ===================================================
+
+Any message the worker cannot handle is answered ``("error", traceback)``. The worker runs the
+steps with :class:`harness.checker.steps.StepRunner` (the same code as ``isolation="none"``),
+converting *every* BaseException of the target (``SystemExit``, ``KeyboardInterrupt``...) into a
+FAIL; ``os._exit``, signals, hangs and memory growth are the supervisor's business. It dies with
+its parent (``PR_SET_PDEATHSIG`` on Linux) and is killed with its process group at the end of a
+run, so threads and children the target left behind never outlive the run.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+def _die_with_parent(parent: int) -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - not Linux: the supervisor's kill still applies
+        pass
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+class _CaseHook:
+    """Tells the supervisor which probe case starts; returns the finding of a case that was
+    killed in an earlier worker so that it is not run again."""
+
+    def __init__(self, conn: Connection, known: dict):
+        self.conn, self.known = conn, known
+
+    def start(self, probe: str, desc: str, domain: str) -> Any:
+        self.conn.send(("case", probe, desc, domain))
+        return self.known.get(probe)
+
+
+class _Worker:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.fn = self.kind = self.builtin = self.runner = None
+        self.name = "target"
+
+    def notify(self, started: bool) -> None:
+        self.conn.send(("c", started))
+
+    def load(self, p: dict) -> tuple:
+        from harness.checker.targets import TargetLoadError, TargetSpec, describe, load
+
+        sys.path[:] = p["sys_path"]
+        os.chdir(p["cwd"])
+        src, ref = p["target"]
+        self.name = p["name"]
+        if src == "object":
+            try:
+                spec = TargetSpec("object", pickle.loads(ref), p["kind"], p["name"])
+            except BaseException as exc:  # noqa: BLE001 - cannot be rebuilt here
+                return ("unpicklable", f"{type(exc).__name__}: {exc}")
+        elif src == "builtin":
+            spec = describe(ref, p["kind"])
+        else:
+            spec = TargetSpec("import", ref, p["kind"], ref)
+        try:
+            self.fn, self.kind = load(spec)
+        except (TargetLoadError, ValueError) as exc:
+            return ("load_error", type(exc).__name__, str(exc))
+        except BaseException as exc:  # noqa: BLE001 - SystemExit at import time...
+            code = f"({exc.code!r})" if isinstance(exc, SystemExit) else f": {exc}"
+            return ("load_hostile", f"the target raised {type(exc).__name__}{code} while it was loaded "
+                                    "(at import time)")
+        self.builtin = spec.builtin
+        if self.kind == "torch":
+            import torch  # noqa: F401 - the plan needs it; meanwhile the supervisor plans too
+        return ("loaded", self.kind, spec.builtin.name if spec.builtin else None)
+
+    def protocol(self) -> tuple:
+        """One trial call (:mod:`harness.checker.protocol`), reported around the call like every
+        target call, so the supervisor bounds it by the per-call timeout."""
+        from harness.checker.protocol import ProtocolMismatch, check_protocol
+        from harness.checker.steps import GlobalState, Watched
+
+        state = GlobalState(self.kind)
+        before = state.capture()
+        try:
+            check_protocol(self.fn, self.kind, self.name, call=Watched(self.fn, self.name, self.notify))
+        except ProtocolMismatch as exc:
+            return ("load_error", "ProtocolMismatch", str(exc))
+        except BaseException as exc:  # noqa: BLE001 - e.g. SystemExit raised outside the call
+            return ("protocol_hostile", f"the target raised {type(exc).__name__} in its trial call")
+        finally:
+            state.changes(before)  # undo what the trial changed: the steps see (and report) it themselves
+        return ("protocol_ok",)
+
+    def setup(self, ctx: Any, only: Any, probes: bool, adversarial: bool) -> tuple:
+        from harness.checker.plans import plan_for, select
+        from harness.checker.steps import StepRunner, Watched
+
+        plan = select(plan_for(self.kind, ctx.budget), only)
+        fn = Watched(self.fn, self.name, self.notify, catch=(BaseException,))
+        self.runner = StepRunner(self.kind, ctx, plan, plan_fn=fn, probe_fn=fn, builtin=self.builtin,
+                                 probes=probes, adversarial=adversarial, catch=(BaseException,))
+        return ("ready", [c.id for c in plan])
+
+    def step(self, step: str, known: dict) -> tuple:
+        from harness.checker.steps import PROBES
+
+        res = self.runner.run(step, _CaseHook(self.conn, known) if step == PROBES else None)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return ("done", res)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                msg = self.conn.recv()
+            except (EOFError, OSError):
+                os._exit(0)  # the supervisor is gone
+            try:
+                op, args = msg[0], msg[1:]
+                reply = {"load": self.load, "protocol": self.protocol, "setup": self.setup,
+                         "step": self.step}[op](*args)
+            except BaseException:  # noqa: BLE001 - a harness-side failure, reported
+                reply = ("error", traceback.format_exc(limit=20))
+            try:
+                self.conn.send(reply)
+            except BaseException:  # noqa: BLE001 - e.g. an unpicklable verdict detail
+                self.conn.send(("error", traceback.format_exc(limit=20)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv if argv is None else argv
+    _die_with_parent(int(argv[2]))
+    import faulthandler
+
+    faulthandler.enable()  # a segfault / abort of the target leaves its stack in the captured output
+    conn = Connection(int(argv[1]))
+    # warm imports: a spare worker waits with these loaded (no target code has run yet)
+    import numpy  # noqa: F401
+
+    import harness.checker.plans  # noqa: F401
+    import harness.checker.probes  # noqa: F401
+    import harness.checker.steps  # noqa: F401
+    import harness.checker.targets  # noqa: F401
+
+    for mod in filter(None, (argv[3] if len(argv) > 3 else "").split(",")):
+        __import__(mod)  # e.g. torch, when the previous run of the supervisor's process needed it
+    _Worker(conn).serve()
+
+
+if __name__ == "__main__":
+    main()
