@@ -7,19 +7,22 @@ statistical verdicts of one plan form one Holm family at ``budget.alpha``; ``siz
 number of statistical verdicts an entry contributes, so the family size (and the power
 statements, computed at ``alpha / family_size``) is known before anything runs.
 
-Power requirements (issue 5), at the **standard** budget (alpha 0.01, Holm):
+Power requirements (issue 5), at the **standard** budget (family alpha 1e-4, Holm over confirmed
+p-values: a check is rejected at the Bonferroni level ``L = alpha/m`` iff both of its stages
+reject at ``sqrt(L)``, :mod:`harness.stats.confirm`):
 
 * ``T1.law.power`` draws ``n_discrete`` = 4 000 000 samples from ``p = (0.1, 0.2, 0.3, 0.4)``
   (df = 3). For any alternative ``q`` at total-variation distance ``delta``, Cohen's
   :math:`w^2 = \sum (q-p)^2/p \ge 4\delta^2` (the minimum puts ``+delta`` on one half of the
   mass and ``-delta`` on the other, proportionally to ``p``; these logits split exactly into
   halves {0.1, 0.4} / {0.2, 0.3}, so the bound is attained). At ``delta = 0.002``, ``w = 0.004``,
-  noncentrality ``N w^2 = 64``, the power at the Bonferroni level ``0.01/m`` is 0.99998 for
-  the categorical family (``m = 9``): :func:`power_targets` computes it for the actual run.
+  noncentrality ``N w^2 = 64``; the confirmed power (stage power squared, each stage at
+  ``sqrt(1e-4/9)``) is 0.99999 for the categorical family (``m = 9``): :func:`power_targets`
+  computes it for the actual run.
 * ``C2.scale.T1`` tests :math:`E[d^2] = \pi^2/3` for ``d = T log(y_1/y_K) - (x_1 - x_K)`` on
   ``n_relaxed`` = 200 000 samples (se 0.0132). A sampler running at temperature ``T (1 + e)``
   has :math:`E[d^2] = \pi^2/(3(1+e)^2) + \dots`; at ``e = +-2%`` the shift is 9.7-10.3 standard
-  errors, power > 0.999999 at ``0.01/m``.
+  errors, confirmed power > 0.99999 at ``1e-4/m``.
 
 Regimes (why each exists, i.e. which real bug it catches):
 
@@ -45,7 +48,13 @@ from typing import Any, Callable
 import numpy as np
 
 from harness.budgets import Budget
-from harness.checks import deterministic_verdict, discrete_verdict, error_verdict
+from harness.checks import (
+    confirm_verdicts,
+    confirmation_context,
+    deterministic_verdict,
+    discrete_verdict,
+    error_verdict,
+)
 from harness.context import RunContext
 from harness import sampler_checks as sc
 from harness.samplers import (
@@ -87,6 +96,21 @@ LOGITS: dict[str, np.ndarray] = {
 }
 
 
+class ConfirmedCheck:
+    """``run(target, ctx)`` of a plan entry with confirmed rejections: the entry's body runs at
+    ``ctx``; if one of its statistical verdicts has ``p <= sqrt(alpha)`` it runs again under
+    :func:`~harness.checks.confirmation_context` (fresh draws) and those verdicts report
+    ``max(p1, p2)**2`` (:func:`~harness.checks.confirm_verdicts`). A top-level class, so that
+    plans stay picklable by reference."""
+
+    def __init__(self, body: Callable[[Callable, RunContext], list[Verdict]]) -> None:
+        self.body = body
+
+    def __call__(self, target: Callable, ctx: RunContext) -> list[Verdict]:
+        return confirm_verdicts(self.body(target, ctx), lambda: self.body(target, confirmation_context(ctx)),
+                                ctx.alpha)
+
+
 @dataclass(frozen=True)
 class PlannedCheck:
     """One entry of a plan: ``id`` (the check id, also its seed key), ``claim``, a one-line
@@ -98,6 +122,12 @@ class PlannedCheck:
     size: int
     run: Callable[[Callable, RunContext], list[Verdict]]
     group: str = ""
+
+    def __post_init__(self) -> None:
+        # every entry reports confirmed p-values (harness.stats.confirm): a stage-1 p-value
+        # <= sqrt(alpha) is re-tested on fresh draws inside run, before the family is judged
+        if not isinstance(self.run, ConfirmedCheck):
+            object.__setattr__(self, "run", ConfirmedCheck(self.run))
 
     @property
     def column(self) -> str:
@@ -470,24 +500,27 @@ def select(plan: list[PlannedCheck], only: Any) -> list[PlannedCheck]:
 
 
 def power_targets(kind: str, budget: Budget, family_size: int) -> dict[str, Any]:
-    """The issue-5 power figures for this plan: the power of ``T1.law.power`` (or
-    ``C3.hard.power``) against any alternative at TV 0.002, and of ``C2.scale.T1`` against a 2%
-    temperature error, both at the Bonferroni level ``alpha / family_size`` (conservative for
-    Holm)."""
+    """The issue-5 power figures for this plan: the confirmed power of ``T1.law.power`` (or
+    ``C3.hard.power``) against **any** alternative at TV 0.002, and of ``C2.scale.T1`` against a
+    2% temperature error, both at the Bonferroni level ``L = alpha / family_size`` (conservative
+    for Holm): a confirmed check rejects iff both stages reject at ``sqrt(L)``, so its power is
+    the stage power squared (:mod:`harness.stats.confirm`)."""
     from scipy import stats
 
-    from harness.stats.power import chisquare_power
+    from harness.stats.power import chisquare_power, max_split_variance
 
     level = budget.alpha / max(1, family_size)
-    out: dict[str, Any] = {"level": level, "family_size": family_size}
+    stage = math.sqrt(level)
+    out: dict[str, Any] = {"level": level, "stage_level": stage, "family_size": family_size}
     if kind in ("categorical", "torch"):
-        w = 2 * 0.002  # worst case over all alternatives at TV 0.002 (module doc)
+        # worst case over all alternatives at TV 0.002: w = delta / max_A sqrt(P(A)(1-P(A)))
+        w = 0.002 / math.sqrt(max_split_variance(softmax(LOGITS["power"])))
         out["tv_0.002"] = {"check": "T1.law.power" if kind == "categorical" else "C3.hard.power",
                            "n": budget.n_discrete, "cohen_w": w, "df": 3,
-                           "power": chisquare_power(w, budget.n_discrete, 3, level)}
+                           "power": chisquare_power(w, budget.n_discrete, 3, stage) ** 2}
     if kind in ("relaxed", "torch"):
         se = math.sqrt(sc.VAR_L2 / budget.n_relaxed)
-        z = stats.norm.isf(level / 2)
+        z = stats.norm.isf(stage / 2)
         dx = float(LOGITS["power"][0] - LOGITS["power"][-1])
         powers = []
         for e in (0.02, -0.02):
@@ -495,6 +528,6 @@ def power_targets(kind: str, budget: Budget, family_size: int) -> dict[str, Any]
             shift = (r * r - 1) * math.pi ** 2 / 3 + (r - 1) ** 2 * dx * dx
             # the variance of d^2 changes with r too: use the alternative's se (r^2 scaling)
             se_alt = se * r * r
-            powers.append(float(stats.norm.sf((z * se - abs(shift)) / se_alt)))
+            powers.append(float(stats.norm.sf((z * se - abs(shift)) / se_alt)) ** 2)
         out["temperature_2pct"] = {"check": "C2.scale.T1", "n": budget.n_relaxed, "power": min(powers)}
     return out
