@@ -544,6 +544,33 @@ def conditional_verdict(
                          f"p = {res.pvalues[w]:.3g} (Holm-adjusted {res.adjusted[w]:.3g})"))
 
 
+def _conditional_mc(res: Any, min_level: float, seed: int) -> Any:
+    """The Monte Carlo p-value of the independence chi-square conditional on the table's margins
+    (``scipy.stats.random_table``, Patefield's algorithm): valid at every level, exactly, under
+    independence (the margins are sufficient), used where a decision can be made (below
+    ``sqrt(alpha)``; see :func:`harness.stats.discrete.pearson_gof` for the argument)."""
+    from dataclasses import replace as _r
+
+    from scipy import stats as _st
+
+    from harness.stats.discrete import mc_replicates
+
+    t = np.asarray(res.table, dtype=np.int64)
+    r, c = t.sum(1), t.sum(0)
+    e = np.outer(r, c) / t.sum()
+    b = mc_replicates(min_level)
+    rng = np.random.default_rng(seed)
+    ge, left = 0, b
+    tol = 1e-9 * max(1.0, res.statistic)
+    while left > 0:
+        k = min(8192, left)
+        sims = _st.random_table(r, c).rvs(size=k, random_state=rng)
+        ge += int(np.sum(np.sum((sims - e) ** 2 / e, axis=(1, 2)) >= res.statistic - tol))
+        left -= k
+    return _r(res, pvalue=(1 + ge) / (b + 1),
+              test=f"{res.test} (Monte Carlo p-value given the margins, B = {b})")
+
+
 def independence_verdict(
     claim: str,
     check: str,
@@ -566,6 +593,8 @@ def independence_verdict(
         return err
     res = independence_chi2(labels, x, edges)
     stage, spower = stage_for(alpha, family_size)
+    if res.df >= 1 and res.pvalue <= confirmation_threshold(alpha):
+        res = _conditional_mc(res, stage, derive_seed(0 if seed is None else int(seed), "null"))
     w = min_detectable_w(res.n, res.df, stage, spower) if res.df >= 1 else math.inf
     det = _det("cohen_w", w, alpha, family_size, note="Cohen's w of the joint table vs independence")
     d = {"table": res.table.tolist(), "df": res.df, "min_expected_cell": res.min_expected,
