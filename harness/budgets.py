@@ -23,9 +23,9 @@ Power (``tests/test_verdict.py`` checks these figures against :func:`power_table
     report       quick     118  8.47e-07  0.0139    0.00697   0.0234   0.0139    0.035    3.78e-06    inf
     report       standard  118  8.47e-07  0.00312   0.00156   0.00741  0.00438   0.0111   1.51e-07    0.793
     report       thorough  118  8.47e-07  0.000623  0.000312  0.00234  0.00139   0.0035   3.78e-09    0.113
-    categorical  quick     9    1.11e-05  0.0131    0.00655   0.0222   0.0126    0.0323   3.21e-06    inf
-    categorical  standard  9    1.11e-05  0.00293   0.00146   0.00703  0.004     0.0102   1.28e-07    0.728
-    categorical  thorough  9    1.11e-05  0.000586  0.000293  0.00222  0.00126   0.00323  3.21e-09    0.104
+    categorical  quick     11   9.09e-06  0.0132    0.00658   0.0223   0.0127    0.0325   3.21e-06    inf
+    categorical  standard  11   9.09e-06  0.00294   0.00147   0.00706  0.00403   0.0103   1.28e-07    0.728
+    categorical  thorough  11   9.09e-06  0.000589  0.000294  0.00223  0.00127   0.00325  3.21e-09    0.105
     relaxed      quick     12   8.33e-06  0.0132    0.0066    0.0224   0.0128    0.0326   3.21e-06    inf
     relaxed      standard  12   8.33e-06  0.00295   0.00148   0.00707  0.00404   0.0103   1.28e-07    0.75
     relaxed      thorough  12   8.33e-06  0.00059   0.000295  0.00224  0.00128   0.00326  3.21e-09    0.105

@@ -70,6 +70,8 @@ B      mutant                      kind         caught by                       
 21     torch_strides_ignored       torch        dim.law                                     standard
 22     cat_noise_reused            categorical  T1.law.power, T1.pairs                      standard
 22     torch_noise_batch_reused    torch        C3.round.T1, batch.mixed                    standard
+22     cat_seed_high_bits          categorical  T1.seeds                                    standard
+22     cat_seed_shifted            categorical  T1.seeds                                    standard
 23     torch_st_no_detach          torch        G4                                          standard
 23     torch_st_hard_only          torch        G4                                          standard
 24     torch_st_argmax_logits      torch        C3.hard.f32, G4                             standard
@@ -230,6 +232,23 @@ def gumbel_max(noise: str = "gumbel", score: str = "logits", pick: str = "argmax
             if pick == "bf16_ties":
                 z = _bf16(z)
             return np.argmax(z, axis=1)
+
+    return sampler
+
+
+def seed_stream(mode: str) -> Callable:
+    """Correct-law categorical samplers (``Generator.choice``) whose streams for neighbouring seeds
+    are dependent: ``high_bits`` keeps only ``seed >> 8`` (seeds s and s + 1 share one stream);
+    ``shifted`` draws ``n + (seed & 255)`` values from the stream of ``seed >> 8`` and returns the
+    last ``n`` (the stream of s + 1 is that of s shifted by one draw)."""
+    def sampler(logits, n, seed):
+        x = validate_logits(np.asarray(logits, dtype=np.float64))
+        p = _softmax(x)
+        rng = np.random.default_rng(int(seed) >> 8)
+        if mode == "high_bits":
+            return rng.choice(x.shape[-1], size=n, p=p)
+        off = int(seed) & 255
+        return rng.choice(x.shape[-1], size=n + off, p=p)[off:]
 
     return sampler
 
@@ -486,6 +505,12 @@ _CATALOGUE: list[tuple[str, str, int, str, str, tuple[str, ...], str, Callable]]
     ("relaxed_naive_small_T", _R, 19, "pytorch#184031", "exp((x - max x + g)/T) without subtracting the max "
      "of the scaled scores: overflow and NaN for small T (and T = 0)", ("probe.tiny_T",), "standard",
      concrete(softmax="logits_only")),
+    # seeds: neighbouring seeds must give independent streams (issue 9)
+    ("cat_seed_high_bits", _C, 22, "seed truncated (e.g. seed >> 8 or a 32-bit cast)",
+     "seeds s and s + 1 share one stream (law of each call correct)", ("T1.seeds",), "standard",
+     seed_stream("high_bits")),
+    ("cat_seed_shifted", _C, 22, "stream offset by the seed", "the stream of seed s + 1 is that of s shifted "
+     "by one draw (law of each call correct)", ("T1.seeds",), "standard", seed_stream("shifted")),
     # B20 / B21 / B22: shapes, axes, batches
     ("torch_dim_ignored", _T, 20, "DALLE-pytorch#12, jax#13124", "dim ignored: always the last axis",
      ("dim.law", "dim.axis1"), "standard", torch_gumbel_softmax("dim_ignored")),

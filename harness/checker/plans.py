@@ -17,7 +17,7 @@ reject at ``sqrt(L)``, :mod:`harness.stats.confirm`):
   mass and ``-delta`` on the other, proportionally to ``p``; these logits split exactly into
   halves {0.1, 0.4} / {0.2, 0.3}, so the bound is attained). At ``delta = 0.002``, ``w = 0.004``,
   noncentrality ``N w^2 = 64``; the confirmed power (stage power squared, each stage at
-  ``sqrt(1e-4/9)``) is 0.99999 for the categorical family (``m = 9``): :func:`power_targets`
+  ``sqrt(1e-4/11)``) is 0.99999 for the categorical family (``m = 11``): :func:`power_targets`
   computes it for the actual run.
 * ``C2.scale.T1`` tests :math:`E[d^2] = \pi^2/3` for ``d = T log(y_1/y_K) - (x_1 - x_K)`` on
   ``n_relaxed`` = 200 000 samples (se 0.0132). A sampler running at temperature ``T (1 + e)``
@@ -33,6 +33,8 @@ Regimes (why each exists, i.e. which real bug it catches):
 ``shift``           logits ~ 1000: max-subtraction omitted (B27), logits cast to bf16 (B15)
 ``ties``            K = 8 equal logits: ties resolved to the lowest index (B25)
 ``pairs``           consecutive draws of one call independent: noise reused (B22)
+``lags``            one call independent at lags 1..4096 (periodic or chunk-reused noise)
+``seeds``           neighbouring seeds s, s + 1 give independent streams (seed ignored / shifted)
 ``gap8``            K = 2 with a gap of 8 nats: coarse or capped noise (half precision, B11)
 ``tail``            K = 2 with a gap of 11-18 nats: truncated noise tail (A.3, B10-B12)
 ``T = 0.5 / 2``     temperature applied twice or multiplied (B18)
@@ -77,6 +79,8 @@ __all__ = [
     "tail_gap",
     "pair_independence",
     "noise_bits_for",
+    "lag_independence",
+    "seed_independence",
 ]
 
 NEG = -math.inf
@@ -172,6 +176,97 @@ def pair_independence(fn: Callable, logits, n_pairs: int, ctx: RunContext, *, ch
                              details={"logits": x.tolist()})]
 
 
+#: lags of the within-call serial test (chunk-like boundaries 1024 / 4096 included)
+WITHIN_LAGS = (1, 2, 3, 7, 64, 1024, 4096)
+#: lags (b_j against a_{j+l}) between the streams of neighbouring seeds s and s + 1
+SEED_LAGS = (-2, -1, 0, 1, 2)
+
+
+def _disjoint_lag_pairs(s: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Disjoint pairs ``(s_j, s_{j+lag})``: j runs over the first half of each block of
+    ``2 lag`` draws, so no draw is used twice and the pair counts are multinomial under
+    independence (overlapping pairs are not)."""
+    j = np.arange(s.size - lag)
+    j = j[(j // lag) % 2 == 0]
+    return s[j], s[j + lag]
+
+
+def _lagged_verdict(claim: str, check: str, text: str, tables: list[tuple[str, np.ndarray]], p: np.ndarray,
+                    ctx: RunContext, seed: int, repro: str, details: dict) -> list[Verdict]:
+    """One verdict for several K^2 pair tables against ``p (x) p``: Bonferroni over the tables
+    inside the check (p = min(1, L p_min)); each table's test and power at the split level (family
+    size ``m L^2``, so that its stage level is ``sqrt(alpha/m)/L``)."""
+    k = p.size
+    el = len(tables)
+    labels = [f"({a},{b})" for a in range(k) for b in range(k)]
+    vs = [(name, discrete_verdict(claim, check, text, counts, np.outer(p, p).ravel(), seed=seed, reproduce=repro,
+                                  alpha=ctx.alpha, family_size=ctx.family_size * el * el, labels=labels,
+                                  details={**details, "lag": name}))
+          for name, counts in tables]
+    name, worst = min(vs, key=lambda t: (t[1].pvalue if t[1].pvalue is not None else 1.0))
+    if worst.forced_fail:
+        return [worst]
+    pmin = float(worst.pvalue)  # type: ignore[arg-type]
+    per = {n: float(v.pvalue) for n, v in vs}  # type: ignore[arg-type]
+    return [replace(worst, pvalue=min(1.0, el * pmin),
+                    test=f"{worst.test}, Bonferroni over {el} lags",
+                    reason=f"smallest p = {pmin:.3g} at lag {name} (of {el}); {worst.reason}",
+                    details={**dict(worst.details), "lag_pvalues": per})]
+
+
+def lag_independence(fn: Callable, logits, n: int, ctx: RunContext, *, check: str,
+                     claim: str = "T1") -> list[Verdict]:
+    """Draws of one call are independent at several lags (:data:`WITHIN_LAGS`, including
+    chunk-like boundaries): disjoint pairs ``(s_j, s_{j+l})`` fit ``p (x) p`` for every lag."""
+    x = np.asarray(logits, dtype=np.float64)
+    p = softmax(x)
+    k = x.size
+    seed = ctx.seed_for(check)
+    repro = ctx.repro(check, seed)
+    text = (f"draws of one call are independent at lags {', '.join(map(str, WITHIN_LAGS))}: "
+            f"(s_j, s_j+l) ~ p x p for x = {sc.fmt_logits(x)}")
+    try:
+        s = draw_categorical(fn, x, n, seed)
+    except TargetError as exc:
+        return [error_verdict(claim, check, text, f"target error: {exc}", n=n, seed=seed, reproduce=repro,
+                              alpha=ctx.alpha)]
+    tables = []
+    for lag in WITHIN_LAGS:
+        a, b = _disjoint_lag_pairs(s, lag)
+        tables.append((str(lag), np.bincount(a * k + b, minlength=k * k)))
+    return _lagged_verdict(claim, check, text, tables, p, ctx, seed, repro, {"logits": x.tolist()})
+
+
+def seed_independence(fn: Callable, logits, n: int, ctx: RunContext, *, check: str,
+                      claim: str = "T1") -> list[Verdict]:
+    """The streams of neighbouring seeds ``s`` and ``s + 1`` are independent: pairs
+    ``(a_{j+l}, b_j)`` of the draws ``a`` (seed s) and ``b`` (seed s + 1) fit ``p (x) p`` at the
+    lags :data:`SEED_LAGS`. A target that ignores its seed (or keeps only its high bits) repeats
+    its stream (lag 0); one that offsets one stream by the seed shifts it (lag +-1); both fail.
+    The confirmation of rejections (harness.stats.confirm) relies on this independence."""
+    x = np.asarray(logits, dtype=np.float64)
+    p = softmax(x)
+    k = x.size
+    seed = ctx.seed_for(check) & ((1 << 62) - 1)
+    repro = ctx.repro(check, seed)
+    text = (f"draws for neighbouring seeds s and s + 1 are independent: (a_j+l, b_j) ~ p x p for "
+            f"l in {list(SEED_LAGS)}, x = {sc.fmt_logits(x)}")
+    try:
+        a = draw_categorical(fn, x, n, seed)
+        b = draw_categorical(fn, x, n, seed + 1)
+    except TargetError as exc:
+        return [error_verdict(claim, check, text, f"target error: {exc}", n=2 * n, seed=seed, reproduce=repro,
+                              alpha=ctx.alpha)]
+    h = max(abs(v) for v in SEED_LAGS)
+    tables = []
+    for lag in SEED_LAGS:
+        aa = a[h + lag: n - h + lag]
+        bb = b[h: n - h]
+        tables.append((str(lag), np.bincount(aa * k + bb, minlength=k * k)))
+    return _lagged_verdict(claim, check, text, tables, p, ctx, seed, repro,
+                           {"logits": x.tolist(), "seeds": [seed, seed + 1]})
+
+
 # ------------------------------------------------------------------ categorical -------------
 
 def _categorical_plan(b: Budget) -> list[PlannedCheck]:
@@ -196,6 +291,10 @@ def _categorical_plan(b: Budget) -> list[PlannedCheck]:
          law("gap8", nd // 4)),
         ("T1.pairs", "T1", f"consecutive draws independent (K^2 = 16 cells), {nd // 8:,} pairs", 1,
          lambda fn, ctx, _id: pair_independence(fn, L["power"], nd // 8, ctx, check=_id)),
+        ("T1.lags", "T1", f"one call independent at lags {', '.join(map(str, WITHIN_LAGS))}, N = {nd // 4:,}", 1,
+         lambda fn, ctx, _id: lag_independence(fn, L["power"], nd // 4, ctx, check=_id)),
+        ("T1.seeds", "T1", f"streams of seeds s and s + 1 independent (lags -2..2), 2 x {nd // 8:,} draws", 1,
+         lambda fn, ctx, _id: seed_independence(fn, L["power"], nd // 8, ctx, check=_id)),
         ("T1.tail", "T1", f"tail mass: K = 2, gap {gap:.1f} nats, N = {b.n_tail:,} (exact binomial)", 1,
          lambda fn, ctx, _id: sc.tail_mass(fn, [0.0, -gap], b.n_tail, ctx, rare=1, check=_id)),
     ]
