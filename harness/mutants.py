@@ -567,3 +567,19 @@ def run_mutant(m: Mutant | str, *, budget: str | None = None, seed: int = 0, ful
     return check_sampler(m.fn, m.kind, budget=budget or m.budget, seed=seed, timeout=timeout,
                          only=list(m.plan_checks), probes=m.needs_probes, adversarial=m.needs_adversarial,
                          name=f"mutant:{m.name}")
+
+
+def rejection_rate(m: Mutant | str, seeds: Any = range(20), *, budget: str | None = None,
+                   confidence: float = 0.95) -> dict[str, Any]:
+    """The mutant's rejection rate over independent run seeds (default 20) at ``budget``
+    (default its own), with the checks its entry names: ``rejected`` of ``runs``, the rate and
+    its two-sided Clopper-Pearson ``confidence`` interval. A mutant rejected at one seed proves
+    little; this is the harness's power against that bug, measured."""
+    from harness.stats.calibration import clopper_pearson
+
+    m = MUTANTS[m] if isinstance(m, str) else m
+    seeds = list(seeds)
+    rejected = sum(1 for s in seeds if not run_mutant(m, budget=budget, seed=int(s)).passed)
+    lo, hi = clopper_pearson(rejected, len(seeds), confidence)
+    return {"mutant": m.name, "budget": budget or m.budget, "runs": len(seeds), "rejected": rejected,
+            "rate": rejected / len(seeds), "ci": (lo, hi), "confidence": confidence}

@@ -22,7 +22,7 @@ reject at :math:`\sqrt L`; with stage power :math:`\pi(\sqrt L)` the confirmed p
 :math:`\pi(\sqrt L)^2`. Every power statement of the harness is "power 0.9 at :math:`L`",
 computed as stage power :math:`\sqrt{0.9} = 0.9487` at the stage level :math:`\sqrt L`. For the
 same samples this is as strong as the one-stage design at :math:`\alpha = 0.01` (e.g. the
-detectable Cohen's w at :math:`m = 118` is 4% *smaller*, at :math:`m = 9` 0.8% larger), so the
+detectable Cohen's w at :math:`m = 118` is 4% *smaller*, at :math:`m = 11` about equal), so the
 budgets did not have to grow; a rejected check costs its samples twice.
 
 **Cost under the null.** Stage 2 runs with probability :math:`\tau = 0.01` per check.
