@@ -14,7 +14,7 @@ import pytest
 from harness.budgets import get_budget
 from harness.checker.api import check_sampler
 from harness.stats.discrete import chisquare_gof, pearson_gof
-from harness.stats.sizes import config_size, pooled_config, record_discrete_configs
+from harness.stats.sizes import config_size, config_sizes, pooled_config, record_discrete_configs
 
 
 def _configs(kind_targets, budget):
@@ -32,10 +32,9 @@ def _assert_sizes(configs, n_null, max_bins=None):
     for c in configs:
         if max_bins is not None and c.bins > max_bins:
             continue
-        for level in (c.min_level, c.exact_above):
-            r = config_size(c, level, n_null=n_null, seed=c.n % 1000)
-            rows.append((c.n, c.bins, level, r.size, r.se, r.asymptotic, r.exact))
-            assert r.ok, (c.n, c.bins, level, r)
+        for r in config_sizes(c, (c.min_level, c.exact_above), n_null=n_null, seed=c.n % 1000):
+            rows.append((c.n, c.bins, r.level, r.size, r.se, r.asymptotic, r.exact))
+            assert r.ok, (c.n, c.bins, r)
     return rows
 
 

@@ -28,7 +28,7 @@ from scipy import stats
 from harness.stats.discrete import binomial_tail, mc_replicates, pool_categories, validate_probabilities
 from harness.stats.power import binomial_rejection_region
 
-__all__ = ["DiscreteConfig", "SizeResult", "record_discrete_configs", "config_size", "pooled_config"]
+__all__ = ["DiscreteConfig", "SizeResult", "record_discrete_configs", "config_size", "config_sizes", "pooled_config"]
 
 
 @dataclass(frozen=True)
@@ -114,12 +114,17 @@ def _binomial_size(n: int, p0: float, level: float) -> float:
 def config_size(cfg: DiscreteConfig, level: float, n_null: int = 1_000_000, seed: int = 0,
                 chunk: int = 20_000) -> SizeResult:
     """Size of the configuration's test at ``level`` (module doc)."""
+    return config_sizes(cfg, (level,), n_null, seed, chunk)[0]
+
+
+def config_sizes(cfg: DiscreteConfig, levels, n_null: int = 1_000_000, seed: int = 0,
+                 chunk: int = 20_000) -> list[SizeResult]:
+    """:func:`config_size` at several levels from one set of null simulations."""
+    levels = [float(u) for u in levels]
     if cfg.bins < 2:
-        return SizeResult(level, 0.0, True)
+        return [SizeResult(u, 0.0, True) for u in levels]
     if cfg.bins == 2:
-        size = _binomial_size(cfg.n, cfg.bin_probs[0], level)
-        # the rejection region is the exact test's own: check one boundary point directly
-        return SizeResult(level, size, True)
+        return [SizeResult(u, _binomial_size(cfg.n, cfg.bin_probs[0], u), True) for u in levels]
     pb = np.asarray(cfg.bin_probs)
     e = cfg.n * pb
     df = cfg.bins - 1
@@ -130,16 +135,19 @@ def config_size(cfg: DiscreteConfig, level: float, n_null: int = 1_000_000, seed
         c = rng.multinomial(cfg.n, pb, size=k).astype(np.float64)
         ts[s:s + k] = np.sum((c - e) ** 2 / e, axis=1)
     pa = stats.chi2.sf(ts, df)
-    asym = float(np.mean(pa <= level))
     b = mc_replicates(cfg.min_level)
-    ku = math.floor(level * (b + 1) + 1e-9) - 1
     sel = pa <= cfg.exact_above
-    if ku < 0 or not sel.any():
-        return SizeResult(level, 0.0, False, n_null, 0.0, asym)
     srt = np.sort(ts)
     # pi(T) = P0(T' >= T), estimated by the share of simulated statistics at least T
     pi = (n_null - np.searchsorted(srt, ts[sel], side="left")) / n_null
-    contrib = stats.binom.cdf(ku, b, pi)
-    size = float(contrib.sum() / n_null)
-    se = float(math.sqrt(max(size, 1.0 / n_null) / n_null))
-    return SizeResult(level, size, False, n_null, se, asym)
+    out = []
+    for u in levels:
+        asym = float(np.mean(pa <= u))
+        ku = math.floor(u * (b + 1) + 1e-9) - 1
+        if ku < 0 or not sel.any():
+            out.append(SizeResult(u, 0.0, False, n_null, 0.0, asym))
+            continue
+        size = float(stats.binom.cdf(ku, b, pi).sum() / n_null)
+        se = float(math.sqrt(max(size, 1.0 / n_null) / n_null))
+        out.append(SizeResult(u, size, False, n_null, se, asym))
+    return out
