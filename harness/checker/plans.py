@@ -208,7 +208,11 @@ def _lagged_verdict(claim: str, check: str, text: str, tables: list[tuple[str, n
         return [worst]
     pmin = float(worst.pvalue)  # type: ignore[arg-type]
     per = {n: float(v.pvalue) for n, v in vs}  # type: ignore[arg-type]
-    return [replace(worst, pvalue=min(1.0, el * pmin),
+    det = worst.detectable
+    if det is not None:  # the check is judged at alpha/m like any other; each lag table at 1/L of it
+        det = replace(det, level=ctx.alpha / max(1, ctx.family_size),
+                      note=f"in each of the {el} lag tables (Bonferroni inside the check); {det.note}")
+    return [replace(worst, pvalue=min(1.0, el * pmin), detectable=det,
                     test=f"{worst.test}, Bonferroni over {el} lags",
                     reason=f"smallest p = {pmin:.3g} at lag {name} (of {el}); {worst.reason}",
                     details={**dict(worst.details), "lag_pvalues": per})]
