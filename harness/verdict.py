@@ -1,8 +1,9 @@
 """The one result type of the harness: a :class:`Verdict` per check.
 
 Every Monte Carlo check ends as a Verdict that states its statistic, its null (the claim), its
-p-value, the family-wise level it was judged at (Holm), its sample size and its power (the
-smallest deviation it detects with probability 0.9), plus how to reproduce it (the seed).
+confirmed p-value (:mod:`harness.stats.confirm`), the family-wise level it was judged at (Holm),
+its sample size, its power (the smallest deviation it detects with probability 0.9), the distance
+bound a PASS certifies (:class:`Bound`), plus how to reproduce it (the seed).
 Deterministic checks (symbolic algebra, quadrature, exact Jacobians) are Verdicts too, with
 ``pvalue=None`` and a numerical tolerance instead of a level; they are not part of the Holm
 family because they cannot raise a false alarm by chance.
@@ -23,9 +24,11 @@ class Detectable:
 
     ``measure`` names the effect measure (``"cohen_w"``, ``"ks_sup_distance"``,
     ``"relative_rate"``, ``"z_units"``...), ``value`` is the detectable effect in that measure,
-    ``tv`` the matching total-variation distance where one applies (for a one-category shift),
-    ``level`` the per-check significance level used for the computation (the Bonferroni level
-    ``alpha/m``, the most stringent one Holm can apply, so the figure is conservative).
+    ``tv`` the total-variation distance detected against every alternative where one applies
+    (:func:`harness.stats.power.tv_for_w`), ``level`` the per-check level of the statement (the
+    Bonferroni level ``alpha/m``, the most stringent one Holm can apply, so the figure is
+    conservative) for the confirmed two-stage p-value (each stage at ``sqrt(level)`` with power
+    ``sqrt(power)``, :mod:`harness.stats.confirm`); ``note`` says how it was computed.
     """
 
     measure: str

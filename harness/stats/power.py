@@ -10,6 +10,9 @@ r"""Power and minimum detectable effects.
   :math:`\ge 1 - \beta`, distribution-free.
 * z-tests: a shift of :math:`(z_{1-\alpha/2} + z_{\text{power}})\,\mathrm{se}` is detected with
   the stated power (two-sided).
+* TV: every alternative at TV :math:`\ge w \max_A \sqrt{P(A)(1-P(A))}` has Cohen's w at least
+  ``w`` (:func:`tv_for_w`; worst case the proportional tilt, :func:`worst_case_alternative`).
+* Exact binomial: power and detectable relative changes from the exact rejection region.
 """
 from __future__ import annotations
 
