@@ -87,6 +87,17 @@ def stage_for(alpha: float = DEFAULT_ALPHA, family_size: int = DEFAULT_FAMILY_SI
     return stage_level(level_for(alpha, family_size)), STAGE_POWER
 
 
+#: the family size the Monte Carlo resolution is sized for: B + 1 = 50 / sqrt(alpha / 200), so that
+#: the p-value of a check does not depend on how many other checks run with it (``--only``
+#: reproduces it exactly); larger families only lose a little power, never validity
+MC_FAMILY_MAX = 200
+
+
+def mc_level(alpha: float = DEFAULT_ALPHA, split: int = 1) -> float:
+    """The smallest stage level the Monte Carlo p-values resolve: ``sqrt(alpha/200) / split``."""
+    return math.sqrt(alpha / MC_FAMILY_MAX) / max(1, split)
+
+
 def bound_level(alpha: float = DEFAULT_ALPHA, family_size: int = DEFAULT_FAMILY_SIZE) -> float:
     """Level ``a`` of each distance bound (confidence ``1 - a``): ``alpha / family_size``, so the
     bounds of one run hold simultaneously with probability ``>= 1 - alpha``."""
@@ -185,6 +196,7 @@ def discrete_verdict(
     labels: list[str] | None = None,
     method: str = "auto",
     n_sim: int = 9999,
+    split: int = 1,
 ) -> Verdict:
     """Goodness of fit of category counts to ``probs``.
 
@@ -198,7 +210,8 @@ def discrete_verdict(
     (noncentral chi-square) and the TV detected against **every** alternative
     (:func:`~harness.stats.power.tv_for_w` on the pooled bins, plus the mass of the pooled
     categories, inside which deviations are not seen). Bound: an upper confidence bound on
-    TV(target, claimed) (:func:`~harness.stats.bounds.tv_upper_bound`).
+    TV(target, claimed) (:func:`~harness.stats.bounds.tv_upper_bound`). ``split``: the number of
+    tables a check Bonferroni-combines (its p-value is then judged at ``1/split`` of the level).
     """
     p = validate_probabilities(probs)
     o = np.asarray(observed)
@@ -210,8 +223,7 @@ def discrete_verdict(
     if method == "exact":
         res = exact_multinomial(o, p)
     elif method == "chisquare":
-        stage, _ = stage_for(alpha, family_size)
-        res = pearson_gof(o, p, exact_above=confirmation_threshold(alpha), min_level=stage,
+        res = pearson_gof(o, p, exact_above=confirmation_threshold(alpha), min_level=mc_level(alpha, split),
                           seed=derive_seed(0 if seed is None else int(seed), "null"))
     elif method == "g":
         res = g_test(o, p)
@@ -594,7 +606,7 @@ def independence_verdict(
     res = independence_chi2(labels, x, edges)
     stage, spower = stage_for(alpha, family_size)
     if res.df >= 1 and res.pvalue <= confirmation_threshold(alpha):
-        res = _conditional_mc(res, stage, derive_seed(0 if seed is None else int(seed), "null"))
+        res = _conditional_mc(res, mc_level(alpha), derive_seed(0 if seed is None else int(seed), "null"))
     w = min_detectable_w(res.n, res.df, stage, spower) if res.df >= 1 else math.inf
     det = _det("cohen_w", w, alpha, family_size, note="Cohen's w of the joint table vs independence")
     d = {"table": res.table.tolist(), "df": res.df, "min_expected_cell": res.min_expected,

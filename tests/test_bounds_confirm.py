@@ -80,3 +80,20 @@ def test_temperature_ratio_bound_inverts_the_moment():
         shift = abs((r * r - 1) * PI2_3 + (r - 1) ** 2 * dx * dx)
         assert temperature_ratio_bound(shift, dx) >= abs(e) - 1e-12
     assert temperature_ratio_bound(0.0, dx) == 0.0
+
+
+def test_only_reproduces_the_confirmed_pvalue_of_a_full_run():
+    """The p-value (both stages, Monte Carlo null included) of a check does not depend on which
+    other checks run: ``--only CHECK`` reproduces what the full run reported."""
+    from harness.checker.api import check_sampler
+    from harness.mutants import MUTANTS
+
+    fn = MUTANTS["cat_seed_shifted"].fn
+    full = check_sampler(fn, "categorical", budget="quick", seed=2, probes=False, adversarial=False,
+                         only=["T1.seeds", "T1.law.k5", "T1.pairs"])
+    alone = check_sampler(fn, "categorical", budget="quick", seed=2, probes=False, adversarial=False,
+                          only=["T1.seeds"])
+    a = next(v for v in full.verdicts if v.check == "T1.seeds")
+    b = alone.verdicts[0]
+    assert a.failed and b.failed and "Monte Carlo" in a.test
+    assert a.pvalue == b.pvalue and a.details["confirmation"] == b.details["confirmation"]

@@ -200,7 +200,7 @@ def _lagged_verdict(claim: str, check: str, text: str, tables: list[tuple[str, n
     el = len(tables)
     labels = [f"({a},{b})" for a in range(k) for b in range(k)]
     vs = [(name, discrete_verdict(claim, check, text, counts, np.outer(p, p).ravel(), seed=seed, reproduce=repro,
-                                  alpha=ctx.alpha, family_size=ctx.family_size * el * el, labels=labels,
+                                  alpha=ctx.alpha, family_size=ctx.family_size * el * el, labels=labels, split=el,
                                   details={**details, "lag": name}))
           for name, counts in tables]
     name, worst = min(vs, key=lambda t: (t[1].pvalue if t[1].pvalue is not None else 1.0))
