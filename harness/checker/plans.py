@@ -51,6 +51,7 @@ import numpy as np
 
 from harness.budgets import Budget
 from harness.checks import (
+    conditional_verdict,
     confirm_verdicts,
     confirmation_context,
     deterministic_verdict,
@@ -62,6 +63,7 @@ from harness import sampler_checks as sc
 from harness.samplers import (
     TargetError,
     draw_categorical,
+    draw_noise,
     onehot_rows,
     simplex_tolerance,
     torch_as_categorical,
@@ -81,6 +83,7 @@ __all__ = [
     "noise_bits_for",
     "lag_independence",
     "seed_independence",
+    "max_argmax_independence",
 ]
 
 NEG = -math.inf
@@ -358,6 +361,34 @@ def _noise_dtype(fn: Callable) -> np.dtype:
     return np.asarray(out).dtype
 
 
+def max_argmax_independence(fn: Callable, logits, n: int, ctx: RunContext, *, check: str,
+                            claim: str = "T3") -> list[Verdict]:
+    r"""T3 on a noise target: :math:`M = \max_i(x_i + g_i)` given the argmax is
+    Gumbel(lse(x)) in every class. Per-class Anderson-Darling with exact log-CDF / log-survival
+    (tail-weighted: a noise whose upper tail is cut or reshaped changes the law of M in the class
+    that needs the largest g, the least probable one), Holm inside the check."""
+    from scipy.special import logsumexp
+
+    from reference import laws
+
+    x = np.asarray(logits, dtype=np.float64)
+    seed = ctx.seed_for(check)
+    lse = float(logsumexp(x))
+    text = f"max_i (x_i + g_i) | argmax = i ~ Gumbel(lse(x) = {lse:.6g}, 1) for every class i, x = {sc.fmt_logits(x)}"
+    try:
+        g = draw_noise(fn, n * x.size, seed).reshape(n, x.size)
+    except TargetError as exc:
+        return [error_verdict(claim, check, text, f"target error: {exc}", n=n, seed=seed,
+                              reproduce=ctx.repro(check, seed), alpha=ctx.alpha)]
+    s = x + g
+    cdf = lambda v: laws.gumbel_cdf(v, loc=lse)  # noqa: E731
+    logcdf = lambda v: -np.exp(-(np.asarray(v, dtype=np.float64) - lse))  # noqa: E731
+    logsf = lambda v: np.log(-np.expm1(-np.exp(-(np.asarray(v, dtype=np.float64) - lse))))  # noqa: E731
+    return [conditional_verdict(claim, check, text, s.argmax(axis=1), s.max(axis=1), cdf, test="ad",
+                                logcdf=logcdf, logsf=logsf, **ctx.check_kwargs(check),
+                                details={"lse": lse, "logits": x.tolist()})]
+
+
 def _noise_plan(b: Budget) -> list[PlannedCheck]:
     nc = b.n_continuous
 
@@ -380,6 +411,8 @@ def _noise_plan(b: Budget) -> list[PlannedCheck]:
         ("N.resolution", "N", f"no repeated values (52 bits float64, 22 float32), N = {5 * nc:,}", 1, resolution),
         ("T2.max", "T2", f"max_i(x_i + g_i) ~ Gumbel(lse x), K = 5, N = {nc:,}", 1,
          lambda fn, ctx, _id: sc.max_stability(fn, LOGITS["k5"], nc, ctx, check=_id)),
+        ("T3.max_argmax", "T3", f"max independent of argmax: per-class Anderson-Darling, K = 5, N = {nc:,}", 1,
+         lambda fn, ctx, _id: max_argmax_independence(fn, LOGITS["k5"], nc, ctx, check=_id)),
     ]
     return [_mk(*p) for p in plan]
 
