@@ -20,9 +20,9 @@ thorough   100 000 000 2 000 000     2 000 000  2 000 000   2 000 000 000
 Power (``tests/test_verdict.py`` checks these figures against :func:`power_table`)::
 
     entry        budget    m    level L   Cohen w   TV*       KS dist  DKWM eps  z shift  tail 0-hit  tail 1e-6
-    report       quick     116  8.62e-07  0.0139    0.00697   0.0234   0.0139    0.035    3.78e-06    inf
-    report       standard  116  8.62e-07  0.00312   0.00156   0.00741  0.00438   0.0111   1.51e-07    0.793
-    report       thorough  116  8.62e-07  0.000623  0.000312  0.00234  0.00139   0.0035   3.78e-09    0.113
+    report       quick     121  8.26e-07  0.0139    0.00697   0.0234   0.0139    0.035    3.78e-06    inf
+    report       standard  121  8.26e-07  0.00312   0.00156   0.00741  0.00439   0.0111   1.51e-07    0.793
+    report       thorough  121  8.26e-07  0.000624  0.000312  0.00234  0.00139   0.0035   3.78e-09    0.113
     categorical  quick     11   9.09e-06  0.0132    0.00658   0.0223   0.0127    0.0325   3.21e-06    inf
     categorical  standard  11   9.09e-06  0.00294   0.00147   0.00706  0.00403   0.0103   1.28e-07    0.728
     categorical  thorough  11   9.09e-06  0.000589  0.000294  0.00223  0.00127   0.00325  3.21e-09    0.105

@@ -97,3 +97,22 @@ def test_only_reproduces_the_confirmed_pvalue_of_a_full_run():
     b = alone.verdicts[0]
     assert a.failed and b.failed and "Monte Carlo" in a.test
     assert a.pvalue == b.pvalue and a.details["confirmation"] == b.details["confirmation"]
+
+
+def test_g3_variance_level_rejects_gradient_noise_proportional_to_1_over_t():
+    """G3 per-T variance level (Bernstein, valid for the bounded g): the reference passes, a
+    sampler adding zero-mean gradient noise of size 0.05/T fails at every T of the grid."""
+    from harness.budgets import get_budget
+    from harness.context import RunContext
+    from harness.experiments import _binary
+    from harness.experiments.g3_variance import X, _grads, bernstein_second_moment
+
+    ctx = RunContext(budget=get_budget("quick"), seed=4)
+    delta = float(X[0] - X[1])
+    rng = np.random.default_rng(0)
+    for t in (0.1, 0.01, 0.001):
+        g = _grads(ctx, f"G3.test.{t}", t, 20_000)
+        m2, m4 = _binary.grad_moment(2, delta, t), _binary.grad_moment(4, delta, t)
+        assert bernstein_second_moment(g, t, m2, m4, 1e-3, 0.95)[1] > 1e-3
+        noisy = g + rng.normal(0.0, 0.05 / t, g.size)
+        assert bernstein_second_moment(noisy, t, m2, m4, 1e-3, 0.95)[1] < 1e-6
