@@ -1,11 +1,13 @@
 """Named sample-size presets. A budget fixes every sample size of a run, hence its power.
 
 The power each budget gives is computed, not guessed: :func:`power_table` evaluates the
-minimum detectable effects (power 0.9) for the default family size, and the report prints it
-(:func:`format_power_table`). Every figure is at the per-check Bonferroni level
-``alpha / family_size`` = 0.01 / 50 = 2e-4 (the most stringent level Holm can apply), so it is
-conservative: a deviation at least this large is detected with probability >= 0.9 even by the
-first check of the family.
+minimum detectable effects (confirmed power 0.9) at the **planned family size m of each entry
+point** (the report, each checker kind; :func:`family_size`), and the report prints it
+(:func:`format_power_table`). Every figure holds at the per-check Bonferroni level
+``L = alpha / m`` (the most stringent level Holm can apply, so it is conservative) for the
+confirmed two-stage p-value of :mod:`harness.stats.confirm`: each stage at ``sqrt(L)`` with
+power ``sqrt(0.9)``. The family alpha is 1e-4: a correct sampler fails a run with probability at
+most 1e-4.
 
 =========  ==========  ============  =========  ==========  ==========
 budget     discrete N  continuous N  relaxed N  gradient N  tail N
@@ -15,36 +17,45 @@ standard   4 000 000   200 000       200 000    200 000     50 000 000
 thorough   100 000 000 2 000 000     2 000 000  2 000 000   2 000 000 000
 =========  ==========  ============  =========  ==========  ==========
 
-Power at level 2e-4, power 0.9 (``tests/test_verdict.py`` checks these figures against
-:func:`power_table`):
+Power (``tests/test_verdict.py`` checks these figures against :func:`power_table`)::
 
-=========  ========  ==========  ==========  ==========  ==========  ==========  ==========
-budget     Cohen w   TV (K=10)   KS dist.    DKWM eps    z shift     tail: 0     tail 1e-6
-           (df = 9)  uniform     (cont.)     (cont.)     (sd units)  hits rate   rel. change
-=========  ========  ==========  ==========  ==========  ==========  ==========  ==========
-quick      0.0140    0.00313     0.0238      0.0152      0.0354      4.53e-06    3.54
-standard   0.00313   0.000700    0.00754     0.00480     0.0112      1.81e-07    0.707
-thorough   0.000626  0.000140    0.00238     0.00152     0.00354     4.53e-09    0.112
-=========  ========  ==========  ==========  ==========  ==========  ==========  ==========
+    entry        budget    m    level L   Cohen w   TV*       KS dist  DKWM eps  z shift  tail 0-hit  tail 1e-6
+    report       quick     121  8.26e-07  0.0139    0.00697   0.0234   0.0139    0.035    3.78e-06    inf
+    report       standard  121  8.26e-07  0.00312   0.00156   0.00741  0.00439   0.0111   1.51e-07    0.793
+    report       thorough  121  8.26e-07  0.000624  0.000312  0.00234  0.00139   0.0035   3.78e-09    0.113
+    categorical  quick     11   9.09e-06  0.0132    0.00658   0.0223   0.0127    0.0325   3.21e-06    inf
+    categorical  standard  11   9.09e-06  0.00294   0.00147   0.00706  0.00403   0.0103   1.28e-07    0.728
+    categorical  thorough  11   9.09e-06  0.000589  0.000294  0.00223  0.00127   0.00325  3.21e-09    0.105
+    relaxed      quick     12   8.33e-06  0.0132    0.0066    0.0224   0.0128    0.0326   3.21e-06    inf
+    relaxed      standard  12   8.33e-06  0.00295   0.00148   0.00707  0.00404   0.0103   1.28e-07    0.75
+    relaxed      thorough  12   8.33e-06  0.00059   0.000295  0.00224  0.00128   0.00326  3.21e-09    0.105
+    noise        quick     6    1.67e-05  0.013     0.00648   0.022    0.0124    0.0318   3.02e-06    inf
+    noise        standard  6    1.67e-05  0.0029    0.00145   0.00696  0.00394   0.0101   1.21e-07    0.728
+    noise        thorough  6    1.67e-05  0.000579  0.00029   0.0022   0.00124   0.00318  3.02e-09    0.103
+    torch        quick     19   5.26e-06  0.0134    0.00668   0.0226   0.013     0.0331   3.4e-06     inf
+    torch        standard  19   5.26e-06  0.00299   0.00149   0.00714  0.00411   0.0105   1.36e-07    0.75
+    torch        thorough  19   5.26e-06  0.000597  0.000299  0.00226  0.0013    0.00331  3.4e-09     0.107
 
 Reading the table:
 
 * **Cohen w** -- chi-square (df 9, e.g. 10 categories) detects
   :math:`w = \\sqrt{\\sum (q - p)^2/p}` at least this large (noncentral chi-square power);
-  **TV** -- the matching total-variation distance of the hardest one-category shift for
-  10 equiprobable categories (:math:`w/\\sqrt{1/p_a + 1/p_b}`).
+  **TV*** -- every alternative at least this far in total variation from 10 equiprobable
+  categories is detected: :math:`w \\max_A \\sqrt{P(A)(1-P(A))} = w/2`
+  (:func:`harness.stats.power.tv_for_w`; the proportional tilt between two halves attains it).
 * **KS dist.** -- sup-distance between the sampled and the claimed CDF detected by KS
   (distribution-free, DKWM: :math:`\\varepsilon_\\alpha + \\varepsilon_{0.1}`), at the
   continuous N (the relaxed N is the same); **DKWM eps** -- the distance that the sample
-  CDF exceeds with probability <= 2e-4 under the null.
+  CDF exceeds with probability <= the stage level under the null.
 * **z shift** -- a mean shift (two-sided z-test) detected, in units of the per-sample
   standard deviation, at the gradient N.
-* **tail: 0 hits rate** -- a category of at least this probability that is *never* sampled
+* **tail 0-hit** -- a category of at least this probability that is *never* sampled
   (truncated noise tail) is caught by the exact binomial test at the tail N. Float32 noise
   (24-bit uniforms) caps the Gumbel at about 16.6, a tail of probability about 6e-8: caught
-  at ``thorough`` (4.5e-9), not at ``standard`` (1.8e-7) or ``quick``.
-* **tail 1e-6 rel. change** -- relative change of a 1e-6 category rate detected at the
-  tail N (normal approximation).
+  at ``thorough`` (3.8e-9), not at ``standard`` (1.5e-7) or ``quick``.
+* **tail 1e-6** -- relative change (deficit or excess, the larger) of a 1e-6 category rate
+  detected at the tail N, exact binomial power; ``inf`` at ``quick`` (2 expected hits: no
+  deficit is detectable).
 """
 from __future__ import annotations
 
@@ -57,13 +68,14 @@ from harness.stats.power import (
     ks_detectable_distance,
     min_detectable_w,
     tail_absence_rate,
+    tv_for_w,
     z_detectable,
 )
 
-__all__ = ["Budget", "BUDGETS", "get_budget", "power_table", "format_power_table",
-           "DEFAULT_ALPHA", "DEFAULT_FAMILY_SIZE"]
+__all__ = ["Budget", "BUDGETS", "get_budget", "power_table", "power_row", "format_power_table",
+           "family_size", "ENTRY_POINTS", "DEFAULT_ALPHA", "DEFAULT_FAMILY_SIZE"]
 
-DEFAULT_ALPHA = 0.01
+DEFAULT_ALPHA = 1e-4  # a correct sampler fails a run with probability <= 1e-4 (confirmed p-values)
 DEFAULT_FAMILY_SIZE = 50  # order of the number of statistical checks in one report run
 
 
@@ -100,50 +112,86 @@ def get_budget(name: str | Budget) -> Budget:
         raise ValueError(f"unknown budget {name!r}; choose one of {sorted(BUDGETS)}") from None
 
 
-def power_table(family_size: int = DEFAULT_FAMILY_SIZE, df: int = 9, *,
-                tail_rate: float = 1e-6, power: float = 0.9) -> list[dict]:
-    """For each budget, at the Bonferroni level ``alpha / family_size`` (the most stringent
-    Holm level) and ``power``: detectable Cohen's w (chi-square with ``df``) and the TV of the
-    hardest one-category shift among ``df + 1`` equiprobable categories; KS sup-distance and
-    DKWM epsilon at the continuous and relaxed N; the z-test shift in standard deviations at
-    the gradient N; the smallest category rate whose total absence is caught at the tail N;
-    the relative change of a ``tail_rate`` category detected at the tail N."""
+#: the entry points whose family sizes the power table uses: the report and each checker kind
+ENTRY_POINTS = ("report", "categorical", "relaxed", "noise", "torch")
+
+
+def family_size(entry: str, budget: Budget | str) -> int:
+    """The planned family size m (number of statistical checks) of an entry point at ``budget``:
+    ``"report"`` (all experiments, :meth:`Experiment.planned`) or a checker kind (the sizes of
+    :func:`harness.checker.plans.plan_for`)."""
+    b = get_budget(budget)
+    if entry == "report":
+        from harness.context import RunContext
+        from harness.experiments import all_experiments
+
+        ctx = RunContext(budget=b)
+        return max(1, sum(e.planned(ctx) for e in all_experiments()))
+    from harness.checker.plans import plan_for
+
+    return max(1, sum(c.size for c in plan_for(entry, b) if c.group == "law"))  # the law's Holm family
+
+
+def power_row(b: Budget, m: int, df: int = 9, *, tail_rate: float = 1e-6, power: float = 0.9) -> dict:
+    """The power of budget ``b`` in a family of ``m`` confirmed checks: every figure is detected
+    with probability ``power`` by the confirmed check at the Bonferroni level ``L = alpha/m``
+    (each of its two stages at ``sqrt(L)`` with power ``sqrt(power)``)."""
+    level = b.alpha / max(1, m)
+    stage, sp = math.sqrt(level), math.sqrt(power)
+    w = min_detectable_w(b.n_discrete, df, stage, sp)
+    return {
+        "budget": b.name,
+        "m": int(m),
+        "level": level,
+        "stage_level": stage,
+        "power": power,
+        "n_discrete": b.n_discrete,
+        "cohen_w": w,
+        # every alternative at TV >= w * max_A sqrt(P(A)(1-P(A))) = w/2 for df + 1 equiprobable
+        # categories (an even split exists for even K; stats.power.tv_for_w)
+        "tv_uniform": tv_for_w(w, [1.0 / (df + 1)] * (df + 1)),
+        "n_continuous": b.n_continuous,
+        "ks_distance": ks_detectable_distance(b.n_continuous, stage, sp),
+        "dkwm_epsilon": dkwm_epsilon(b.n_continuous, stage),
+        "n_relaxed": b.n_relaxed,
+        "relaxed_ks_distance": ks_detectable_distance(b.n_relaxed, stage, sp),
+        "n_gradient": b.n_gradient,
+        "z_shift_sd": z_detectable(1.0 / math.sqrt(b.n_gradient), stage, sp),
+        "n_tail": b.n_tail,
+        "tail_absent_rate": tail_absence_rate(b.n_tail, stage),
+        "tail_rate": tail_rate,
+        "tail_relative_change": binomial_detectable_ratio(b.n_tail, tail_rate, stage, sp),
+    }
+
+
+def power_table(entries: tuple[str, ...] | None = None, df: int = 9, *, tail_rate: float = 1e-6,
+                power: float = 0.9, sizes: dict | None = None) -> list[dict]:
+    """For each budget and each entry point (default :data:`ENTRY_POINTS`), :func:`power_row` at
+    the planned family size of that entry point (:func:`family_size`; ``sizes[(entry, budget)]``
+    overrides it): detectable Cohen's w (chi-square with ``df``) and the TV detected against
+    every alternative for ``df + 1`` equiprobable categories; KS sup-distance and DKWM epsilon at
+    the continuous N (the relaxed N is the same); the z-test shift in standard deviations at the
+    gradient N; the smallest category rate whose total absence is caught at the tail N; the
+    relative change (deficit or excess) of a ``tail_rate`` category detected at the tail N by the
+    exact binomial test (exact power)."""
     rows = []
-    k = df + 1
-    for b in BUDGETS.values():
-        level = b.alpha / family_size
-        w = min_detectable_w(b.n_discrete, df, level, power)
-        rows.append({
-            "budget": b.name,
-            "level": level,
-            "power": power,
-            "n_discrete": b.n_discrete,
-            "cohen_w": w,
-            "tv_uniform": w / math.sqrt(2.0 * k),
-            "n_continuous": b.n_continuous,
-            "ks_distance": ks_detectable_distance(b.n_continuous, level, power),
-            "dkwm_epsilon": dkwm_epsilon(b.n_continuous, level),
-            "n_relaxed": b.n_relaxed,
-            "relaxed_ks_distance": ks_detectable_distance(b.n_relaxed, level, power),
-            "n_gradient": b.n_gradient,
-            "z_shift_sd": z_detectable(1.0 / math.sqrt(b.n_gradient), level, power),
-            "n_tail": b.n_tail,
-            "tail_absent_rate": tail_absence_rate(b.n_tail, level),
-            "tail_rate": tail_rate,
-            "tail_relative_change": binomial_detectable_ratio(b.n_tail, tail_rate, level, power),
-        })
+    for entry in entries or ENTRY_POINTS:
+        for b in BUDGETS.values():
+            m = (sizes or {}).get((entry, b.name)) or family_size(entry, b)
+            rows.append({"entry": entry, **power_row(b, m, df, tail_rate=tail_rate, power=power)})
     return rows
 
 
-def format_power_table(family_size: int = DEFAULT_FAMILY_SIZE, df: int = 9) -> str:
+def format_power_table(entries: tuple[str, ...] | None = None, df: int = 9) -> str:
     """:func:`power_table` as aligned text (for the report and the CLI)."""
-    rows = power_table(family_size, df)
-    head = ["budget", "level", "Cohen w", "TV", "KS dist", "DKWM eps", "z shift/sd",
+    rows = power_table(entries, df)
+    head = ["entry", "budget", "m", "level", "Cohen w", "TV", "KS dist", "DKWM eps", "z shift/sd",
             "tail 0-hit rate", f"tail {rows[0]['tail_rate']:g} rel."]
-    keys = ["budget", "level", "cohen_w", "tv_uniform", "ks_distance", "dkwm_epsilon",
+    keys = ["entry", "budget", "m", "level", "cohen_w", "tv_uniform", "ks_distance", "dkwm_epsilon",
             "z_shift_sd", "tail_absent_rate", "tail_relative_change"]
-    body = [[r[k] if isinstance(r[k], str) else f"{r[k]:.3g}" for k in keys] for r in rows]
+    body = [[str(r[k]) if isinstance(r[k], (str, int)) else f"{r[k]:.3g}" for k in keys] for r in rows]
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*head).rstrip()] + [fmt.format(*b).rstrip() for b in body]
-    return "\n".join(out) + f"\n(power 0.9, chi-square df = {df}, per-check level alpha/{family_size})"
+    return "\n".join(out) + (f"\n(confirmed power 0.9 at the Bonferroni level alpha/m of each entry point; "
+                             f"each stage at sqrt(alpha/m) with power 0.949; chi-square df = {df})")

@@ -3,14 +3,20 @@ that states its statistic, null, level and power. Shared by the experiments (our
 and the checker (third-party samplers): one mechanism for both.
 
 Every builder takes ``family_size`` (the number of statistical checks in the run): the power
-statement is computed at the Bonferroni level ``alpha / family_size``, the most stringent
-level Holm can apply, so the stated detectable effect is conservative. The decision itself is
-made later, for the whole family, by :func:`harness.verdict.judge_family`.
+statement is "power 0.9 at the Bonferroni level ``L = alpha / family_size``" (the most
+stringent level Holm can apply, so the stated detectable effect is conservative) **for the
+confirmed two-stage p-value** of :mod:`harness.stats.confirm`: each stage at ``sqrt(L)`` with
+power ``sqrt(0.9)``. The decision itself is made later, for the whole family, by
+:func:`harness.verdict.judge_family`. Every builder also attaches the distance bound a PASS
+certifies (:class:`~harness.verdict.Bound`, :mod:`harness.stats.bounds`), at confidence
+``1 - alpha/family_size`` each, so that the bounds of a run hold simultaneously at ``1 - alpha``.
+:func:`confirm_verdicts` runs the second stage.
 """
 from __future__ import annotations
 
 import math
 import traceback
+from dataclasses import replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -24,13 +30,22 @@ from harness.stats.continuous import (
     ks_test,
     z_test,
 )
+from harness.seeds import derive_seed
+from harness.stats.bounds import cp_interval, mean_bound, sup_distance_bound, tv_upper_bound
+from harness.stats.confirm import (
+    CONFIRMATION_KEY,
+    STAGE_POWER,
+    combine,
+    confirmation_threshold,
+    stage_level,
+)
 from harness.stats.discrete import (
     EXACT_MAX_OUTCOMES,
     binomial_tail,
-    chisquare_gof,
     exact_multinomial,
     g_test,
     monte_carlo_multinomial,
+    pearson_gof,
     validate_probabilities,
 )
 from harness.stats.power import (
@@ -40,7 +55,7 @@ from harness.stats.power import (
     tv_for_w,
     z_detectable,
 )
-from harness.verdict import Detectable, Verdict
+from harness.verdict import Bound, Detectable, Verdict
 
 __all__ = [
     "discrete_verdict",
@@ -53,12 +68,107 @@ __all__ = [
     "conditional_verdict",
     "independence_verdict",
     "level_for",
+    "stage_for",
+    "bound_level",
+    "confirm_verdicts",
+    "confirmation_context",
 ]
 
 
 def level_for(alpha: float = DEFAULT_ALPHA, family_size: int = DEFAULT_FAMILY_SIZE) -> float:
-    """Per-check Bonferroni level ``alpha / family_size`` used for power statements."""
+    """Per-check Bonferroni level ``alpha / family_size`` of the power statements."""
     return alpha / max(1, family_size)
+
+
+def stage_for(alpha: float = DEFAULT_ALPHA, family_size: int = DEFAULT_FAMILY_SIZE) -> tuple[float, float]:
+    """``(stage level, stage power)`` = ``(sqrt(alpha/family_size), sqrt(0.9))``: a stage
+    detecting an effect with this power at this level makes the confirmed check detect it with
+    power 0.9 at ``alpha/family_size`` (:mod:`harness.stats.confirm`)."""
+    return stage_level(level_for(alpha, family_size)), STAGE_POWER
+
+
+#: the family size the Monte Carlo resolution is sized for: B + 1 = 50 / sqrt(alpha / 200), so that
+#: the p-value of a check does not depend on how many other checks run with it (``--only``
+#: reproduces it exactly); larger families only lose a little power, never validity
+MC_FAMILY_MAX = 200
+
+
+def mc_level(alpha: float = DEFAULT_ALPHA, split: int = 1) -> float:
+    """The smallest stage level the Monte Carlo p-values resolve: ``sqrt(alpha/200) / split``."""
+    return math.sqrt(alpha / MC_FAMILY_MAX) / max(1, split)
+
+
+def bound_level(alpha: float = DEFAULT_ALPHA, family_size: int = DEFAULT_FAMILY_SIZE) -> float:
+    """Level ``a`` of each distance bound (confidence ``1 - a``): ``alpha / family_size``, so the
+    bounds of one run hold simultaneously with probability ``>= 1 - alpha``."""
+    return alpha / max(1, family_size)
+
+
+def _bound(measure: str, value: float, alpha: float, note: str) -> Bound:
+    return Bound(measure, float(value), 1.0 - alpha, note + " (each bound of the run at 1 - alpha/m: "
+                 "simultaneous at 1 - alpha)")
+
+
+def _det(measure: str, value: float, alpha: float, family_size: int, *, tv: float | None = None,
+         note: str = "") -> Detectable:
+    level = level_for(alpha, family_size)
+    stage = stage_level(level)
+    how = f"confirmed: each of two stages at level {stage:.3g} with power {STAGE_POWER:.4f}"
+    return Detectable(measure, value, 0.9, level, tv, f"{how}; {note}" if note else how)
+
+
+def confirmation_context(ctx: Any) -> Any:
+    """The context of stage 2: the same run under the derived run seed
+    ``derive_seed(ctx.seed, "confirmation")`` (fresh, independent draws; reproducible)."""
+    from dataclasses import replace as _replace
+
+    return _replace(ctx, seed=derive_seed(ctx.seed, CONFIRMATION_KEY))
+
+
+def confirm_verdicts(first: list[Verdict], rerun: Callable[[], list[Verdict]], alpha: float) -> list[Verdict]:
+    """Confirm the statistical rejections of ``first`` (:mod:`harness.stats.confirm`).
+
+    Every statistical, non-forced verdict with ``p1 <= sqrt(alpha)`` gets its confirmed p-value
+    ``max(p1, p2)**2`` from the verdict of the same check id in ``rerun()`` (called once, only
+    when needed: stage 2 on fresh draws); the others keep ``p1``. The stage-2 p-value, statistic,
+    seed and reading are recorded in ``details["confirmation"]``. A stage-2 verdict that is a
+    forced FAIL (crash, impossible event) makes the check a forced FAIL with its reason."""
+    tau = confirmation_threshold(alpha)
+
+    def needs(v: Verdict) -> bool:
+        return (v.pvalue is not None and not v.forced_fail and not math.isnan(float(v.pvalue))
+                and float(v.pvalue) <= tau)
+
+    if not any(needs(v) for v in first):
+        return list(first)
+    second: dict[str, Verdict] = {}
+    for v in rerun():
+        second.setdefault(v.check, v)
+    out = []
+    for v in first:
+        if not needs(v):
+            out.append(v)
+            continue
+        v2 = second.get(v.check)
+        p1 = float(v.pvalue)  # type: ignore[arg-type]
+        if v2 is None or (v2.pvalue is None and not v2.forced_fail):
+            conf = {"p1": p1, "p2": None, "text": "stage 2 returned no verdict for this check: not confirmed"}
+            out.append(replace(v, pvalue=1.0, details={**dict(v.details), "confirmation": conf}))
+            continue
+        if v2.forced_fail:
+            conf = {"p1": p1, "p2": None, "seed2": v2.seed,
+                    "text": f"stage 2 (seed {v2.seed}) failed outright: {v2.reason}"}
+            out.append(replace(v, forced_fail=True, reason=f"{v.reason}; stage 2: {v2.reason}",
+                               details={**dict(v.details), "confirmation": conf}))
+            continue
+        p2 = float(v2.pvalue)  # type: ignore[arg-type]
+        p2c = 0.0 if math.isnan(p2) else p2
+        p = combine(p1, p2c, alpha)
+        conf = {"p1": p1, "p2": p2, "seed2": v2.seed, "statistic2": v2.statistic, "seen2": v2.seen,
+                "text": (f"p1 = {p1:.3g} <= sqrt(alpha) = {tau:.3g}, so re-tested on fresh draws (seed "
+                         f"{v2.seed}): p2 = {p2:.3g}; confirmed p = max(p1, p2)^2 = {p:.3g}")}
+        out.append(replace(v, pvalue=p, details={**dict(v.details), "confirmation": conf}))
+    return out
 
 
 def _common(claim: str, check: str, claim_text: str, seed: int | None, reproduce: str,
@@ -86,16 +196,22 @@ def discrete_verdict(
     labels: list[str] | None = None,
     method: str = "auto",
     n_sim: int = 9999,
+    split: int = 1,
 ) -> Verdict:
     """Goodness of fit of category counts to ``probs``.
 
     ``method="auto"`` uses the exact multinomial test when the outcome space is small (N <= 200
     and at most ``EXACT_MAX_OUTCOMES`` outcomes), otherwise Pearson's chi-square with pooling
-    (every bin with expected count >= 5). ``"chisquare"``, ``"g"``, ``"exact"`` and
-    ``"monte-carlo"`` force one test (the Monte Carlo p-value uses ``n_sim`` draws seeded by
-    ``seed``). Any observation in a probability-0 category is a forced FAIL naming the
-    category. Power: minimum Cohen's w at power 0.9 and the matching TV of the hardest
-    one-category shift (noncentral chi-square, at the Bonferroni level alpha/family_size).
+    (every bin with expected count >= 5) whose p-value is valid at every decision level
+    (:func:`~harness.stats.discrete.pearson_gof`: exact binomial for two bins, Monte Carlo null
+    below ``sqrt(alpha)``). ``"chisquare"``, ``"g"``, ``"exact"`` and ``"monte-carlo"`` force
+    one test (the Monte Carlo p-value uses ``n_sim`` draws seeded by ``seed``). Any observation
+    in a probability-0 category is a forced FAIL naming the category. Power: minimum Cohen's w
+    (noncentral chi-square) and the TV detected against **every** alternative
+    (:func:`~harness.stats.power.tv_for_w` on the pooled bins, plus the mass of the pooled
+    categories, inside which deviations are not seen). Bound: an upper confidence bound on
+    TV(target, claimed) (:func:`~harness.stats.bounds.tv_upper_bound`). ``split``: the number of
+    tables a check Bonferroni-combines (its p-value is then judged at ``1/split`` of the level).
     """
     p = validate_probabilities(probs)
     o = np.asarray(observed)
@@ -107,16 +223,27 @@ def discrete_verdict(
     if method == "exact":
         res = exact_multinomial(o, p)
     elif method == "chisquare":
-        res = chisquare_gof(o, p)
+        res = pearson_gof(o, p, exact_above=confirmation_threshold(alpha), min_level=mc_level(alpha, split),
+                          seed=derive_seed(0 if seed is None else int(seed), "null"))
     elif method == "g":
         res = g_test(o, p)
     elif method == "monte-carlo":
         res = monte_carlo_multinomial(o, p, n_sim=n_sim, seed=seed)
     else:
         raise ValueError(f"method must be auto, exact, chisquare, g or monte-carlo, got {method!r}")
-    level = level_for(alpha, family_size)
-    w = min_detectable_w(n, res.df, level) if res.df >= 1 else math.inf
-    det = Detectable("cohen_w", w, 0.9, level, tv_for_w(w, p) if math.isfinite(w) else None)
+    stage, spower = stage_for(alpha, family_size)
+    w = min_detectable_w(n, res.df, stage, spower) if res.df >= 1 else math.inf
+    tv_star, tv_note = None, ""
+    if math.isfinite(w) and res.groups:
+        pooled = [g for g in res.groups if len(g) > 1]
+        mass = float(sum(p[i] for g in pooled for i in g))
+        tv_star = tv_for_w(w, res.expected / max(n, 1)) + mass
+        tv_note = (f"TV against every alternative: w* max_A sqrt(P(A)(1-P(A))) over the {res.bins} bins"
+                   + (f" + {mass:.3g} (mass of the pooled categories)" if pooled else ""))
+    det = _det("cohen_w", w, alpha, family_size, tv=tv_star, note=tv_note)
+    a_b = bound_level(alpha, family_size)
+    tvb, bnote = tv_upper_bound(o, p, a_b)
+    bound = _bound("TV(target, claimed)", tvb, alpha, bnote)
     name = (lambda i: labels[i]) if labels else (lambda i: str(i))
     e_full = n * p
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -152,6 +279,7 @@ def discrete_verdict(
         **_common(claim, check, claim_text, seed, reproduce, alpha),
         test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=n, detectable=det,
         reason=reason, forced_fail=forced, details=d, expected=expected, seen=seen,
+        bound=None if forced else bound,
     )
 
 
@@ -186,29 +314,33 @@ def ks_verdict(
     family_size: int = DEFAULT_FAMILY_SIZE,
     details: Mapping[str, Any] | None = None,
 ) -> Verdict:
-    """KS test of ``samples`` against the exact ``cdf``; power as a KS sup-distance (DKWM)."""
+    """KS test of ``samples`` against the exact ``cdf``; power as a KS sup-distance (DKWM, per
+    stage); bound: ``sup |F_target - F| <= D + eps`` (DKW band)."""
     x = np.asarray(samples, dtype=np.float64).ravel()
-    level = level_for(alpha, family_size)
+    stage, spower = stage_for(alpha, family_size)
     if (err := _nonfinite_verdict(x, "samples", claim, check, claim_text, seed=seed, reproduce=reproduce,
                                   alpha=alpha, test="Kolmogorov-Smirnov")) is not None:
         return err
-    res = ks_test(x, cdf, alpha=level)
-    det = Detectable("ks_sup_distance", ks_detectable_distance(x.size, level), 0.9, level)
+    res = ks_test(x, cdf, alpha=stage)
+    det = _det("ks_sup_distance", ks_detectable_distance(x.size, stage, spower), alpha, family_size)
+    a_b = bound_level(alpha, family_size)
+    bound = _bound("sup |F_target - F_claimed|", sup_distance_bound(res.statistic, x.size, a_b), alpha,
+                   "D_n + sqrt(ln(2/a)/(2n)) (DKW band)")
     d = {"dkwm_epsilon": res.dkwm_epsilon, "sup_location": res.location,
          "ecdf": _ecdf_points(x, cdf)}
     d.update(details or {})
     reason = (f"sup |F_n - F| = {res.statistic:.4g} at x = {res.location:.4g}; under the null it "
-              f"exceeds {res.dkwm_epsilon:.4g} with probability <= {level:.2g} (DKWM)")
+              f"exceeds {res.dkwm_epsilon:.4g} with probability <= {stage:.2g} (DKWM)")
     f_at = float(np.asarray(cdf(np.array([res.location])), dtype=float).ravel()[0])
     fn_lo = float(np.sum(x < res.location)) / x.size
     fn_hi = float(np.sum(x <= res.location)) / x.size
     expected = (f"F(x) of the claimed law; sup |F_n - F| <= {res.dkwm_epsilon:.3g} "
-                f"(DKWM, probability {1 - level:.4g})")
+                f"(DKWM, probability {1 - stage:.4g})")
     seen = (f"at x = {res.location:.5g}: F = {f_at:.5g}, F_n = {fn_lo:.5g}..{fn_hi:.5g} "
             f"(D = {res.statistic:.4g}, n = {x.size})")
     return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
                    test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=x.size,
-                   detectable=det, reason=reason, details=d, expected=expected, seen=seen)
+                   detectable=det, reason=reason, details=d, expected=expected, seen=seen, bound=bound)
 
 
 def ad_verdict(
@@ -226,19 +358,26 @@ def ad_verdict(
     family_size: int = DEFAULT_FAMILY_SIZE,
     details: Mapping[str, Any] | None = None,
 ) -> Verdict:
-    """Anderson-Darling test against the exact law (tail-sensitive companion of KS). Power is
-    stated with the distribution-free KS bound (AD is at least as powerful in the tails)."""
+    """Anderson-Darling test against the exact law (tail-sensitive companion of KS). No power
+    figure: no distribution-free detectable distance is known for A^2, and AD is not uniformly
+    more powerful than KS (a narrow density bump at the KS detectable distance is missed by AD),
+    so the power of a law check is carried by its KS companion. Bound: the DKW band of the same
+    sample (``sup |F_target - F| <= D_n + eps``)."""
     x = np.asarray(samples, dtype=np.float64).ravel()
     if (err := _nonfinite_verdict(x, "samples", claim, check, claim_text, seed=seed, reproduce=reproduce,
                                   alpha=alpha, test="Anderson-Darling")) is not None:
         return err
     res = anderson_darling(x, cdf, logcdf=logcdf, logsf=logsf)
-    level = level_for(alpha, family_size)
-    det = Detectable("ks_sup_distance", ks_detectable_distance(x.size, level), 0.9, level,
-                     note="distribution-free bound; AD weights the tails more")
+    a_b = bound_level(alpha, family_size)
+    dn = float(ks_test(x, cdf).statistic)
+    bound = _bound("sup |F_target - F_claimed|", sup_distance_bound(dn, x.size, a_b), alpha,
+                   "D_n + sqrt(ln(2/a)/(2n)) (DKW band of the same sample)")
     return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
                    test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=x.size,
-                   detectable=det, reason=f"A^2 = {res.statistic:.4g}", details=dict(details or {}),
+                   detectable=None, bound=bound,
+                   reason=(f"A^2 = {res.statistic:.4g}; power: not stated (no distribution-free figure "
+                           "for A^2; the KS companion carries the power statement)"),
+                   details=dict(details or {}),
                    expected="A^2 of order 1 under the claimed law (mean 1; 95% quantile 2.49, "
                             "99.9% quantile 5.97)",
                    seen=f"A^2 = {res.statistic:.4g} (n = {x.size})")
@@ -259,16 +398,21 @@ def tail_verdict(
     details: Mapping[str, Any] | None = None,
 ) -> Verdict:
     """Exact binomial test of a rare category's count (tail mass); power as the relative rate
-    change detected."""
+    change detected in both directions (exact binomial power); bound: ``|rate/p - 1|`` from the
+    Clopper-Pearson interval of the rate."""
     res = binomial_tail(int(hits), int(n), float(p))
-    level = level_for(alpha, family_size)
-    det = Detectable("relative_rate", binomial_detectable_ratio(n, p, level), 0.9, level)
+    stage, spower = stage_for(alpha, family_size)
+    det = _det("relative_rate", binomial_detectable_ratio(n, p, stage, spower), alpha, family_size,
+               note="exact binomial power, deficit and excess")
+    lo, hi = cp_interval(int(hits), int(n), bound_level(alpha, family_size))
+    rel = max(float(hi) / p - 1.0, 1.0 - float(lo) / p) if p > 0 else math.inf
+    bound = _bound("|rate_target / rate_claimed - 1|", rel, alpha, "two-sided Clopper-Pearson interval of the rate")
     d = {"hits": int(hits), "expected": res.expected, "z": res.z}
     d.update(details or {})
     reason = f"observed {int(hits)} hits, expected {res.expected:.2f} (z = {res.z:+.2f})"
     return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
                    test="exact binomial tail", statistic=res.z, pvalue=res.pvalue, n=int(n),
-                   detectable=det, reason=reason, details=d,
+                   detectable=det, reason=reason, details=d, bound=bound,
                    expected=f"N p = {int(n)} x {p:.4g} = {res.expected:.2f} hits",
                    seen=f"{int(hits)} hits (z = {res.z:+.2f})")
 
@@ -288,20 +432,24 @@ def z_verdict(
     details: Mapping[str, Any] | None = None,
     measure: str = "mean_shift",
 ) -> Verdict:
-    """Two-sided z-test of a sample mean against ``target``; power as the detectable shift."""
+    """Two-sided z-test of a sample mean against ``target``; power as the detectable shift;
+    bound: ``|mean_target - target| <= |estimate - target| + z se``."""
     x = np.asarray(samples, dtype=np.float64).ravel()
     if (err := _nonfinite_verdict(x, "samples", claim, check, claim_text, seed=seed, reproduce=reproduce,
                                   alpha=alpha, test="z-test")) is not None:
         return err
     res = z_test(x, target, se)
-    level = level_for(alpha, family_size)
-    det = Detectable(measure, z_detectable(res.se, level), 0.9, level)
+    stage, spower = stage_for(alpha, family_size)
+    det = _det(measure, z_detectable(res.se, stage, spower), alpha, family_size)
+    bound = _bound("|mean_target - mean_claimed|",
+                   mean_bound(res.estimate, target, res.se, bound_level(alpha, family_size)), alpha,
+                   "|estimate - target| + z_{1-a/2} se (normal approximation)")
     d = {"estimate": res.estimate, "se": res.se, "target": target}
     d.update(details or {})
     reason = f"estimate {res.estimate:.6g} +- {res.se:.2g} (se) vs exact {target:.6g} (z = {res.statistic:+.2f})"
     return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
                    test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=x.size,
-                   detectable=det, reason=reason, details=d,
+                   detectable=det, reason=reason, details=d, bound=bound,
                    expected=f"mean {target:.6g}",
                    seen=f"{res.estimate:.6g} +- {res.se:.2g} (se), z = {res.statistic:+.2f}")
 
@@ -371,8 +519,9 @@ def conditional_verdict(
     """k-sample check (spec T3): the law of ``values`` given each label is ``cdf``. One KS
     (or AD) test per class against the exact CDF, Holm-combined inside the check (its
     p-value is the smallest Holm-adjusted one, so it enters the run's family as one check).
-    Power: the KS sup-distance detectable in the smallest class at level
-    ``alpha / (family_size * classes)``."""
+    Power (KS only; none is stated for AD, see :func:`ad_verdict`): the KS sup-distance
+    detectable in the smallest class, each stage at ``sqrt(alpha/family_size) / classes``.
+    Bound: the largest per-class DKW band."""
     x = np.asarray(values, dtype=np.float64).ravel()
     if (err := _nonfinite_verdict(x, "values", claim, check, claim_text, seed=seed, reproduce=reproduce,
                                   alpha=alpha, test="per-class KS")) is not None:
@@ -380,9 +529,18 @@ def conditional_verdict(
     res = conditional_gof(labels, x, cdf, test=test, min_count=min_count,  # type: ignore[arg-type]
                           logcdf=logcdf, logsf=logsf)
     m = len(res.classes)
-    level = level_for(alpha, family_size) / m
-    det = Detectable("ks_sup_distance", ks_detectable_distance(min(res.sizes), level), 0.9, level,
-                     note=f"in the smallest of {m} classes (n = {min(res.sizes)})")
+    stage, spower = stage_for(alpha, family_size)
+    det = None
+    if test == "ks":
+        det = _det("ks_sup_distance", ks_detectable_distance(min(res.sizes), stage / m, spower), alpha,
+                   family_size, note=f"in the smallest of {m} classes (n = {min(res.sizes)}), Holm inside the check")
+    a_b = bound_level(alpha, family_size) / m
+    labs = np.asarray(labels).ravel()
+    dns = res.statistics if test == "ks" else [
+        float(ks_test(x[np.isin(labs, np.asarray(c))], cdf).statistic) for c in res.classes]
+    bval = max(sup_distance_bound(float(dn), int(nc), a_b) for dn, nc in zip(dns, res.sizes))
+    bound = _bound("max over classes of sup |F_target(.|class) - F_claimed|", bval, alpha,
+                   f"per-class DKW bands, each at a/{m}")
     w = res.worst
     d = {"classes": [list(c) for c in res.classes], "sizes": list(res.sizes),
          "statistics": list(res.statistics), "pvalues": list(res.pvalues),
@@ -392,10 +550,37 @@ def conditional_verdict(
               f"(n = {res.sizes[w]}, statistic {res.statistics[w]:.4g})")
     return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
                    test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=res.n,
-                   detectable=det, reason=reason, details=d,
+                   detectable=det, reason=reason, details=d, bound=bound,
                    expected=f"the same law (the given CDF) in each of {m} classes",
                    seen=(f"class {list(res.classes[w])}: statistic {res.statistics[w]:.4g}, "
                          f"p = {res.pvalues[w]:.3g} (Holm-adjusted {res.adjusted[w]:.3g})"))
+
+
+def _conditional_mc(res: Any, min_level: float, seed: int) -> Any:
+    """The Monte Carlo p-value of the independence chi-square conditional on the table's margins
+    (``scipy.stats.random_table``, Patefield's algorithm): valid at every level, exactly, under
+    independence (the margins are sufficient), used where a decision can be made (below
+    ``sqrt(alpha)``; see :func:`harness.stats.discrete.pearson_gof` for the argument)."""
+    from dataclasses import replace as _r
+
+    from scipy import stats as _st
+
+    from harness.stats.discrete import mc_replicates
+
+    t = np.asarray(res.table, dtype=np.int64)
+    r, c = t.sum(1), t.sum(0)
+    e = np.outer(r, c) / t.sum()
+    b = mc_replicates(min_level)
+    rng = np.random.default_rng(seed)
+    ge, left = 0, b
+    tol = 1e-9 * max(1.0, res.statistic)
+    while left > 0:
+        k = min(8192, left)
+        sims = _st.random_table(r, c).rvs(size=k, random_state=rng)
+        ge += int(np.sum(np.sum((sims - e) ** 2 / e, axis=(1, 2)) >= res.statistic - tol))
+        left -= k
+    return _r(res, pvalue=(1 + ge) / (b + 1),
+              test=f"{res.test} (Monte Carlo p-value given the margins, B = {b})")
 
 
 def independence_verdict(
@@ -419,9 +604,11 @@ def independence_verdict(
                                   alpha=alpha, test="chi-square test of independence")) is not None:
         return err
     res = independence_chi2(labels, x, edges)
-    level = level_for(alpha, family_size)
-    w = min_detectable_w(res.n, res.df, level) if res.df >= 1 else math.inf
-    det = Detectable("cohen_w", w, 0.9, level, note="Cohen's w of the joint table vs independence")
+    stage, spower = stage_for(alpha, family_size)
+    if res.df >= 1 and res.pvalue <= confirmation_threshold(alpha):
+        res = _conditional_mc(res, mc_level(alpha), derive_seed(0 if seed is None else int(seed), "null"))
+    w = min_detectable_w(res.n, res.df, stage, spower) if res.df >= 1 else math.inf
+    det = _det("cohen_w", w, alpha, family_size, note="Cohen's w of the joint table vs independence")
     d = {"table": res.table.tolist(), "df": res.df, "min_expected_cell": res.min_expected,
          "row_groups": [list(g) for g in res.row_groups]}
     d.update(details or {})

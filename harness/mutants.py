@@ -73,6 +73,8 @@ B      mutant                      kind         caught by                       
 21     torch_strides_ignored       torch        dim.law                                     standard
 22     cat_noise_reused            categorical  T1.law.power, T1.pairs                      standard
 22     torch_noise_batch_reused    torch        C3.round.T1, batch.mixed                    standard
+22     cat_seed_high_bits          categorical  T1.seeds                                    standard
+22     cat_seed_shifted            categorical  T1.seeds                                    standard
 23     torch_st_no_detach          torch        G4                                          standard
 23     torch_st_hard_only          torch        G4                                          standard
 24     torch_st_argmax_logits      torch        C3.hard.f32, G4                             standard
@@ -236,6 +238,23 @@ def gumbel_max(noise: str = "gumbel", score: str = "logits", pick: str = "argmax
             if pick == "bf16_ties":
                 z = _bf16(z)
             return np.argmax(z, axis=1)
+
+    return sampler
+
+
+def seed_stream(mode: str) -> Callable:
+    """Correct-law categorical samplers (``Generator.choice``) whose streams for neighbouring seeds
+    are dependent: ``high_bits`` keeps only ``seed >> 8`` (seeds s and s + 1 share one stream);
+    ``shifted`` draws ``n + (seed & 255)`` values from the stream of ``seed >> 8`` and returns the
+    last ``n`` (the stream of s + 1 is that of s shifted by one draw)."""
+    def sampler(logits, n, seed):
+        x = validate_logits(np.asarray(logits, dtype=np.float64))
+        p = _softmax(x)
+        rng = np.random.default_rng(int(seed) >> 8)
+        if mode == "high_bits":
+            return rng.choice(x.shape[-1], size=n, p=p)
+        off = int(seed) & 255
+        return rng.choice(x.shape[-1], size=n + off, p=p)[off:]
 
     return sampler
 
@@ -502,6 +521,12 @@ _CATALOGUE: list[tuple[str, str, int, str, str, tuple[str, ...], str, Callable]]
     ("relaxed_naive_small_T", _R, 19, "pytorch#184031", "exp((x - max x + g)/T) without subtracting the max "
      "of the scaled scores: overflow and NaN for small T (and T = 0)", ("probe.tiny_T",), "standard",
      concrete(softmax="logits_only")),
+    # seeds: neighbouring seeds must give independent streams (issue 9)
+    ("cat_seed_high_bits", _C, 22, "seed truncated (e.g. seed >> 8 or a 32-bit cast)",
+     "seeds s and s + 1 share one stream (law of each call correct)", ("T1.seeds",), "standard",
+     seed_stream("high_bits")),
+    ("cat_seed_shifted", _C, 22, "stream offset by the seed", "the stream of seed s + 1 is that of s shifted "
+     "by one draw (law of each call correct)", ("T1.seeds",), "standard", seed_stream("shifted")),
     # B20 / B21 / B22: shapes, axes, batches
     ("torch_dim_ignored", _T, 20, "DALLE-pytorch#12, jax#13124", "dim ignored: always the last axis",
      ("dim.law", "dim.axis1"), "standard", torch_gumbel_softmax("dim_ignored")),
@@ -559,3 +584,19 @@ def run_mutant(m: Mutant | str, *, budget: str | None = None, seed: int = 0, ful
     return check_sampler(m.fn, m.kind, budget=budget or m.budget, seed=seed, timeout=timeout,
                          only=list(m.plan_checks) or "none", probes=m.needs_probes, adversarial=m.needs_adversarial,
                          name=f"mutant:{m.name}", **kwargs)
+
+
+def rejection_rate(m: Mutant | str, seeds: Any = range(20), *, budget: str | None = None,
+                   confidence: float = 0.95) -> dict[str, Any]:
+    """The mutant's rejection rate over independent run seeds (default 20) at ``budget``
+    (default its own), with the checks its entry names: ``rejected`` of ``runs``, the rate and
+    its two-sided Clopper-Pearson ``confidence`` interval. A mutant rejected at one seed proves
+    little; this is the harness's power against that bug, measured."""
+    from harness.stats.calibration import clopper_pearson
+
+    m = MUTANTS[m] if isinstance(m, str) else m
+    seeds = list(seeds)
+    rejected = sum(1 for s in seeds if not run_mutant(m, budget=budget, seed=int(s)).passed)
+    lo, hi = clopper_pearson(rejected, len(seeds), confidence)
+    return {"mutant": m.name, "budget": budget or m.budget, "runs": len(seeds), "rejected": rejected,
+            "rate": rejected / len(seeds), "ci": (lo, hi), "confidence": confidence}

@@ -45,7 +45,7 @@ from harness.checks import (
 from harness.context import RunContext
 from harness.samplers import TargetError, draw_categorical, draw_noise, draw_relaxed, onehot_rows
 from harness.seeds import seeded_chunks
-from harness.verdict import Detectable, Verdict
+from harness.verdict import Bound, Detectable, Verdict
 from reference import laws
 from reference.softmax import logsumexp, softmax
 
@@ -187,6 +187,32 @@ def logratio_marginal(fn: Callable, logits: Sequence[float], temperature: float,
     return _guard(claim, check, text, ctx, seed, n, body)
 
 
+def temperature_ratio_bound(moment_bound: float, dx: float) -> float:
+    r"""Bound on :math:`|T'/T - 1|` for a sampler running at temperature :math:`T'` instead of
+    :math:`T`, from :math:`|E[d^2] - \pi^2/3| \le B`: with :math:`r = T/T'`,
+    :math:`E[d^2] = f(r) = r^2\pi^2/3 + (r - 1)^2 \Delta x^2` (:math:`\Delta x = x_1 - x_K`),
+    convex with :math:`f(1) = \pi^2/3`; the :math:`r > 0` with :math:`|f(r) - \pi^2/3| \le B`
+    form an interval around 1 (the other root of :math:`f = \pi^2/3` is negative) whose ends
+    solve :math:`f(r) = \pi^2/3 \pm B`; ``inf`` when the lower end reaches 0."""
+    a, c0 = PI2_3, dx * dx
+    qa = a + c0
+
+    def roots(target: float) -> list[float]:
+        # qa r^2 - 2 c0 r + (c0 - target) = 0
+        disc = c0 * c0 - qa * (c0 - target)
+        if disc < 0:
+            return []
+        s = math.sqrt(disc)
+        return [(c0 - s) / qa, (c0 + s) / qa]
+
+    hi = max(roots(a + moment_bound))
+    lo_r = [r for r in roots(a - moment_bound) if r > c0 / qa]
+    if not lo_r or lo_r[0] <= 0:
+        return math.inf
+    lo = lo_r[0]
+    return float(max(1.0 / lo - 1.0, 1.0 - 1.0 / hi))
+
+
 def logratio_scale(fn: Callable, logits: Sequence[float], temperature: float, n: int,
                    ctx: RunContext, *, check: str, claim: str = "C2") -> list[Verdict]:
     r"""C2, second moment: with :math:`d = T\log(y_1/y_K) - (x_1 - x_K) \sim` Logistic(0, 1),
@@ -207,12 +233,19 @@ def logratio_scale(fn: Callable, logits: Sequence[float], temperature: float, n:
         v = z_verdict(claim, check, text, d * d, PI2_3, se=se, **ctx.check_kwargs(check),
                       details={"temperature": temperature}, measure="second_moment_shift")
         # express the detectable shift as a relative temperature error: E d^2 = r^2 pi^2/3
+        # (both directions T' = T (1 +- e): the smaller E[d^2] shift of the two must be detected)
         shift = v.detectable.value if v.detectable else math.inf
-        rel = math.sqrt(1 + shift / PI2_3) - 1
+        rel = temperature_ratio_bound(shift, float(x[0] - x[-1])) if math.isfinite(shift) else math.inf
         det = Detectable("relative_temperature_error", rel, 0.9, v.detectable.level if v.detectable else float("nan"),
-                         note=f"E[d^2] shift {shift:.3g}")
+                         note=f"|T'/T - 1| >= this moves E[d^2] by >= {shift:.3g} either way; "
+                              + (v.detectable.note if v.detectable else ""))
         from dataclasses import replace
-        return [replace(v, detectable=det)]
+        bound = v.bound
+        if bound is not None:
+            bound = Bound("|T_target / T - 1|", temperature_ratio_bound(bound.value, float(x[0] - x[-1])),
+                          bound.confidence, "if the target runs at temperature T' (d = (T/T') L + (T/T' - 1) dx): "
+                          f"from |E[d^2] - pi^2/3| <= {bound.value:.3g}; " + bound.note)
+        return [replace(v, detectable=det, bound=bound)]
 
     return _guard(claim, check, text, ctx, seed, n, body)
 

@@ -1,8 +1,9 @@
 """The one result type of the harness: a :class:`Verdict` per check.
 
 Every Monte Carlo check ends as a Verdict that states its statistic, its null (the claim), its
-p-value, the family-wise level it was judged at (Holm), its sample size and its power (the
-smallest deviation it detects with probability 0.9), plus how to reproduce it (the seed).
+confirmed p-value (:mod:`harness.stats.confirm`), the family-wise level it was judged at (Holm),
+its sample size, its power (the smallest deviation it detects with probability 0.9), the distance
+bound a PASS certifies (:class:`Bound`), plus how to reproduce it (the seed).
 Deterministic checks (symbolic algebra, quadrature, exact Jacobians) are Verdicts too, with
 ``pvalue=None`` and a numerical tolerance instead of a level; they are not part of the Holm
 family because they cannot raise a false alarm by chance.
@@ -13,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
-__all__ = ["Detectable", "Verdict", "VerdictFailure", "judge_family", "format_verdict",
+__all__ = ["Bound", "Detectable", "Verdict", "VerdictFailure", "judge_family", "format_verdict",
            "assert_verdict"]
 
 
@@ -23,9 +24,11 @@ class Detectable:
 
     ``measure`` names the effect measure (``"cohen_w"``, ``"ks_sup_distance"``,
     ``"relative_rate"``, ``"z_units"``...), ``value`` is the detectable effect in that measure,
-    ``tv`` the matching total-variation distance where one applies (for a one-category shift),
-    ``level`` the per-check significance level used for the computation (the Bonferroni level
-    ``alpha/m``, the most stringent one Holm can apply, so the figure is conservative).
+    ``tv`` the total-variation distance detected against every alternative where one applies
+    (:func:`harness.stats.power.tv_for_w`), ``level`` the per-check level of the statement (the
+    Bonferroni level ``alpha/m``, the most stringent one Holm can apply, so the figure is
+    conservative) for the confirmed two-stage p-value (each stage at ``sqrt(level)`` with power
+    ``sqrt(power)``, :mod:`harness.stats.confirm`); ``note`` says how it was computed.
     """
 
     measure: str
@@ -40,6 +43,25 @@ class Detectable:
         if self.tv is not None:
             s += f" (TV {self.tv:.3g})"
         return s + f" with power {self.power:g} at level {self.level:.3g}"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """What a PASS certifies: an upper confidence bound on the distance between the target's law
+    and the claimed one, ``measure <= value`` with probability at least ``confidence`` (the
+    family confidence level ``1 - alpha``: the bounds of one run hold simultaneously, each being
+    computed at ``1 - alpha/m``). ``measure`` names the distance, e.g. ``"TV(target, claimed)"``,
+    ``"sup |F_target - F_claimed|"``, ``"|T_target/T - 1|"``; ``note`` says how it was computed."""
+
+    measure: str
+    value: float
+    confidence: float
+    note: str = ""
+
+    def describe(self) -> str:
+        c = 100.0 * self.confidence
+        conf = f"{c:.6g}%" if c < 99.9999 else f"1 - {1 - self.confidence:.2g}"
+        return f"{self.measure} <= {self.value:.3g} at {conf} confidence"
 
 
 @dataclass(frozen=True)
@@ -59,7 +81,8 @@ class Verdict:
     impossible event was observed or the target crashed; fails whatever the p-value.
     details: free-form numbers for the report (must be JSON-serialisable). expected / seen:
     one line each, what the claim predicts and what the sample showed (printed like a pytest
-    assertion diff).
+    assertion diff). bound: what a PASS certifies (:class:`Bound`), None where no distance
+    applies.
     """
 
     claim: str
@@ -69,7 +92,7 @@ class Verdict:
     statistic: float | None
     pvalue: float | None
     n: int
-    alpha: float = 0.01
+    alpha: float = 1e-4
     adjusted_pvalue: float | None = None
     detectable: Detectable | None = None
     passed: bool | None = None
@@ -81,6 +104,7 @@ class Verdict:
     details: Mapping[str, Any] = field(default_factory=dict)
     expected: str = ""
     seen: str = ""
+    bound: Bound | None = None
 
     @property
     def is_statistical(self) -> bool:
@@ -209,6 +233,11 @@ def format_verdict(v: Verdict) -> str:
         lines.append("  forced:    fails whatever the p-value (impossible event or error)")
     if v.detectable is not None:
         lines.append(f"  power:     detects {v.detectable.describe()}")
+    conf = v.details.get("confirmation") if isinstance(v.details, Mapping) else None
+    if conf:
+        lines.append(f"  confirm:   {conf.get('text', '')}")
+    if v.bound is not None:
+        lines.append(f"  certifies: {v.bound.describe()}")
     if v.reason:
         label = f"  {'why' if v.passed is False else 'note'}:"
         lines.append(f"{label:<13}{v.reason}")

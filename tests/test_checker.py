@@ -14,7 +14,7 @@ from harness.checker import CheckResult, ConformanceError, assert_conforms, chec
 from harness.checker.plans import select
 from harness.samplers import reference_categorical, reference_relaxed
 
-ALPHA = 0.01
+ALPHA = 1e-4  # the family alpha of every budget (confirmed p-values)
 
 
 # ---------------------------------------------------------------- plans ------------------

@@ -92,3 +92,16 @@ def test_mutant_table_rendering(tmp_path):
     assert "| mutant |" in mutant_markdown(entries)
     paths = write_mutants(entries, tmp_path, "standard")
     assert all(p.exists() for p in paths)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [m.name for m in standard_mutants()])
+def test_mutant_rejection_rate_20_seeds(name):
+    """Issue 9: every standard-budget mutant's rejection rate over 20 independent seeds at its
+    budget, with a 95% Clopper-Pearson interval; the harness claims power >= 0.9 against each,
+    so the interval's upper end must reach 0.9 (and in practice every seed rejects)."""
+    from harness.mutants import rejection_rate
+
+    r = rejection_rate(name, range(20))
+    print(r)
+    assert r["ci"][1] >= 0.9, r

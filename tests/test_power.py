@@ -40,6 +40,8 @@ from harness.stats.power import (
     noncentrality,
     tail_absence_rate,
     tv_for_w,
+    max_split_variance,
+    worst_case_alternative,
     z_detectable,
 )
 from reference import numpy_sampler
@@ -223,23 +225,26 @@ def test_cohen_w_formula():
     assert noncentrality(q, p, 1000) == pytest.approx(1000 * (0.01 / 0.5 + 0.01 / 0.25))
 
 
-def test_tv_for_w_is_the_hardest_one_category_shift():
-    """tv_for_w(w, p) is the largest TV over all pair shifts with Cohen's w = w, attained
-    between the two most probable categories."""
+def test_tv_for_w_is_the_worst_case_over_every_alternative():
+    """tv_for_w(w, p) = w max_A sqrt(P(A)(1-P(A))) is attained by the proportional tilt and no
+    alternative with Cohen's w <= w is farther in TV (random directions, pair shifts)."""
     p = np.array([0.05, 0.4, 0.1, 0.3, 0.15])
     w = 0.05
-    best = 0.0
-    for a in range(p.size):
-        for b in range(p.size):
-            if a != b:
-                delta = w / math.sqrt(1 / p[a] + 1 / p[b])
-                q = p.copy()
-                q[a] -= delta
-                q[b] += delta
-                assert cohen_w(q, p) == pytest.approx(w, rel=1e-9)
-                best = max(best, 0.5 * np.abs(q - p).sum())
-    assert tv_for_w(w, p) == pytest.approx(best, rel=1e-12)
+    tv = tv_for_w(w, p)
+    assert tv == pytest.approx(w * 0.5)  # {0.4, 0.1} vs the rest: an exact half
+    q = worst_case_alternative(p, tv)
+    assert q.sum() == pytest.approx(1.0) and cohen_w(q, p) == pytest.approx(w, rel=1e-9)
+    assert 0.5 * np.abs(q - p).sum() == pytest.approx(tv, rel=1e-9)
+    rng = np.random.default_rng(1)
+    for _ in range(2000):
+        d = rng.normal(size=p.size) * p ** rng.uniform(0, 1.5)
+        d -= d.sum() * p  # a direction of zero total mass
+        d *= w / cohen_w(p + d, p)
+        assert 0.5 * np.abs(d).sum() <= tv * (1 + 1e-9)
+    p2 = np.array([0.7, 0.2, 0.1])
+    assert tv_for_w(w, p2) == pytest.approx(w * math.sqrt(0.3 * 0.7))
     assert tv_for_w(w, [1.0]) == math.inf
+    assert max_split_variance(np.full(40, 1 / 40)) == 0.25
 
 
 def test_dkwm_and_ks_detectable_values():
@@ -249,15 +254,16 @@ def test_dkwm_and_ks_detectable_values():
     assert dkwm_epsilon(0, 0.05) == math.inf
 
 
-def test_binomial_detectable_ratio_is_about_power_09():
-    """Normal approximation: the exact power at the stated relative change is close to 0.9
-    when N p is large."""
-    n, p0, a = 200_000, 0.01, 0.001
-    r = binomial_detectable_ratio(n, p0, a)
-    for sign in (+1, -1):
-        pw = binomial_power(n, p0, p0 * (1 + sign * r), a)
-        assert 0.87 <= pw <= 0.93, (sign, pw)
+def test_binomial_detectable_ratio_is_exact():
+    """Exact binomial power at the stated relative change is >= the power in both directions,
+    and just below it a little inside (the ratio is the larger of the two directions)."""
+    for n, p0, a in [(200_000, 0.01, 0.001), (2_000_000, 1.5e-5, 3.3e-3), (50_000_000, 1e-6, 1e-3)]:
+        r = binomial_detectable_ratio(n, p0, a, 0.9)
+        pws = [binomial_power(n, p0, p0 * (1 + s * r), a) for s in (+1, -1) if 1 + s * r >= 0]
+        assert min(pws) >= 0.9 - 1e-6, (n, p0, pws)
+        assert min(binomial_power(n, p0, p0 * (1 + s * r * 0.97), a) for s in (+1, -1)) < 0.9
     assert binomial_detectable_ratio(0, 0.1, 0.05) == math.inf
+    assert binomial_detectable_ratio(2_000_000, 1e-6, 1e-3) == math.inf  # 2 expected hits
 
 
 def test_tail_absence_rate():

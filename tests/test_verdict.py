@@ -213,32 +213,40 @@ def test_to_dict_is_json_safe():
 # budgets and their power
 # ------------------------------------------------------------------------------------------
 def test_power_table_matches_the_documented_table():
-    """The numbers written in harness/budgets.py's docstring are the computed ones."""
+    """The numbers written in harness/budgets.py's docstring are the computed ones, at the
+    planned family size of each entry point."""
     import harness.budgets as b
 
     doc = b.__doc__
-    rows = {r["budget"]: r for r in power_table()}
+    rows = {(r["entry"], r["budget"]): r for r in power_table()}
     keys = ["cohen_w", "tv_uniform", "ks_distance", "dkwm_epsilon", "z_shift_sd",
             "tail_absent_rate", "tail_relative_change"]
-    for name in BUDGETS:
-        line = next(ln for ln in doc.splitlines() if re.match(rf"^{name}\s+\d", ln) and "e-" in ln)
-        nums = [float(t) for t in line.split()[1:]]
-        assert len(nums) == len(keys), line
-        for k, documented in zip(keys, nums):
-            assert rows[name][k] == pytest.approx(documented, rel=6e-3), (name, k, documented)
+    seen = 0
+    for ln in doc.splitlines():
+        t = ln.split()
+        if len(t) != 11 or (t[0], t[1]) not in rows:
+            continue
+        r = rows[(t[0], t[1])]
+        assert int(t[2]) == r["m"], ln
+        assert float(t[3]) == pytest.approx(r["level"], rel=6e-3), ln
+        for k, documented in zip(keys, t[4:]):
+            assert r[k] == pytest.approx(float(documented), rel=6e-3), (ln, k)
+        seen += 1
+    assert seen == 15
 
 
 def test_power_table_shape_and_monotone():
-    rows = power_table()
+    rows = [r for r in power_table() if r["entry"] == "report"]
     assert [r["budget"] for r in rows] == ["quick", "standard", "thorough"]
     for k in ("cohen_w", "ks_distance", "z_shift_sd", "tail_absent_rate"):
         vals = [r[k] for r in rows]
         assert vals[0] > vals[1] > vals[2], k
-    assert all(r["level"] == pytest.approx(0.01 / 50) for r in rows)
+    m = rows[0]["m"]
+    assert all(r["level"] == pytest.approx(1e-4 / m) for r in rows)
     # the thorough tail budget catches a never-sampled tail of float32 noise (~6e-8)
     assert rows[2]["tail_absent_rate"] < 6e-8 < rows[1]["tail_absent_rate"]
     text = format_power_table()
-    assert "thorough" in text and "Cohen w" in text
+    assert "thorough" in text and "Cohen w" in text and "categorical" in text
 
 
 def test_get_budget():
@@ -247,7 +255,7 @@ def test_get_budget():
     with pytest.raises(ValueError, match="unknown budget"):
         get_budget("huge")
     assert BUDGETS["standard"].to_dict()["n_discrete"] == 4_000_000
-    assert math.isclose(BUDGETS["quick"].alpha, 0.01)
+    assert math.isclose(BUDGETS["quick"].alpha, 1e-4)
 
 
 def test_verdict_failure_is_assertion_error():

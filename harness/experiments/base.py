@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from harness.budgets import Budget
-from harness.checks import deterministic_verdict, error_verdict
+from harness.checks import confirm_verdicts, confirmation_context, deterministic_verdict, error_verdict
 from harness.context import RunContext
 from harness.verdict import Verdict, _json_safe
 
@@ -161,11 +161,29 @@ def experiment(
         if id in REGISTRY and REGISTRY[id].module != fn.__module__:
             raise ValueError(f"claim {id} registered twice ({REGISTRY[id].module}, {fn.__module__})")
         plan = planned if callable(planned) else (lambda ctx, _m=int(planned): _m)
-        REGISTRY[id] = Experiment(id, title, claim, formula, tuple(implementations), fn, plan,
+        REGISTRY[id] = Experiment(id, title, claim, formula, tuple(implementations), ConfirmedRun(fn), plan,
                                   sizes, fn.__module__, float(cost))
         return fn
 
     return deco
+
+
+class ConfirmedRun:
+    """An experiment's ``run`` with confirmed rejections (:mod:`harness.stats.confirm`): when a
+    statistical verdict has ``p <= sqrt(alpha)``, the experiment runs again under
+    :func:`~harness.checks.confirmation_context` (fresh draws; its figures and findings are
+    dropped) and those verdicts report ``max(p1, p2)**2``."""
+
+    def __init__(self, fn: Callable[[RunContext], ExperimentResult]) -> None:
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", "run")
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, ctx: RunContext) -> ExperimentResult:
+        res = self.fn(ctx)
+        res.verdicts = confirm_verdicts(res.verdicts, lambda: self.fn(confirmation_context(ctx)).verdicts,
+                                        ctx.alpha)
+        return res
 
 
 # ------------------------------------------------------------------ helpers for run() --------

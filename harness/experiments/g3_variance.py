@@ -7,7 +7,9 @@ torch reference, float64) has
   :math:`\sum_i p_i f(e_i) = p_1` (the bias falls with T);
 * variance :math:`\operatorname{Var}[g] \sim p_1 p_2/(6T)` (:math:`\int(\sigma')^2 = 1/6`).
 
-Tests: per T a z-test of the mean against the exact :math:`E[g]` (1-D quadrature); the slope of
+Tests: per T a z-test of the mean against the exact :math:`E[g]` (1-D quadrature) and a test of the
+variance level, :math:`E[g^2]` against its exact value, by Bernstein's inequality (g is bounded by
+:math:`1/(4T)`; a sampler adding zero-mean gradient noise of size ~ 1/T fails it); the slope of
 :math:`\log \widehat{\operatorname{Var}}` against :math:`\log T` over the small-T points,
 weighted least squares with the delta-method standard errors
 :math:`\operatorname{se}(\log\hat\sigma^2) = \sqrt{(\mu_4 - \sigma^4)/(n\sigma^4)}` from the exact
@@ -23,7 +25,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from harness.checks import level_for, z_verdict
+from harness.checks import level_for, stage_for, z_verdict
 from harness.context import RunContext
 from harness.experiments import _binary
 from harness.experiments.base import Collector, experiment, repro, tname, torch_generator
@@ -52,6 +54,28 @@ def _grads(ctx: RunContext, check: str, t: float, n: int) -> np.ndarray:
     return x.grad[:, 0].numpy().copy()
 
 
+def bernstein_second_moment(g: np.ndarray, t: float, m2: float, m4: float, level: float, power: float
+                            ) -> tuple[float, float, float]:
+    r"""Test of :math:`E[g^2] = m_2` valid at every level without a large-sample approximation:
+    :math:`0 \le g = \sigma'(\cdot)/T \le 1/(4T)`, so :math:`X = g^2 \in [0, 1/(16T^2)]` and
+    Bernstein's inequality gives the p-value :math:`\min(1, 2\exp(-n\varepsilon^2/(2\sigma^2 +
+    2b\varepsilon/3)))`, :math:`\varepsilon = |\bar X - m_2|`, :math:`\sigma^2 = m_4 - m_2^2`
+    (exact), :math:`b = \max(m_2, 1/(16T^2) - m_2)` (at small T the variable is heavy-tailed
+    and a z-test would be anti-conservative at the decision levels). Returns (statistic
+    :math:`\bar X - m_2`, p-value, detectable shift at ``level`` with ``power``: the rejection
+    threshold plus :math:`z_{\text{power}}\,\sigma/\sqrt n`)."""
+    n = g.size
+    x = g * g
+    var = max(m4 - m2 * m2, 0.0)
+    b = max(m2, 1.0 / (16.0 * t * t) - m2)
+    eps = abs(float(np.mean(x)) - m2)
+    pval = min(1.0, 2.0 * math.exp(-n * eps * eps / (2.0 * var + 2.0 * b * eps / 3.0)))
+    lg = math.log(2.0 / level)
+    c = 2.0 * b * lg / 3.0
+    thr = (c + math.sqrt(c * c + 8.0 * n * var * lg)) / (2.0 * n)
+    return float(np.mean(x)) - m2, pval, thr + float(stats.norm.ppf(power)) * math.sqrt(var / n)
+
+
 def wls_slope(lx: np.ndarray, ly: np.ndarray, se: np.ndarray) -> tuple[float, float, float]:
     """Weighted least squares of ``ly`` on ``lx`` with weights 1/se^2: (slope, se, intercept)."""
     w = 1.0 / se ** 2
@@ -70,7 +94,7 @@ def wls_slope(lx: np.ndarray, ly: np.ndarray, se: np.ndarray) -> tuple[float, fl
     formula="E[dy_1/dx_1] -> p_1 p_2,   Var[dy_1/dx_1] ~ p_1 p_2 / (6 T)",
     implementations=("reference.torch_gumbel_softmax.relaxed_from_noise + autograd (float64)",
                      "scipy.integrate.quad (exact moments)"),
-    planned=len(GRID) + 1,
+    planned=2 * len(GRID) + 1,
     sizes=sizes,
 )
 def run(ctx: RunContext):
@@ -93,6 +117,22 @@ def run(ctx: RunContext):
                 f"at T = {t:g}")
         v = col.add(z_verdict("G3", f"{check}.mean", text, g, m1, **col.kw(f"{check}.mean"),
                               details={"temperature": t, "discrete_gradient": discrete}, measure="gradient_shift"))[0]
+        m2, m4 = _binary.grad_moment(2, delta, t), _binary.grad_moment(4, delta, t)
+        stage, spower = stage_for(ctx.alpha, ctx.family_size)
+        shift, pv, det = bernstein_second_moment(g, t, m2, m4, stage, spower)
+        vc = f"{check}.variance"
+        vtext = (f"E[(dy_1/dx_1)^2] = {m2:.8g} (exact; Var = {var:.6g}, asymptote p1 p2/(6T) = "
+                 f"{float(laws.pathwise_variance_asymptote(X, t)):.6g}) at T = {t:g}")
+        seed = ctx.seed_for(check)
+        col.add(Verdict(claim="G3", check=vc, claim_text=vtext, test="Bernstein bound on the mean of g^2 (bounded g)",
+                        statistic=shift, pvalue=pv, n=int(n), alpha=ctx.alpha, seed=seed,
+                        reproduce=repro(ctx, vc, seed),
+                        detectable=Detectable("second_moment_shift", det, 0.9, level_for(ctx.alpha, ctx.family_size),
+                                              note=f"relative {det / m2:.3g} of E[g^2]; confirmed, each stage at "
+                                                   f"{stage:.3g} with power {spower:.4f}"),
+                        reason=f"mean g^2 = {m2 + shift:.6g} vs exact {m2:.6g} (shift {shift:+.3g})",
+                        expected=f"mean of g^2 = {m2:.6g}", seen=f"{m2 + shift:.6g}",
+                        details={"temperature": t, "exact_second_moment": m2, "exact_fourth_moment": m4}))
         rows["T"].append(t)
         rows["mean"].append(v.details.get("estimate"))
         rows["se_mean"].append(v.details.get("se"))
@@ -120,7 +160,8 @@ def run(ctx: RunContext):
         col.add(Verdict(claim="G3", check=check, claim_text=text, test="weighted least-squares slope, z-test",
                         statistic=float(z), pvalue=pval, n=int(n * sel.sum()), alpha=ctx.alpha, seed=seed,
                         reproduce=repro(ctx, check, seed),
-                        detectable=Detectable("slope_shift", z_detectable(b_se, level), 0.9, level),
+                        detectable=Detectable("slope_shift", z_detectable(b_se, *stage_for(ctx.alpha, ctx.family_size)),
+                                              0.9, level),
                         reason=f"fitted slope {b_hat:.4f} +- {1.96 * b_se:.4f} (95% CI) vs exact {b_ex:.4f} (z = {z:+.2f})",
                         expected=f"slope {b_ex:.4f} (exact variances at the same T; asymptote -1)",
                         seen=f"fitted slope {b_hat:.4f} +- {b_se:.2g} (se), z = {z:+.2f}",

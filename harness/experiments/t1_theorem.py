@@ -110,6 +110,49 @@ def _symbolic_steps() -> list[tuple[str, str, bool, str]]:
     # (6) the a_i sum to 1: the P_i form the categorical law softmax(x)
     ok, s = zero(sum(sp.exp(xj) / sum(sp.exp(xk) for xk in xs) for xj in xs) - 1)
     steps.append(("normalised", "sum_i e^{x_i}/sum_j e^{x_j} = 1", ok, s))
+    return steps + _symbolic_general_k()
+
+
+def _symbolic_general_k() -> list[tuple[str, str, bool, str]]:
+    """The substantive steps for a general number K of categories (symbolic K, indexed logits
+    x_j; sums over j != i written as the full sum minus the j = i term), as the seed's proof
+    states them: the product of the competitors' Gumbel CDFs, the exponent simplification, the
+    integrand, and that the resulting probabilities sum to 1."""
+    import sympy as sp
+
+    K = sp.Symbol("K", integer=True, positive=True)
+    i, j = sp.symbols("i j", integer=True, positive=True)
+    x = sp.IndexedBase("x", real=True)
+    e = sp.Symbol("e", real=True)
+    S = sp.Sum(sp.exp(x[j]), (j, 1, K))
+    steps = []
+    F = lambda c: sp.exp(-sp.exp(-c))  # noqa: E731 - the Gumbel CDF (step "gumbel_cdf")
+    # (a) prod_{j != i} F(x_i + e - x_j) = exp(-sum_{j != i} e^{-(x_i + e - x_j)})
+    g = -sp.exp(-(x[i] + e - x[j]))
+    prod = sp.Product(F(x[i] + e - x[j]), (j, 1, K)) / F(x[i] + e - x[i])
+    target = sp.exp(sp.Sum(g, (j, 1, K)) - g.subs(j, i))
+    r = sp.simplify(prod.rewrite(sp.Sum) - target)
+    steps.append(("general_K.product", "for any K: prod_{j != i} F(x_i + e - x_j) = exp(-sum_{j != i} e^{-(x_i+e-x_j)})",
+                  r == 0, str(r)))
+    # (b) sum_{j != i} e^{-(x_i + e - x_j)} = e^{-e} (S / e^{x_i} - 1), S = sum_j e^{x_j}
+    lhs = sp.factor_terms(sp.expand(sp.Sum(sp.expand(sp.exp(-(x[i] + e - x[j]))), (j, 1, K)))) - sp.exp(-e)
+    rhs = sp.exp(-e) * (S / sp.exp(x[i]) - 1)
+    r = sp.simplify(sp.expand(lhs - rhs))
+    steps.append(("general_K.exponent", "for any K: sum_{j != i} e^{-(x_i+e-x_j)} = e^{-e} (sum_j e^{x_j} / e^{x_i} - 1)",
+                  r == 0, str(r)))
+    # (c) the integrand: f(e) prod_{j != i} F(...) = exp(-e - e^{-e} / a_i), a_i = e^{x_i} / S
+    a_i = sp.exp(x[i]) / S
+    integrand = sp.exp(-e - sp.exp(-e)) * sp.exp(-(lhs))
+    r = sp.simplify(sp.log(integrand).expand(force=True) - sp.expand(-e - sp.exp(-e) / a_i))
+    r = sp.simplify(sp.factor_terms(sp.expand(r)))
+    steps.append(("general_K.integrand", "for any K: f(e) prod_{j != i} F(x_i + e - x_j) = exp(-e - e^-e / a_i), "
+                  "a_i = e^{x_i} / sum_j e^{x_j}", r == 0, str(r)))
+    # (d) sum_i a_i = 1 (the two sums differ only in the name of their index)
+    n = sp.factor_terms(sp.Sum(a_i, (i, 1, K)))
+    s_i = sp.Sum(sp.exp(x[i]), (i, 1, K))
+    same = bool(s_i.dummy_eq(S))
+    r = sp.simplify(n.xreplace({s_i: S}) - 1) if same else n - 1
+    steps.append(("general_K.normalised", "for any K: sum_i e^{x_i} / sum_j e^{x_j} = 1", same and r == 0, str(r)))
     return steps
 
 

@@ -8,6 +8,8 @@
 * :mod:`harness.stats.power`: noncentral chi-square power, minimum detectable effects,
   sample sizes, DKWM distance, exact binomial power.
 * :mod:`harness.stats.family`: Holm-Bonferroni.
+* :mod:`harness.stats.confirm`: confirmed (two-stage) p-values; :mod:`harness.stats.bounds`:
+  distance bounds a PASS certifies; :mod:`harness.stats.sizes`: sizes at the decision levels.
 * :mod:`harness.stats.calibration`: Clopper-Pearson intervals, false-alarm rate and power
   measured over seeds, p-value uniformity.
 """
@@ -43,9 +45,12 @@ from harness.stats.discrete import (
     g_test,
     monte_carlo_multinomial,
     monte_carlo_multinomial_size,
+    pearson_gof,
     pool_categories,
     validate_probabilities,
 )
+from harness.stats.bounds import sup_distance_bound, tv_upper_bound
+from harness.stats.confirm import combine, confirmation_threshold
 from harness.stats.family import HolmResult, bonferroni_min, holm
 from harness.stats.power import (
     binomial_detectable_ratio,
@@ -59,7 +64,9 @@ from harness.stats.power import (
     n_for_w,
     noncentrality,
     tail_absence_rate,
+    max_split_variance,
     tv_for_w,
+    worst_case_alternative,
     z_detectable,
 )
 
@@ -75,4 +82,7 @@ __all__ = [
     "cohen_w", "noncentrality", "tail_absence_rate", "CalibrationResult", "acceptance_region",
     "calibrate", "clopper_pearson", "measure_power", "pvalue_uniformity", "rate_consistent",
     "monte_carlo_multinomial_size", "binomial_rejection_region",
+    # added with issue 9
+    "pearson_gof", "tv_upper_bound", "sup_distance_bound", "combine", "confirmation_threshold",
+    "worst_case_alternative", "max_split_variance",
 ]

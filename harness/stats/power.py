@@ -10,6 +10,9 @@ r"""Power and minimum detectable effects.
   :math:`\ge 1 - \beta`, distribution-free.
 * z-tests: a shift of :math:`(z_{1-\alpha/2} + z_{\text{power}})\,\mathrm{se}` is detected with
   the stated power (two-sided).
+* TV: every alternative at TV :math:`\ge w \max_A \sqrt{P(A)(1-P(A))}` has Cohen's w at least
+  ``w`` (:func:`tv_for_w`; worst case the proportional tilt, :func:`worst_case_alternative`).
+* Exact binomial: power and detectable relative changes from the exact rejection region.
 """
 from __future__ import annotations
 
@@ -27,6 +30,9 @@ __all__ = [
     "min_detectable_w",
     "n_for_w",
     "tv_for_w",
+    "max_split_variance",
+    "best_split",
+    "worst_case_alternative",
     "dkwm_epsilon",
     "ks_detectable_distance",
     "z_detectable",
@@ -104,18 +110,84 @@ def n_for_w(w: float, df: int, alpha: float, power: float = 0.9) -> int:
     return int(math.ceil(_lambda_for_power(df, alpha, power) / (w * w)))
 
 
-def tv_for_w(w: float, probs: Sequence[float]) -> float:
-    r"""Total-variation distance of the hardest one-category shift with Cohen's ``w``.
+_SUBSET_ENUM_MAX = 16  # exact maximisation over subsets up to 2^16 of them
 
-    Moving mass :math:`\delta` from category *a* to *b* gives :math:`w^2 = \delta^2 (1/p_a +
-    1/p_b)` and TV :math:`= \delta`; the two largest categories make :math:`\delta` largest,
-    so :math:`\mathrm{TV} = w / \sqrt{1/p_{(1)} + 1/p_{(2)}}` is the worst case (any one-category
-    shift of at least this TV is detected).
-    """
-    p = np.sort(np.asarray(probs, dtype=np.float64)[np.asarray(probs) > 0])[::-1]
+
+def max_split_variance(probs: Sequence[float]) -> float:
+    r""":math:`\max_A P(A)(1 - P(A))` over the subsets :math:`A` of the categories (at most 1/4).
+
+    Exact (every subset enumerated) for up to 16 positive categories; beyond, the upper bound
+    1/4 is returned, which only makes :func:`tv_for_w` larger, i.e. its statement weaker and
+    still true (with many categories a subset with :math:`P(A)` close to 1/2 exists anyway)."""
+    p = np.asarray(probs, dtype=np.float64)
+    p = p[p > 0]
     if p.size < 2:
+        return 0.0
+    if p.size > _SUBSET_ENUM_MAX:
+        return 0.25
+    # subsets containing the last category are the complements of the others: skip them
+    sums = np.zeros(1)
+    for v in p[:-1]:
+        sums = np.concatenate([sums, sums + v])
+    s = sums / p.sum()
+    return float(np.max(s * (1.0 - s)))
+
+
+def tv_for_w(w: float, probs: Sequence[float]) -> float:
+    r"""The total-variation distance :math:`\delta^*` such that **every** alternative at TV
+    :math:`\ge \delta^*` from ``probs`` has Cohen's :math:`w \ge` ``w`` (so a chi-square test
+    detecting ``w`` detects every such alternative).
+
+    For an alternative :math:`q` at TV :math:`\delta`, let :math:`A = \{q > p\}`; then
+    :math:`\delta = \sum_A (q - p) = \sum_{A^c} (p - q)` and Cauchy-Schwarz on each side gives
+    :math:`w^2 \ge \delta^2 (1/P(A) + 1/P(A^c)) = \delta^2 / (P(A) P(A^c))`. Hence
+    :math:`\delta^* = w \max_A \sqrt{P(A)(1 - P(A))}` (:func:`max_split_variance`); the bound is
+    attained by the proportional tilt :func:`worst_case_alternative` (mass :math:`+\delta` spread
+    over the best half :math:`A` in proportion to :math:`p`, :math:`-\delta` over the rest),
+    which is what a temperature error looks like. At most :math:`w/2`.
+    """
+    v = max_split_variance(probs)
+    if v <= 0:
         return math.inf
-    return float(w / math.sqrt(1.0 / p[0] + 1.0 / p[1]))
+    return float(w * math.sqrt(v))
+
+
+def best_split(probs: Sequence[float]) -> np.ndarray:
+    """The boolean mask of a subset :math:`A` maximising :math:`P(A)(1 - P(A))` (exact up to 16
+    positive categories; beyond, a greedy split of the categories sorted by probability)."""
+    p = np.asarray(probs, dtype=np.float64)
+    pos = np.flatnonzero(p > 0)
+    mask = np.zeros(p.size, dtype=bool)
+    if pos.size < 2:
+        return mask
+    pp = p[pos] / p[pos].sum()
+    if pos.size <= _SUBSET_ENUM_MAX:
+        k = pos.size - 1
+        codes = np.arange(2 ** k)
+        bits = ((codes[:, None] >> np.arange(k)) & 1).astype(bool)
+        s = bits @ pp[:-1]
+        best = bits[int(np.argmax(s * (1 - s)))]
+        mask[pos[:-1][best]] = True
+        return mask
+    acc = 0.0
+    for i in np.argsort(-pp):
+        if acc + pp[i] <= 0.5:
+            acc += pp[i]
+            mask[pos[i]] = True
+    return mask
+
+
+def worst_case_alternative(probs: Sequence[float], tv: float) -> np.ndarray:
+    r"""The alternative at TV ``tv`` with the smallest Cohen's w: the proportional tilt
+    :math:`q = p (1 + \delta/P(A))` on the best split :math:`A` (:func:`best_split`),
+    :math:`q = p (1 - \delta/P(A^c))` elsewhere; its :math:`w = \delta/\sqrt{P(A)P(A^c)}`."""
+    p = np.asarray(probs, dtype=np.float64)
+    a = best_split(p)
+    pa = float(p[a].sum())
+    q = np.where(a, p * (1 + tv / pa), p * (1 - tv / (1 - pa)))
+    if np.any(q < 0):
+        raise ValueError(f"TV {tv} too large for a tilt of {p.tolist()}")
+    return q
 
 
 def dkwm_epsilon(n: int, alpha: float) -> float:
@@ -139,12 +211,46 @@ def z_detectable(se: float, alpha: float, power: float = 0.9) -> float:
 
 
 def binomial_detectable_ratio(n: int, p: float, alpha: float, power: float = 0.9) -> float:
-    r"""Smallest relative change :math:`|r - 1|` of a rare rate ``p`` detected by the two-sided
-    binomial test of ``n`` trials (normal approximation,
-    :math:`(z_{1-\alpha/2} + z_{\text{power}})\sqrt{p(1-p)/n}/p`)."""
+    r"""Smallest relative change :math:`|r - 1|` of a rare rate ``p`` that the level-``alpha``
+    two-sided exact binomial test of ``n`` trials detects with probability at least ``power``
+    in **both** directions (a deficit :math:`r < 1` and an excess :math:`r > 1`): the larger of
+    the two, each found by bisection on the exact power :func:`binomial_power` (no normal
+    approximation; at about 30 expected hits the two differ by several percent). A deficit
+    that no rate reaches (even :math:`r = 0` is not detected with that power) gives ``inf``."""
+    _check(alpha, power)
     if n < 1 or not 0 < p < 1:
         return math.inf
-    return z_detectable(math.sqrt(p * (1 - p) / n), alpha, power) / p
+    region = binomial_rejection_region(n, p, alpha)
+    pw = lambda p1: _power_in_region(region, n, p1)  # noqa: E731
+    # deficit: power increases as p1 falls to 0
+    if pw(0.0) < power:
+        down = math.inf
+    else:
+        lo, hi = 0.0, p  # pw(lo) >= power > pw(hi)
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if pw(mid) >= power else (lo, mid)
+        down = 1.0 - lo / p
+    lo, hi = p, min(1.0, 2 * p)
+    while pw(hi) < power and hi < 1.0:
+        lo, hi = hi, min(1.0, 2 * hi)
+    if pw(hi) < power:
+        return math.inf
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if pw(mid) >= power else (mid, hi)
+    up = hi / p - 1.0
+    return float(max(down, up))
+
+
+def _power_in_region(region: tuple[int, int], n: int, p1: float) -> float:
+    k_lo, k_hi = region
+    out = 0.0
+    if k_lo >= 0:
+        out += float(stats.binom.cdf(k_lo, n, p1))
+    if k_hi <= n:
+        out += float(stats.binom.sf(k_hi - 1, n, p1))
+    return out
 
 
 def binomial_rejection_region(n: int, p0: float, alpha: float,
@@ -191,13 +297,7 @@ def binomial_power(n: int, p0: float, p1: float, alpha: float,
     rejection region of :func:`binomial_rejection_region`."""
     if n < 1:
         return 0.0
-    k_lo, k_hi = binomial_rejection_region(n, p0, alpha, alternative)
-    out = 0.0
-    if k_lo >= 0:
-        out += float(stats.binom.cdf(k_lo, n, p1))
-    if k_hi <= n:
-        out += float(stats.binom.sf(k_hi - 1, n, p1))
-    return out
+    return _power_in_region(binomial_rejection_region(n, p0, alpha, alternative), n, p1)
 
 
 def tail_absence_rate(n: int, alpha: float) -> float:
