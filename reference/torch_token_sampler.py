@@ -1,0 +1,182 @@
+r"""Our reference token sampler (the ``token`` protocol): batched exponential race with
+temperature, top-k, top-p and min-p per row, on the CPU or a CUDA device.
+
+``sample_tokens(logits [B, V], temperature, *, top_k, top_p, min_p, seed, generator)``
+returns ``[B]`` int64 token ids on the logits' device, distributed per row as
+:func:`reference.token_laws.token_probs` (same semantics, same order: temperature, top-k,
+top-p, min-p; ``T = 0`` greedy with the lowest index on ties).
+
+Mechanism, per row (:func:`filter_scores` then :func:`race`):
+
+* the scores ``z = x / T`` and the kept mask are computed in float64 (top-k by the k-th
+  largest value, ties kept; top-p on a *stable* descending sort, exclusive cumulative mass
+  ``< p``; min-p as ``z - max z >= log m``); ``w = exp(z - max z)`` is 1 at the top token;
+* exponential race: the token is ``argmax_i w_i / E_i`` over the kept tokens, ``E_i`` iid
+  Exp(1) from ``Tensor.exponential_`` in **float64** (``noise_dtype``); ``P(argmax = i) =
+  w_i / sum w`` exactly (the race's first arrival). An exponential of exactly ``0`` or
+  ``-0.0`` (which real backends return: pytorch#48841, #192577) is replaced by the smallest
+  positive float64, and non-kept tokens get the score ``-1`` *after* the division, so a
+  masked token can never win, even when its ``E`` is 0 (``0 / 0 = NaN`` would: vllm-metal#622).
+* rows with ``T = 0`` take ``argmax x`` (first maximal index; no noise consumed).
+
+Randomness: ``generator`` if given, else a fresh ``torch.Generator`` on the logits' device
+seeded with ``seed`` (``None``: nondeterministic). One ``[B, V]`` noise tensor per call: rows
+never share noise. Reproducible for a seed on one device type.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["sample_tokens", "filter_scores", "race", "as_rows", "make_generator", "row_tensors"]
+
+
+def as_rows(logits: Any) -> torch.Tensor:
+    """``[B, V]`` float logits as a tensor (NumPy accepted), validated: no NaN, no +inf, no
+    all ``-inf`` row, ``V >= 1``. ``ValueError`` otherwise."""
+    if not isinstance(logits, torch.Tensor):
+        a = np.asarray(logits)
+        if a.dtype.kind not in "fiu":
+            raise ValueError(f"logits must be real numbers, got dtype {a.dtype}")
+        logits = torch.as_tensor(a.astype(np.float64))
+    if logits.ndim != 2:
+        raise ValueError(f"logits must have shape [B, V], got {tuple(logits.shape)}")
+    if logits.shape[1] == 0:
+        raise ValueError("logits have an empty vocabulary (V = 0)")
+    if not (logits.is_floating_point() or logits.dtype in (torch.int32, torch.int64)):
+        raise ValueError(f"logits must be real numbers, got {logits.dtype}")
+    x = logits.detach().to(torch.float64)
+    if torch.isnan(x).any():
+        raise ValueError("logits contain NaN")
+    if torch.isposinf(x).any():
+        raise ValueError("logits contain +inf")
+    if x.shape[0] and torch.isneginf(x).all(dim=1).any():
+        raise ValueError("a row of logits is all -inf: no token can be sampled")
+    return x
+
+
+def row_tensors(b: int, device: torch.device, temperature: Any, top_k: Any, top_p: Any,
+                min_p: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Scalar-or-``[B]`` parameters as ``[B]`` tensors (float64, int64, float64, float64) with
+    "off" as ``k = 0``, ``p = 1``, ``m = 0``; validated (``ValueError``)."""
+    def col(v, name, default, dtype):
+        if v is None:
+            return torch.full((b,), default, dtype=dtype, device=device)
+        t = torch.as_tensor(v.detach() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64))
+        t = t.to(device=device, dtype=torch.float64)
+        if t.ndim == 0:
+            t = t.expand(b)
+        if tuple(t.shape) != (b,):
+            raise ValueError(f"{name} must be a scalar or have shape ({b},), got {tuple(t.shape)}")
+        return t
+
+    t = col(temperature, "temperature", 1.0, torch.float64)
+    if b and (~torch.isfinite(t) | (t < 0)).any():
+        raise ValueError(f"temperature must be finite and >= 0 (0 = greedy), got {t.tolist()[:8]}")
+    kf = col(top_k, "top_k", 0.0, torch.float64)
+    if b and (~torch.isfinite(kf) | (kf < 0) | (kf != kf.round())).any():
+        raise ValueError(f"top_k must be non-negative integers (0 or None = off), got {kf.tolist()[:8]}")
+    p = col(top_p, "top_p", 1.0, torch.float64)
+    if b and (~((p > 0) & (p <= 1))).any():
+        raise ValueError(f"top_p must be in (0, 1] (1 or None = off), got {p.tolist()[:8]}")
+    m = col(min_p, "min_p", 0.0, torch.float64)
+    if b and (~((m >= 0) & (m <= 1))).any():
+        raise ValueError(f"min_p must be in [0, 1] (0 or None = off), got {m.tolist()[:8]}")
+    return t, kf.to(torch.int64), p, m
+
+
+def filter_scores(x: torch.Tensor, t: torch.Tensor, k: torch.Tensor, p: torch.Tensor,
+                  m: torch.Tensor, *, order: str = "temperature_first",
+                  top_k_ties: str = "keep", top_p_crossing: str = "include",
+                  min_p_reference: str = "max") -> tuple[torch.Tensor, torch.Tensor]:
+    """``(z, keep)``: float64 scores ``x / T`` (``T = 0`` rows use ``T = 1``) and the kept mask
+    of every row (module doc). The keyword stages exist for the mutant catalogue
+    (:mod:`harness.token_mutants`); their defaults are the documented law."""
+    b, v = x.shape
+    tt = torch.where(t > 0, t, torch.ones_like(t))[:, None]
+    z = x / tt if order == "temperature_first" else x.clone()
+    keep = torch.isfinite(z)
+    kk = torch.where((k > 0) & (k < v), k, torch.zeros_like(k))
+    if bool((kk > 0).any()):
+        srt = torch.sort(z, dim=1, descending=True).values
+        tau = srt.gather(1, (kk - 1).clamp_min(0)[:, None])
+        if top_k_ties == "keep":
+            topk = z >= tau
+        else:  # exactly k indices (boundary ties broken by position): not the documented law
+            idx = torch.sort(z, dim=1, descending=True, stable=True).indices
+            ranks = torch.empty_like(idx)
+            ranks.scatter_(1, idx, torch.arange(v, device=x.device).expand(b, v).contiguous())
+            topk = ranks < kk[:, None]
+        keep &= torch.where((kk > 0)[:, None], topk, torch.ones_like(keep))
+    if bool((p < 1).any()):
+        q = _probs(z, keep)
+        qs, idx = torch.sort(q, dim=1, descending=True, stable=True)
+        incl = torch.cumsum(qs, dim=1)
+        before = incl - qs
+        ks_sorted = (before < p[:, None]) if top_p_crossing == "include" else (incl < p[:, None])
+        ks_sorted[:, 0] = True
+        ks = torch.empty_like(ks_sorted).scatter_(1, idx, ks_sorted)
+        keep &= torch.where((p < 1)[:, None], ks, torch.ones_like(keep))
+    if bool((m > 0).any()):
+        q = _probs(z, keep)
+        if min_p_reference == "max":
+            ref = q.max(dim=1, keepdim=True).values
+        else:  # absolute threshold q_i >= m: not the documented law
+            ref = torch.ones_like(q[:, :1])
+        keep &= torch.where((m > 0)[:, None], q >= m[:, None] * ref, torch.ones_like(keep))
+    if order != "temperature_first":
+        z = x / tt
+    return z, keep
+
+
+def _probs(z: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    zz = torch.where(keep, z, torch.full_like(z, -math.inf))
+    return torch.softmax(zz, dim=1)
+
+
+def race(z: torch.Tensor, keep: torch.Tensor, gen: torch.Generator, *,
+         noise_dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """``argmax_i w_i / E_i`` over the kept tokens (module doc), ``w = exp(z - max z)``."""
+    zz = torch.where(keep, z, torch.full_like(z, -math.inf))
+    w = torch.exp(zz - zz.max(dim=1, keepdim=True).values)
+    e = torch.empty(z.shape, dtype=noise_dtype, device=z.device).exponential_(generator=gen).to(torch.float64)
+    e = torch.where(e > 0, e, torch.full_like(e, 5e-324))  # exact 0 / -0.0 exponentials
+    score = torch.where(keep, w / e, torch.full_like(w, -1.0))
+    return score.argmax(dim=1)
+
+
+def make_generator(device: torch.device, seed: int | None, generator: torch.Generator | None) -> torch.Generator:
+    if generator is not None:
+        return generator
+    gen = torch.Generator(device=device)
+    if seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(int(seed) % (2**63))
+    return gen
+
+
+def sample_tokens(logits: Any, temperature: Any = 1.0, *, top_k: Any = None, top_p: Any = None,
+                  min_p: Any = None, seed: int | None = None, generator: torch.Generator | None = None,
+                  noise_dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """``[B]`` int64 token ids, one per row of ``logits`` (the ``token`` protocol; module doc).
+    Bad logits or parameters raise ``ValueError``."""
+    x = as_rows(logits)
+    dev = x.device
+    b = x.shape[0]
+    t, k, p, m = row_tensors(b, dev, temperature, top_k, top_p, min_p)
+    if b == 0:
+        return torch.zeros(0, dtype=torch.int64, device=dev)
+    with torch.no_grad():
+        greedy = t == 0
+        out = torch.empty(b, dtype=torch.int64, device=dev)
+        if bool(greedy.any()):
+            out[greedy] = x[greedy].argmax(dim=1)
+        rnd = ~greedy
+        if bool(rnd.any()):
+            z, keep = filter_scores(x[rnd], t[rnd], k[rnd], p[rnd], m[rnd])
+            out[rnd] = race(z, keep, make_generator(dev, seed, generator), noise_dtype=noise_dtype)
+    return out
