@@ -16,7 +16,9 @@ and the per-row parameters ``(T, k, p, m)``, the token law is :func:`token_probs
    and vLLM's threshold form; an implementation keeping exactly ``k`` indices (breaking the
    boundary tie by position) does not follow this law.
 3. **top-p** (``p = None`` or ``1``: off; ``0 < p <= 1``). On ``q = softmax(z)`` over the
-   tokens kept so far, order the tokens by ``q`` descending (ties: lower index first) and keep
+   tokens kept so far, order the tokens by score ``z`` descending (equal scores: lower index
+   first; HuggingFace sorts the scores, so two scores whose probabilities round equal keep
+   their order) and keep
    token ``j`` iff the mass of the tokens *before* it is ``< p``: the smallest prefix whose
    mass reaches ``p``, **including the token that crosses p** (the top token is always
    kept). HuggingFace's ``TopPLogitsWarper`` (ascending cumsum ``<= 1 - p`` removed) is the
@@ -115,7 +117,7 @@ def kept_mask(logits: Sequence[float], temperature: float = 1.0, *, top_k: Any =
         keep &= z >= tau
     if p < 1.0:
         q = _softmax_kept(z, keep)
-        order = np.argsort(-q, kind="stable")  # descending, ties: lower index first
+        order = np.argsort(-z, kind="stable")  # scores descending, ties: lower index first
         before = np.cumsum(q[order]) - q[order]
         ks = np.zeros(v, dtype=bool)
         ks[order] = before < p
@@ -180,8 +182,8 @@ def token_probs_bruteforce(logits: Sequence[float], temperature: float = 1.0, *,
     """The same law restated by enumeration, for tests: no sort, no cumsum, plain Python.
 
     top-k: ``i`` kept iff fewer than ``k`` tokens have a strictly larger score. top-p: ``j``
-    kept iff the summed probability of the tokens ranked before it (larger ``q``, or equal ``q``
-    and lower index) is ``< p``. min-p: ``q_i >= m max q``. Greedy: the first maximal logit.
+    kept iff the summed probability of the tokens ranked before it (larger score ``z``, or equal
+    ``z`` and lower index) is ``< p``. min-p: ``q_i >= m max q``. Greedy: the first maximal logit.
     """
     x = [float(v) for v in logits]
     t, k, p, m = validate_token_params(temperature, top_k, top_p, min_p)
@@ -203,8 +205,8 @@ def token_probs_bruteforce(logits: Sequence[float], temperature: float = 1.0, *,
         keep = [keep[i] and sum(1 for j in range(v) if z[j] > z[i]) < k for i in range(v)]
     if p < 1.0:
         q = probs(keep)
-        keep = [keep[j] and math.fsum(q[i] for i in range(v)
-                                      if q[i] > q[j] or (q[i] == q[j] and i < j)) < p
+        keep = [keep[j] and math.fsum(q[i] for i in range(v) if keep[i] and
+                                      (z[i] > z[j] or (z[i] == z[j] and i < j))) < p
                 for j in range(v)]
     if m > 0.0:
         q = probs(keep)

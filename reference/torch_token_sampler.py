@@ -9,8 +9,9 @@ top-p, min-p; ``T = 0`` greedy with the lowest index on ties).
 Mechanism, per row (:func:`filter_scores` then :func:`race`):
 
 * the scores ``z = x / T`` and the kept mask are computed in float64 (top-k by the k-th
-  largest value, ties kept; top-p on a *stable* descending sort, exclusive cumulative mass
-  ``< p``; min-p as ``z - max z >= log m``); ``w = exp(z - max z)`` is 1 at the top token;
+  largest value from ``torch.topk``, ties kept; top-p from the sorted probabilities of the
+  tokens still kept, exclusive cumulative mass ``< p``, boundary ties to the lower index;
+  min-p as ``q >= m max q``); ``w = exp(z - max z)`` is 1 at the top token;
 * exponential race: the token is ``argmax_i w_i / E_i`` over the kept tokens, ``E_i`` iid
   Exp(1) from ``Tensor.exponential_`` in **float64** (``noise_dtype``); ``P(argmax = i) =
   w_i / sum w`` exactly (the race's first arrival). An exponential of exactly ``0`` or
@@ -49,12 +50,14 @@ def as_rows(logits: Any) -> torch.Tensor:
     if not (logits.is_floating_point() or logits.dtype in (torch.int32, torch.int64)):
         raise ValueError(f"logits must be real numbers, got {logits.dtype}")
     x = logits.detach().to(torch.float64)
-    if torch.isnan(x).any():
-        raise ValueError("logits contain NaN")
-    if torch.isposinf(x).any():
-        raise ValueError("logits contain +inf")
-    if x.shape[0] and torch.isneginf(x).all(dim=1).any():
-        raise ValueError("a row of logits is all -inf: no token can be sampled")
+    if x.shape[0]:
+        top = x.max(dim=1).values  # NaN if a row has NaN, +inf if +inf, -inf if all -inf
+        if torch.isnan(top).any():
+            raise ValueError("logits contain NaN")
+        if torch.isposinf(top).any():
+            raise ValueError("logits contain +inf")
+        if torch.isneginf(top).any():
+            raise ValueError("a row of logits is all -inf: no token can be sampled")
     return x
 
 
@@ -101,9 +104,9 @@ def filter_scores(x: torch.Tensor, t: torch.Tensor, k: torch.Tensor, p: torch.Te
     keep = torch.isfinite(z)
     kk = torch.where((k > 0) & (k < v), k, torch.zeros_like(k))
     if bool((kk > 0).any()):
-        srt = torch.sort(z, dim=1, descending=True).values
-        tau = srt.gather(1, (kk - 1).clamp_min(0)[:, None])
+        kmax = int(kk.max())
         if top_k_ties == "keep":
+            tau = torch.topk(z, kmax, dim=1).values.gather(1, (kk - 1).clamp_min(0)[:, None])
             topk = z >= tau
         else:  # exactly k indices (boundary ties broken by position): not the documented law
             idx = torch.sort(z, dim=1, descending=True, stable=True).indices
@@ -112,14 +115,7 @@ def filter_scores(x: torch.Tensor, t: torch.Tensor, k: torch.Tensor, p: torch.Te
             topk = ranks < kk[:, None]
         keep &= torch.where((kk > 0)[:, None], topk, torch.ones_like(keep))
     if bool((p < 1).any()):
-        q = _probs(z, keep)
-        qs, idx = torch.sort(q, dim=1, descending=True, stable=True)
-        incl = torch.cumsum(qs, dim=1)
-        before = incl - qs
-        ks_sorted = (before < p[:, None]) if top_p_crossing == "include" else (incl < p[:, None])
-        ks_sorted[:, 0] = True
-        ks = torch.empty_like(ks_sorted).scatter_(1, idx, ks_sorted)
-        keep &= torch.where((p < 1)[:, None], ks, torch.ones_like(keep))
+        keep &= torch.where((p < 1)[:, None], _top_p(z, keep, p, top_p_crossing), torch.ones_like(keep))
     if bool((m > 0).any()):
         q = _probs(z, keep)
         if min_p_reference == "max":
@@ -132,6 +128,27 @@ def filter_scores(x: torch.Tensor, t: torch.Tensor, k: torch.Tensor, p: torch.Te
     return z, keep
 
 
+def _top_p(z: torch.Tensor, keep: torch.Tensor, p: torch.Tensor, crossing: str = "include") -> torch.Tensor:
+    """The top-p kept set without a stable sort: the number ``n`` of kept tokens comes from the
+    sorted scores of the ``c`` candidates still kept (``torch.topk``) and their probabilities;
+    the ``n``-th score ``z*`` is the threshold: every token above it is kept, and the tokens
+    equal to it are kept lowest index first until ``n`` are kept (the law's tie order)."""
+    zm = torch.where(keep, z, torch.full_like(z, -math.inf))
+    c = int(keep.sum(dim=1).max())
+    zs = torch.topk(zm, c, dim=1).values
+    top = zs[:, :1]
+    w = torch.exp(zs - top)
+    qs = w / torch.exp(zm - top).sum(dim=1, keepdim=True)
+    incl = torch.cumsum(qs, dim=1)
+    inside = (incl - qs) < p[:, None] if crossing == "include" else incl < p[:, None]
+    n = inside.sum(dim=1).clamp_min(1)  # nondecreasing cumulative mass: a prefix
+    zstar = zs.gather(1, (n - 1)[:, None])
+    gt = zm > zstar
+    eq = (zm == zstar) & keep
+    need = n - gt.sum(dim=1)
+    return gt | (eq & (torch.cumsum(eq.to(torch.int64), dim=1) <= need[:, None]))
+
+
 def _probs(z: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     zz = torch.where(keep, z, torch.full_like(z, -math.inf))
     return torch.softmax(zz, dim=1)
@@ -140,12 +157,14 @@ def _probs(z: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
 def race(z: torch.Tensor, keep: torch.Tensor, gen: torch.Generator, *,
          noise_dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """``argmax_i w_i / E_i`` over the kept tokens (module doc), ``w = exp(z - max z)``."""
-    zz = torch.where(keep, z, torch.full_like(z, -math.inf))
-    w = torch.exp(zz - zz.max(dim=1, keepdim=True).values)
+    w = z.masked_fill(~keep, -math.inf)
+    w -= w.max(dim=1, keepdim=True).values
+    w.exp_()  # exactly 0 off the kept set, 1 at the top token
     e = torch.empty(z.shape, dtype=noise_dtype, device=z.device).exponential_(generator=gen).to(torch.float64)
-    e = torch.where(e > 0, e, torch.full_like(e, 5e-324))  # exact 0 / -0.0 exponentials
-    score = torch.where(keep, w / e, torch.full_like(w, -1.0))
-    return score.argmax(dim=1)
+    e.clamp_min_(5e-324)  # exact 0 / -0.0 exponentials: w / E stays finite or +inf, never NaN
+    w /= e
+    w.masked_fill_(~keep, -1.0)  # a masked token never wins, whatever its E
+    return w.argmax(dim=1)
 
 
 def make_generator(device: torch.device, seed: int | None, generator: torch.Generator | None) -> torch.Generator:

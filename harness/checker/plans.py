@@ -68,6 +68,7 @@ __all__ = [
     "tail_gap",
     "pair_independence",
     "noise_bits_for",
+    "KINDS",
 ]
 
 NEG = -math.inf
@@ -442,15 +443,23 @@ def _torch_plan(b: Budget) -> list[PlannedCheck]:
     return [_mk(*e) for e in entries]
 
 
-_PLANS = {"categorical": _categorical_plan, "relaxed": _relaxed_plan, "noise": _noise_plan, "torch": _torch_plan}
+from harness.checker.token_plan import token_plan  # noqa: E402 (imports PlannedCheck / _mk from here)
+
+#: The kind registry: kind name -> plan builder (the CLI's --kind choices and the API's kind
+#: validation derive from it).
+KINDS: dict[str, Callable[[Budget], list[PlannedCheck]]] = {
+    "categorical": _categorical_plan, "relaxed": _relaxed_plan, "noise": _noise_plan, "torch": _torch_plan,
+    "token": token_plan,
+}
 
 
 def plan_for(kind: str, budget: Budget) -> list[PlannedCheck]:
-    """The checks for ``kind`` (``categorical``, ``relaxed``, ``noise``, ``torch``) at ``budget``."""
+    """The checks for ``kind`` (a key of :data:`KINDS`) at ``budget``."""
     try:
-        return _PLANS[kind](budget)
+        builder = KINDS[kind]
     except KeyError:
-        raise ValueError(f"unknown kind {kind!r}; choose one of {sorted(_PLANS)}") from None
+        raise ValueError(f"unknown kind {kind!r}; choose one of {sorted(KINDS)}") from None
+    return builder(budget)
 
 
 def select(plan: list[PlannedCheck], only: Any) -> list[PlannedCheck]:
@@ -480,6 +489,10 @@ def power_targets(kind: str, budget: Budget, family_size: int) -> dict[str, Any]
 
     level = budget.alpha / max(1, family_size)
     out: dict[str, Any] = {"level": level, "family_size": family_size}
+    if kind == "token":
+        from harness.checker.token_plan import power_info
+
+        out.update(power_info(budget, family_size))
     if kind in ("categorical", "torch"):
         w = 2 * 0.002  # worst case over all alternatives at TV 0.002 (module doc)
         out["tv_0.002"] = {"check": "T1.law.power" if kind == "categorical" else "C3.hard.power",

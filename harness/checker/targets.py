@@ -177,6 +177,18 @@ BUILTINS: dict[str, BuiltinTarget] = {t.name: t for t in [
     BuiltinTarget("jax-gumbel", "noise", "jax.random.gumbel (float32, default mode 'low': g <= ~16.6, jax#5348; "
                   "rejected by N.tail at the thorough budget)", lambda: jax_gumbel, requires=("jax",),
                   expect_pass=False, notes="mode='low' (default) caps the noise near 16.6; mode='high' near 32"),
+    # ---- token kind (LLM engines' batched token samplers: harness.checker.token_targets)
+    BuiltinTarget("reference-token", "token",
+                  "reference.torch_token_sampler.sample_tokens: float64 exponential race argmax(w / E) with "
+                  "temperature, top-k (ties kept), top-p (crossing token kept), min-p per row",
+                  _f("reference.torch_token_sampler:sample_tokens")),
+    BuiltinTarget("torch-multinomial-token", "token",
+                  "the documented filters (float64), then torch.multinomial(softmax, 1)",
+                  _f("harness.checker.token_targets:torch_multinomial_token")),
+    BuiltinTarget("hf-logits-processors", "token",
+                  "HuggingFace transformers TemperatureLogitsWarper, TopK, TopP, MinP (generate's order) on "
+                  "float32 logits, then torch.multinomial", _f("harness.checker.token_targets:hf_logits_processors"),
+                  requires=("transformers",)),
 ]}
 
 
@@ -210,7 +222,7 @@ def load_target(spec: str) -> tuple[Callable, str | None]:
 def resolve(target: Any, kind: str | None) -> tuple[Callable, str, str, BuiltinTarget | None]:
     """``(fn, kind, name, builtin)`` for a callable, a ``"module:callable"`` string or a built-in
     name. Raises :class:`TargetLoadError` (cannot load) or ``ValueError`` (no/unknown kind)."""
-    from harness.samplers import KINDS
+    from harness.checker.plans import KINDS
 
     builtin = None
     if isinstance(target, str) and target in BUILTINS:
