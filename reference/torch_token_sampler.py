@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["sample_tokens", "filter_scores", "race", "as_rows", "make_generator", "row_tensors"]
+__all__ = ["sample_tokens", "staged_sample", "filter_scores", "race", "as_rows", "make_generator", "row_tensors"]
 
 
 def as_rows(logits: Any) -> torch.Tensor:
@@ -65,29 +65,30 @@ def row_tensors(b: int, device: torch.device, temperature: Any, top_k: Any, top_
                 min_p: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Scalar-or-``[B]`` parameters as ``[B]`` tensors (float64, int64, float64, float64) with
     "off" as ``k = 0``, ``p = 1``, ``m = 0``; validated (``ValueError``)."""
-    def col(v, name, default, dtype):
+    def col(v, name, default, ok, why):
         if v is None:
-            return torch.full((b,), default, dtype=dtype, device=device)
+            return torch.full((b,), default, dtype=torch.float64, device=device)
+        if not isinstance(v, torch.Tensor) and np.ndim(v) == 0:  # a scalar: validate once
+            f = float(v)
+            if not ok(torch.tensor(f, dtype=torch.float64)):
+                raise ValueError(f"{name} {why}, got {v!r}")
+            return torch.full((b,), f, dtype=torch.float64, device=device)
         t = torch.as_tensor(v.detach() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64))
         t = t.to(device=device, dtype=torch.float64)
         if t.ndim == 0:
             t = t.expand(b)
         if tuple(t.shape) != (b,):
             raise ValueError(f"{name} must be a scalar or have shape ({b},), got {tuple(t.shape)}")
+        if b and not ok(t):
+            raise ValueError(f"{name} {why}, got {t.tolist()[:8]}")
         return t
 
-    t = col(temperature, "temperature", 1.0, torch.float64)
-    if b and (~torch.isfinite(t) | (t < 0)).any():
-        raise ValueError(f"temperature must be finite and >= 0 (0 = greedy), got {t.tolist()[:8]}")
-    kf = col(top_k, "top_k", 0.0, torch.float64)
-    if b and (~torch.isfinite(kf) | (kf < 0) | (kf != kf.round())).any():
-        raise ValueError(f"top_k must be non-negative integers (0 or None = off), got {kf.tolist()[:8]}")
-    p = col(top_p, "top_p", 1.0, torch.float64)
-    if b and (~((p > 0) & (p <= 1))).any():
-        raise ValueError(f"top_p must be in (0, 1] (1 or None = off), got {p.tolist()[:8]}")
-    m = col(min_p, "min_p", 0.0, torch.float64)
-    if b and (~((m >= 0) & (m <= 1))).any():
-        raise ValueError(f"min_p must be in [0, 1] (0 or None = off), got {m.tolist()[:8]}")
+    t = col(temperature, "temperature", 1.0, lambda a: bool((torch.isfinite(a) & (a >= 0)).all()),
+            "must be finite and >= 0 (0 = greedy)")
+    kf = col(top_k, "top_k", 0.0, lambda a: bool((torch.isfinite(a) & (a >= 0) & (a == a.round())).all()),
+             "must be non-negative integers (0 or None = off)")
+    p = col(top_p, "top_p", 1.0, lambda a: bool(((a > 0) & (a <= 1)).all()), "must be in (0, 1] (1 or None = off)")
+    m = col(min_p, "min_p", 0.0, lambda a: bool(((a >= 0) & (a <= 1)).all()), "must be in [0, 1] (0 or None = off)")
     return t, kf.to(torch.int64), p, m
 
 
@@ -183,6 +184,16 @@ def sample_tokens(logits: Any, temperature: Any = 1.0, *, top_k: Any = None, top
                   noise_dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """``[B]`` int64 token ids, one per row of ``logits`` (the ``token`` protocol; module doc).
     Bad logits or parameters raise ``ValueError``."""
+    return staged_sample(logits, temperature, top_k, top_p, min_p, seed, generator,
+                         race_fn=lambda z, keep, gen: race(z, keep, gen, noise_dtype=noise_dtype))
+
+
+def staged_sample(logits: Any, temperature: Any, top_k: Any, top_p: Any, min_p: Any, seed: int | None,
+                  generator: torch.Generator | None, *, filters: dict | None = None,
+                  race_fn: Any = race) -> torch.Tensor:
+    """:func:`sample_tokens` with its two stages as parameters: ``filters`` (keywords of
+    :func:`filter_scores`) and ``race_fn(z, keep, generator) -> [b] ids``. The mutant catalogue
+    (:mod:`harness.token_mutants`) replaces one stage; the defaults are the reference."""
     x = as_rows(logits)
     dev = x.device
     b = x.shape[0]
@@ -191,11 +202,12 @@ def sample_tokens(logits: Any, temperature: Any = 1.0, *, top_k: Any = None, top
         return torch.zeros(0, dtype=torch.int64, device=dev)
     with torch.no_grad():
         greedy = t == 0
-        out = torch.empty(b, dtype=torch.int64, device=dev)
-        if bool(greedy.any()):
-            out[greedy] = x[greedy].argmax(dim=1)
+        if not bool(greedy.any()):  # the common case: no row indexing
+            z, keep = filter_scores(x, t, k, p, m, **(filters or {}))
+            return race_fn(z, keep, make_generator(dev, seed, generator))
+        out = x.argmax(dim=1)
         rnd = ~greedy
         if bool(rnd.any()):
-            z, keep = filter_scores(x[rnd], t[rnd], k[rnd], p[rnd], m[rnd])
-            out[rnd] = race(z, keep, make_generator(dev, seed, generator), noise_dtype=noise_dtype)
+            z, keep = filter_scores(x[rnd], t[rnd], k[rnd], p[rnd], m[rnd], **(filters or {}))
+            out[rnd] = race_fn(z, keep, make_generator(dev, seed, generator))
     return out

@@ -389,6 +389,28 @@ def _torch_axis_check(fn, ctx, _id):
                                           reason="; ".join(problems) or "normalised along dim 1"), seed=seed)]
 
 
+def _tail_n(b: Budget, device: str) -> int:
+    from harness.checker.token_plan import tail_n
+
+    return tail_n(b, device)
+
+
+def _tail_gap(b: Budget, device: str) -> float:
+    from harness.checker.token_plan import tail_gap_for
+
+    return tail_gap_for(_tail_n(b, device))
+
+
+def _torch_tail(fn, ctx, _id):
+    """The token kind's tail check through ``hard=True`` (same sizes: token_plan.tail_n)."""
+    import torch
+
+    n = _tail_n(ctx.budget, ctx.device)
+    gap = _tail_gap(ctx.budget, ctx.device)
+    return sc.tail_mass(torch_as_categorical(fn, dtype=torch.float64, device=ctx.device), [0.0, -gap], n, ctx,
+                        rare=1, check=_id, claim="C3")
+
+
 def _torch_plan(b: Budget) -> list[PlannedCheck]:
     import torch
 
@@ -426,6 +448,9 @@ def _torch_plan(b: Budget) -> list[PlannedCheck]:
          lambda fn, ctx, _id: sc.categorical_law(_torch_mixed_batch(fn, L["power"][::-1].copy()), L["power"],
                                                  nr, ctx, check=_id, claim="C3", label="mixed batch")),
         ("dim.axis1", "dim", "3-D input, dim=1: normalised / one-hot along dim 1", 0, _torch_axis_check),
+        ("C3.tail", "C3", f"hard=True tail mass: K = 2, gap {_tail_gap(b, 'cpu'):.1f} nats, N = {_tail_n(b, 'cpu'):,} "
+         f"on CPU (x{_tail_n(b, 'cuda') // _tail_n(b, 'cpu')} on CUDA), exact binomial (float32-grade noise caught at thorough / CUDA standard)", 1,
+         _torch_tail),
     ]
     for name in ("float16", "bfloat16", "float32", "float64"):
         entries.append((f"dtype.{name}", "dtype", f"{name} in -> {name} out, finite, on the simplex", 0,

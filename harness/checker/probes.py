@@ -614,6 +614,9 @@ def probe_target(fn: Callable, kind: str, *, seed: int = 0, adversarial: bool = 
 def _probe_all(fn: Callable, kind: str, seed: int, adversarial: bool, bad_inputs: bool) -> list[Finding]:
     rec = _Recorder("probe")
     s = int(seed) % (2**31)
+    if kind == "token":  # batched LLM token samplers: their own cases (harness.checker.token_probes)
+        return __import__("harness.checker.token_probes", fromlist=["probe_token"]).probe_token(
+            fn, s, adversarial, bad_inputs)
     if bad_inputs:
         {"categorical": _probe_categorical, "relaxed": _probe_relaxed, "noise": _probe_noise,
          "torch": _probe_torch}[kind](fn, rec, s)

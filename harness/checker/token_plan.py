@@ -201,7 +201,7 @@ def tail_grade_power(n: int, gap: float, bits: int, level: float) -> float:
     rho = math.exp(-gap)
     p0 = rho / (1.0 + rho)
     a = 2.0 ** -bits / rho
-    ratio = a / math.expm1(a) if a > 1e-12 else 1.0
+    ratio = a * math.exp(-a) / -math.expm1(-a) if a > 1e-12 else 1.0
     return binomial_power(n, p0, p0 * ratio, level)
 
 
@@ -350,7 +350,7 @@ def token_plan(b: Budget) -> list:
     n8 = b.n_discrete // 8
     rev = L["v64"][::-1].copy()
     tn = tail_n(b)
-    mixed = [Row(L["v64"]), Row(rev, 0.5, top_k=5), Row(L["v64"] + np.float32(1000.0), 2.0, top_p=0.9),
+    mixed = [Row(L["v64"]), Row(rev, 0.5, top_k=5), Row(L["v64"] + np.float32(1000.0), 2.0, top_p=0.895),
              Row(np.where(np.arange(64) % 3 == 0, np.float32(NEG), L["v64"]).astype(np.float32), 1.0, min_p=0.2)]
     temps = [Row(L["v8"], t) for t in (0.25, 0.5, 1.0, 2.0, 4.0)]
     entries = [
