@@ -369,7 +369,7 @@ def token_plan(b: Budget) -> list:
          _pairs(Row(L["v8"]), ns)),
         ("TK.temp.rows", f"per-row temperatures 0.25..4 in one batch, N = {ns:,} each", 5, _law(temps, ns)),
         ("TK.filter.top_k", f"top-k = 6, V = 32, N = {ns:,}", 1, _law([Row(L["topk"], 1.0, top_k=6)], ns)),
-        ("TK.filter.top_k.ties", f"top-k = 4 with the 4th value tied 4 times (7 tokens kept), N = {ns:,}", 1,
+        ("TK.filter.top_k.ties", f"top-k = 4 with the 4th value tied 5 times (8 tokens kept), N = {ns:,}", 1,
          _law([Row(L["ties"], 1.0, top_k=4)], ns)),
         ("TK.filter.top_p", f"top-p = 0.8 at T = 1.5 (the crossing token kept), N = {ns:,}", 1,
          _law([Row(L["topp"], 1.5, top_p=0.8)], ns)),
