@@ -20,8 +20,8 @@ pair table for shared noise, deterministic verdicts for greedy rows, and the exa
 tail test.
 
 Sample sizes: ``n_small = budget.n_relaxed`` draws per template for V <= 64;
-``large_n(V) = max(256, 50 n_discrete / V)`` draws at large V (standard: 1 315 draws at
-V = 152 064, 200M logits per check).
+``large_n(V) = max(256, 30 n_discrete / V)`` draws at large V (standard: 789 draws at
+V = 152 064, 120M logits per check).
 
 **Tail check** ``TK.tail``: two tokens ``[0, -gap]``, ``n = tail_n(budget, device)`` draws
 (``budget.n_tail``, times ``CUDA_TAIL_FACTOR = 40`` on a CUDA device), the gap chosen for 30
@@ -107,7 +107,7 @@ TOKEN_LOGITS: dict[str, np.ndarray] = {
     "topp": _f(np.log([0.28, 0.2, 0.14, 0.1, 0.08, 0.06, 0.045, 0.035, 0.025, 0.015, 0.01, 0.005, 0.003,
                        0.001, 0.0005, 0.0005])),
     "minp": _f(np.log([0.3, 0.22, 0.15, 0.1, 0.08, 0.05, 0.04, 0.03, 0.02, 0.005, 0.003, 0.002])),
-    "mask": _masked(1024, 10, 4),
+    "mask": _masked(256, 10, 4),
     "tinyT": _f([0.0, -1e-5, -2e-5, -1.0, -2.5e-5, -0.5]),
     "large": _f([1e4, 1e4 - 1, 1e4 - 2.5, -1e4, 1e4 - 0.5, 0.0]),
     "shift": _f(np.log([0.3, 0.2, 0.15, 0.12, 0.1, 0.08, 0.04, 0.01]) + 1000.0),
@@ -179,8 +179,8 @@ def token_counts(fn: Callable, rows: Sequence[Row], n: int, seed: int, device: s
 
 
 def large_n(b: Budget, v: int) -> int:
-    """Draws per template at vocabulary size ``v`` (about ``50 n_discrete`` logits per check)."""
-    return int(max(256, min(b.n_relaxed, 50 * b.n_discrete // v)))
+    """Draws per template at vocabulary size ``v`` (about ``30 n_discrete`` logits per check)."""
+    return int(max(256, min(b.n_relaxed, 30 * b.n_discrete // v)))
 
 
 def tail_n(b: Budget, device: str = "cpu") -> int:
@@ -379,7 +379,7 @@ def token_plan(b: Budget) -> list:
          1, _law([Row(L["v4096"], 0.8, top_k=200, top_p=0.9, min_p=0.02)], large_n(b, 4096))),
         ("TK.filter.v152k", f"T = 0.7, top-k 50, top-p 0.95 at V = 152 064, N = {large_n(b, 152_064):,}", 1,
          _law([Row(L["v152k"], 0.7, top_k=50, top_p=0.95)], large_n(b, 152_064))),
-        ("TK.mask", f"-inf tokens never returned (V = 1024, 10 finite, top-k 20 > 10), N = {ns:,}", 1,
+        ("TK.mask", f"-inf tokens never returned (V = 256, 10 finite, top-k 20 > 10), N = {ns:,}", 1,
          _law([Row(L["mask"], 0.5, top_k=20)], ns)),
         ("TK.greedy", "T = 0: greedy, lowest index on ties, mixed with T = 1 rows (V = 152 064)", 0, _greedy),
         ("TK.tiny_T", f"T = 1e-5 on logits 1e-5 apart (a non-degenerate law), no NaN, N = {ns:,}", 1,
