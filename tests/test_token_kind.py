@@ -176,3 +176,17 @@ def test_token_kind_on_cuda():
 def test_torch_tail_check_on_cuda():
     res = check_sampler("reference-torch", budget="quick", only=["C3.tail"], device="cuda")
     assert res.passed, res.report()
+
+
+def test_token_benchmark_smoke(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "token.py"), "--smoke", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600, cwd=root)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    md = (tmp_path / "token-smoke.md").read_text()
+    assert "Throughput on cpu" in md and "reference-token" in md
+    assert ("Throughput on cuda" in md) and (torch.cuda.is_available() or "skipped: no CUDA" in md)

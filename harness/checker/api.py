@@ -235,7 +235,7 @@ def check_sampler(
         verdicts += [replace(v, details={**dict(v.details), "plan_check": pc.id, "seconds": round(dt, 3)})
                      for v in vs]
     findings: list[Finding] = []
-    power = power_targets(kind, b, family)
+    power = power_targets(kind, b, family, device=device)
     ids = {c.id for c in plan}
     power = {k: v for k, v in power.items() if not isinstance(v, dict) or v.get("check") in ids}
     info: dict[str, Any] = {"versions": _versions(), "timeout_s": timeout, "power": power}

@@ -503,7 +503,7 @@ def select(plan: list[PlannedCheck], only: Any) -> list[PlannedCheck]:
     return out
 
 
-def power_targets(kind: str, budget: Budget, family_size: int) -> dict[str, Any]:
+def power_targets(kind: str, budget: Budget, family_size: int, device: str = "cpu") -> dict[str, Any]:
     """The issue-5 power figures for this plan: the power of ``T1.law.power`` (or
     ``C3.hard.power``) against any alternative at TV 0.002, and of ``C2.scale.T1`` against a 2%
     temperature error, both at the Bonferroni level ``alpha / family_size`` (conservative for
@@ -517,7 +517,7 @@ def power_targets(kind: str, budget: Budget, family_size: int) -> dict[str, Any]
     if kind == "token":
         from harness.checker.token_plan import power_info
 
-        out.update(power_info(budget, family_size))
+        out.update(power_info(budget, family_size, device))
     if kind in ("categorical", "torch"):
         w = 2 * 0.002  # worst case over all alternatives at TV 0.002 (module doc)
         out["tv_0.002"] = {"check": "T1.law.power" if kind == "categorical" else "C3.hard.power",
