@@ -11,7 +11,7 @@ Mechanism, per row (:func:`filter_scores` then :func:`race`):
 * the scores ``z = x / T`` and the kept mask are computed in float64 (top-k by the k-th
   largest value from ``torch.topk``, ties kept; top-p from the sorted probabilities of the
   tokens still kept, exclusive cumulative mass ``< p``, boundary ties to the lower index;
-  min-p as ``q >= m max q``); ``w = exp(z - max z)`` is 1 at the top token;
+  min-p as ``z - max z >= log m``, i.e. ``q >= m max q``); ``w = exp(z - max z)`` is 1 at the top token;
 * exponential race: the token is ``argmax_i w_i / E_i`` over the kept tokens, ``E_i`` iid
   Exp(1) from ``Tensor.exponential_`` in **float64** (``noise_dtype``); ``P(argmax = i) =
   w_i / sum w`` exactly (the race's first arrival). An exponential of exactly ``0`` or
@@ -114,40 +114,42 @@ def filter_scores(x: torch.Tensor, t: torch.Tensor, k: torch.Tensor, p: torch.Te
             ranks = torch.empty_like(idx)
             ranks.scatter_(1, idx, torch.arange(v, device=x.device).expand(b, v).contiguous())
             topk = ranks < kk[:, None]
-        keep &= torch.where((kk > 0)[:, None], topk, torch.ones_like(keep))
+        keep &= _on_rows(kk > 0, topk)
     if bool((p < 1).any()):
-        keep &= torch.where((p < 1)[:, None], _top_p(z, keep, p, top_p_crossing), torch.ones_like(keep))
+        keep &= _on_rows(p < 1, _top_p(z, keep, p, top_p_crossing))
     if bool((m > 0).any()):
-        q = _probs(z, keep)
-        if min_p_reference == "max":
-            ref = q.max(dim=1, keepdim=True).values
+        if min_p_reference == "max":  # q_i >= m max q  <=>  z_i - max z >= log m (the top token is kept)
+            zmax = z.max(dim=1, keepdim=True).values
+            minp = z >= zmax + torch.log(m.clamp_min(1e-300))[:, None]
         else:  # absolute threshold q_i >= m: not the documented law
-            ref = torch.ones_like(q[:, :1])
-        keep &= torch.where((m > 0)[:, None], q >= m[:, None] * ref, torch.ones_like(keep))
+            minp = _probs(z, keep) >= m[:, None]
+        keep &= _on_rows(m > 0, minp)
     if order != "temperature_first":
         z = x / tt
     return z, keep
 
 
+def _on_rows(active: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``mask`` on the active rows, all-True elsewhere (no copy when every row is active)."""
+    return mask if bool(active.all()) else mask | ~active[:, None]
+
+
 def _top_p(z: torch.Tensor, keep: torch.Tensor, p: torch.Tensor, crossing: str = "include") -> torch.Tensor:
-    """The top-p kept set without a stable sort: the number ``n`` of kept tokens comes from the
-    sorted scores of the ``c`` candidates still kept (``torch.topk``) and their probabilities;
-    the ``n``-th score ``z*`` is the threshold: every token above it is kept, and the tokens
-    equal to it are kept lowest index first until ``n`` are kept (the law's tie order)."""
-    zm = torch.where(keep, z, torch.full_like(z, -math.inf))
+    """The top-p kept set on the ``c`` candidates still kept only (``torch.topk``, re-ordered
+    by score descending then index ascending: the law's tie order), scattered back."""
+    zm = z.masked_fill(~keep, -math.inf)
     c = int(keep.sum(dim=1).max())
-    zs = torch.topk(zm, c, dim=1).values
-    top = zs[:, :1]
-    w = torch.exp(zs - top)
-    qs = w / torch.exp(zm - top).sum(dim=1, keepdim=True)
+    zs, idx = torch.topk(zm, c, dim=1)
+    by_index = torch.sort(idx, dim=1).indices
+    zs, idx = zs.gather(1, by_index), idx.gather(1, by_index)
+    by_score = torch.sort(zs, dim=1, descending=True, stable=True).indices
+    zs, idx = zs.gather(1, by_score), idx.gather(1, by_score)
+    w = torch.exp(zs - zs[:, :1])  # 0 for -inf candidates of rows with fewer than c kept
+    qs = w / w.sum(dim=1, keepdim=True)
     incl = torch.cumsum(qs, dim=1)
     inside = (incl - qs) < p[:, None] if crossing == "include" else incl < p[:, None]
-    n = inside.sum(dim=1).clamp_min(1)  # nondecreasing cumulative mass: a prefix
-    zstar = zs.gather(1, (n - 1)[:, None])
-    gt = zm > zstar
-    eq = (zm == zstar) & keep
-    need = n - gt.sum(dim=1)
-    return gt | (eq & (torch.cumsum(eq.to(torch.int64), dim=1) <= need[:, None]))
+    inside[:, 0] = True
+    return torch.zeros_like(keep).scatter_(1, idx, inside & (w > 0))
 
 
 def _probs(z: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
