@@ -154,6 +154,9 @@ def test_cli_token_kind(capsys):
     assert "TK.greedy" in out and "TK.tiny_T" in out
     assert main(["check", "--list"]) == 0
     assert "Plan for kind token" in capsys.readouterr().out
+    if not torch.cuda.is_available():
+        assert main(["check", "--builtin", "reference-token", "--device", "cuda", "--only", "TK.greedy"]) == 2
+        assert "no CUDA device" in capsys.readouterr().err
 
 
 def test_reference_sampler_accepts_numpy_and_a_generator_and_is_reproducible():

@@ -88,6 +88,11 @@ def run(args: argparse.Namespace) -> int:
     chosen = [x for x in (args.target, args.builtin, args.mutant) if x]
     if len(chosen) != 1:
         return _err("give exactly one of MODULE:CALLABLE, --builtin NAME|all, --mutant NAME|all (or --list)")
+    if str(args.device).startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            return _err(f"--device {args.device}: no CUDA device is available (torch.cuda.is_available() is False)")
     only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     timeout = None if args.timeout is not None and args.timeout <= 0 else args.timeout
     common = dict(budget=args.budget, seed=args.seed, timeout=timeout, only=only, progress=args.progress or None,
