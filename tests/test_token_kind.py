@@ -187,7 +187,7 @@ def test_token_benchmark_smoke(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "token.py"), "--smoke", "--out", str(tmp_path)],
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "token_bench.py"), "--smoke", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=600, cwd=root)
     assert proc.returncode == 0, proc.stderr[-2000:]
     md = (tmp_path / "token-smoke.md").read_text()

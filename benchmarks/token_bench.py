@@ -2,10 +2,12 @@
 """Benchmark of the ``token`` kind (issue 12): wall time of a standard check of the reference
 token sampler side by side with one of ``torch.multinomial`` on the same filters, and the
 token throughput of the samplers (CPU; CUDA when a device exists, else recorded as skipped).
+(Not named ``token.py``: that would shadow the standard library's ``token`` module for every
+script run from this folder, ``benchmarks/run.py`` included.)
 
-    python benchmarks/token.py                 # standard checks (minutes on a loaded machine)
-    python benchmarks/token.py --budget quick  # seconds-to-a-minute
-    python benchmarks/token.py --smoke         # tiny: checks that it runs
+    python benchmarks/token_bench.py                 # standard checks (minutes on a loaded machine)
+    python benchmarks/token_bench.py --budget quick  # seconds-to-a-minute
+    python benchmarks/token_bench.py --smoke         # tiny: checks that it runs
 
 Writes ``benchmarks/results/token.json`` and ``token.md``: per target the total wall time, the
 time of every planned check (the V = 152 064 ones included), the verdict; the ratio reference /
@@ -14,19 +16,14 @@ reported, never asserted); ``torch.get_num_threads()``.
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import platform
 import sys
+import time
+from pathlib import Path
 
-# this file is named token.py: drop its folder from sys.path so that the standard library's
-# ``token`` module (imported by inspect / tokenize) is the one found
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
