@@ -32,9 +32,9 @@ Power (``tests/test_verdict.py`` checks these figures against :func:`power_table
     noise        quick     6    1.67e-05  0.013     0.00648   0.022    0.0124    0.0318   3.02e-06    inf
     noise        standard  6    1.67e-05  0.0029    0.00145   0.00696  0.00394   0.0101   1.21e-07    0.728
     noise        thorough  6    1.67e-05  0.000579  0.00029   0.0022   0.00124   0.00318  3.02e-09    0.103
-    torch        quick     19   5.26e-06  0.0134    0.00668   0.0226   0.013     0.0331   3.4e-06     inf
-    torch        standard  19   5.26e-06  0.00299   0.00149   0.00714  0.00411   0.0105   1.36e-07    0.75
-    torch        thorough  19   5.26e-06  0.000597  0.000299  0.00226  0.0013    0.00331  3.4e-09     0.107
+    torch        quick     20   5e-06     0.0134    0.00668   0.0226   0.013     0.0332   3.4e-06     inf
+    torch        standard  20   5e-06     0.00299   0.00149   0.00715  0.00412   0.0105   1.36e-07    0.771
+    torch        thorough  20   5e-06     0.000598  0.000299  0.00226  0.0013    0.00332  3.4e-09     0.108
 
 Reading the table:
 

@@ -553,7 +553,7 @@ _CATALOGUE: list[tuple[str, str, int, str, str, tuple[str, ...], str, Callable]]
      "logits ~ 1000 overflow to NaN", ("C3.round.shift",), "standard", concrete(softmax="naive")),
 ]
 
-for _entry in _CATALOGUE:
+for _entry in _CATALOGUE + __import__("harness.token_mutants", fromlist=["x"]).token_catalogue():
     _register(*_entry)
 del _entry
 

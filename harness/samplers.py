@@ -9,6 +9,9 @@ Protocols (what a user brings; documented in the README):
 * ``torch``: the contract of ``torch.nn.functional.gumbel_softmax``, called as
   ``fn(logits, tau=..., hard=..., dim=...)`` with randomness from torch's default generator,
   seeded by the harness with ``torch.manual_seed``.
+* ``token``: a batched LLM token sampler, ``fn(logits [B, V], temperature, *, top_k=None,
+  top_p=None, min_p=None, seed=None, generator=None) -> [B] token ids`` (:func:`draw_tokens`;
+  the law is :mod:`reference.token_laws`).
 
 Every call of a target goes through :func:`draw_categorical`, :func:`draw_relaxed` or
 :func:`draw_noise`, which chunk large requests (each chunk seeded from
@@ -35,6 +38,8 @@ __all__ = [
     "draw_categorical",
     "draw_relaxed",
     "draw_noise",
+    "draw_tokens",
+    "TokenSampler",
     "torch_as_relaxed",
     "torch_as_categorical",
     "reference_categorical",
@@ -47,12 +52,15 @@ __all__ = [
     "onehot_rows",
 ]
 
-Kind = Literal["categorical", "relaxed", "noise", "torch"]
-KINDS: tuple[str, ...] = ("categorical", "relaxed", "noise", "torch")
+Kind = Literal["categorical", "relaxed", "noise", "torch", "token"]
+KINDS: tuple[str, ...] = ("categorical", "relaxed", "noise", "torch", "token")
 
 CategoricalSampler = Callable[[NDArray[np.float64], int, int], Any]
 RelaxedSampler = Callable[[NDArray[np.float64], float, int, int], Any]
 NoiseSampler = Callable[[tuple, int], Any]
+#: ``fn(logits [B, V], temperature: float | [B], *, top_k=None | int | [B], top_p=None | float | [B],
+#: min_p=None | float | [B], seed: int | None = None, generator=None) -> [B] token ids``
+TokenSampler = Callable[..., Any]
 
 MAX_CALL_ELEMENTS = 1 << 22  # ~4M values per call: bounded memory whatever the budget
 
@@ -228,6 +236,37 @@ def draw_noise(fn: NoiseSampler, n: int, seed: int) -> NDArray[np.float64]:
                               f"(e.g. {g[~np.isfinite(g)][:3].tolist()}): log(0) reached?")
         parts.append(g)
     return np.concatenate(parts)
+
+
+def draw_tokens(fn: TokenSampler, logits: Any, temperature: Any, *, top_k: Any = None, top_p: Any = None,
+                min_p: Any = None, seed: int, what: str = "token sampler") -> NDArray[np.int64]:
+    """One call of a token sampler on a ``[B, V]`` batch (a torch tensor, passed as is), with
+    the parameters passed as given (scalars, ``None`` or ``[B]`` tensors) and ``seed=seed``;
+    validate: shape ``(B,)``, integer dtype (or integral floats), ids in ``[0, V)``. Returns
+    int64 NumPy ids. The plans build the batches (:mod:`harness.checker.token_plan`)."""
+    b, v = int(logits.shape[0]), int(logits.shape[1])
+    what = f"{what}(logits [{b}, {v}], seed={seed})"
+    try:
+        out = fn(logits, temperature, top_k=top_k, top_p=top_p, min_p=min_p, seed=int(seed))
+    except TargetError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure is the target's
+        raise TargetError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+    a = _to_numpy(out, what)
+    if a.shape != (b,):
+        raise TargetError(f"{what} returned shape {a.shape}, expected ({b},)")
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)):
+            raise TargetError(f"{what} returned {int(np.sum(~np.isfinite(a)))} non-finite value(s) instead of ids")
+        if np.any(a != np.round(a)):
+            raise TargetError(f"{what} returned non-integer values, e.g. {a[a != np.round(a)][:3].tolist()}")
+    elif a.dtype.kind not in "iu":
+        raise TargetError(f"{what} returned dtype {a.dtype}, expected integer token ids")
+    a = a.astype(np.int64)
+    oob = (a < 0) | (a >= v)
+    if oob.any():
+        raise TargetError(f"{what} returned {int(oob.sum())} id(s) outside [0, {v}): {np.unique(a[oob])[:5].tolist()}")
+    return a
 
 
 # --- adapters: the torch protocol seen through the relaxed / categorical protocols ----------

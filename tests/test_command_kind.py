@@ -48,7 +48,8 @@ def test_broken_c_variant_fails_at_quick(c_sampler):
                         only=["T1.law.power"])
     assert not res.passed
     (v,) = res.verdicts
-    assert v.pvalue < 1e-12 and "--command" in v.reproduce
+    # confirmed p = max(p1, p2)^2; Monte Carlo p-values bottom out at 1/(B + 1) each
+    assert v.pvalue < 1e-8 and "--command" in v.reproduce
 
 
 def test_c_example_npy_output_gives_the_same_draws(c_sampler):

@@ -34,7 +34,7 @@ def test_mutant_rejected_at_thorough(name):
 
 @pytest.mark.parametrize("name", [
     # 5e7 categorical draws take ~10 s each: those run with -m slow
-    pytest.param(m.name, marks=pytest.mark.slow) if m.kind == "categorical" else m.name
+    pytest.param(m.name, marks=pytest.mark.slow) if m.kind in ("categorical", "torch", "token") else m.name
     for m in thorough_mutants()
 ])
 def test_thorough_mutants_are_subtle_at_standard(name):
@@ -70,10 +70,12 @@ def test_every_mutant_documents_its_bug():
 
 
 def test_catalogue_table_matches_registry():
-    doc = mm.__doc__
+    import harness.token_mutants as tm
+
+    doc = mm.__doc__ + tm.__doc__
     rows = {}
     for line in doc.splitlines():
-        mt = re.match(r"^(\d+)\s+(\w+)\s+(categorical|relaxed|noise|torch)\s+(.+?)\s+(standard|thorough)\s*$", line)
+        mt = re.match(r"^(\d+)\s+(\w+)\s+(categorical|relaxed|noise|torch|token)\s+(.+?)\s+(standard|thorough)\s*$", line)
         if mt:
             rows[mt.group(2)] = (int(mt.group(1)), mt.group(3), tuple(s.strip() for s in mt.group(4).split(",")),
                                  mt.group(5))

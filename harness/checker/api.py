@@ -400,7 +400,7 @@ def check_sampler(
         if session is not None:
             iso.update(session.close())
     findings += _contract_findings(notes, iso)
-    power = power_targets(kind, b, family)
+    power = power_targets(kind, b, family, device=device)
     ids = {c.id for c in plan}
     info["power"] = {k: v for k, v in power.items() if not isinstance(v, dict) or v.get("check") in ids}
     if builtin is not None:

@@ -563,6 +563,28 @@ def _torch_axis_check(fn, ctx, _id):
                                           reason="; ".join(problems) or "normalised along dim 1"), seed=seed)]
 
 
+def _tail_n(b: Budget, device: str) -> int:
+    from harness.checker.token_plan import tail_n
+
+    return tail_n(b, device)
+
+
+def _tail_gap(b: Budget, device: str) -> float:
+    from harness.checker.token_plan import tail_gap_for
+
+    return tail_gap_for(_tail_n(b, device))
+
+
+def _torch_tail(fn, ctx, _id):
+    """The token kind's tail check through ``hard=True`` (same sizes: token_plan.tail_n)."""
+    import torch
+
+    n = _tail_n(ctx.budget, ctx.device)
+    gap = _tail_gap(ctx.budget, ctx.device)
+    return sc.tail_mass(torch_as_categorical(fn, dtype=torch.float64, device=ctx.device), [0.0, -gap], n, ctx,
+                        rare=1, check=_id, claim="C3")
+
+
 def _torch_plan(b: Budget) -> list[PlannedCheck]:
     import torch
 
@@ -601,6 +623,9 @@ def _torch_plan(b: Budget) -> list[PlannedCheck]:
                                                  nr, ctx, check=_id, claim="C3", label="mixed batch")),
         ("dim.axis1", "dim", "3-D input, dim=1: normalised / one-hot along dim 1", 0, _torch_axis_check,
          "contract"),
+        ("C3.tail", "C3", f"hard=True tail mass: K = 2, gap {_tail_gap(b, 'cpu'):.1f} nats, N = {_tail_n(b, 'cpu'):,} "
+         f"on CPU (x{_tail_n(b, 'cuda') // _tail_n(b, 'cpu')} on CUDA), exact binomial (float32-grade noise caught at thorough / CUDA standard)", 1,
+         _torch_tail),
     ]
     for name in ("float16", "bfloat16", "float32", "float64"):
         entries.append((f"dtype.{name}", "dtype", f"{name} in -> {name} out, finite, on the simplex", 0,
@@ -640,6 +665,7 @@ KINDS: dict[str, Callable[[Budget], list[PlannedCheck]]] = {
     "jax-categorical": _lazy("harness.checker.jax_kinds:categorical_plan"),
     "jax-relaxed": _lazy("harness.checker.jax_kinds:relaxed_plan"),
     "jax-noise": _lazy("harness.checker.jax_kinds:noise_plan"),
+    "token": _lazy("harness.checker.token_plan:token_plan"),
 }
 _PLANS = KINDS
 
@@ -691,7 +717,7 @@ def parse_only(only: Any) -> list[str] | None:
     return [p.strip() for p in pats if p.strip()]
 
 
-def power_targets(kind: str, budget: Budget, family_size: int) -> dict[str, Any]:
+def power_targets(kind: str, budget: Budget, family_size: int, device: str = "cpu") -> dict[str, Any]:
     """The issue-5 power figures for this plan: the confirmed power of ``T1.law.power`` (or
     ``C3.hard.power``) against **any** alternative at TV 0.002, and of ``C2.scale.T1`` against a
     2% temperature error, both at the Bonferroni level ``L = alpha / family_size`` (conservative
@@ -707,6 +733,10 @@ def power_targets(kind: str, budget: Budget, family_size: int) -> dict[str, Any]
     level = budget.alpha / max(1, family_size)
     stage = math.sqrt(level)
     out: dict[str, Any] = {"level": level, "stage_level": stage, "family_size": family_size}
+    if kind == "token":
+        from harness.checker.token_plan import power_info
+
+        out.update(power_info(budget, family_size, device))
     if kind in ("categorical", "torch"):
         # worst case over all alternatives at TV 0.002: w = delta / max_A sqrt(P(A)(1-P(A)))
         w = 0.002 / math.sqrt(max_split_variance(softmax(LOGITS["power"])))

@@ -637,6 +637,10 @@ def _probe_all(fn: Callable, kind: str, seed: int, adversarial: bool, bad_inputs
                hook: Any = None) -> list[Finding]:
     rec = _Recorder("probe", hook)
     s = int(seed) % (2**31)
+    if kind == "token":  # batched LLM token samplers: their own cases (harness.checker.token_probes)
+        found = __import__("harness.checker.token_probes", fromlist=["probe_token"]).probe_token(
+            fn, s, adversarial, bad_inputs)
+        return found + (reach_findings(fn, kind, s) if adversarial else [])
     fn, kind = as_protocol(fn, kind)  # jax kinds: probed through their NumPy-protocol adapters
     if bad_inputs:
         {"categorical": _probe_categorical, "relaxed": _probe_relaxed, "noise": _probe_noise,

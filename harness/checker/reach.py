@@ -257,10 +257,19 @@ def _select_torch(fn, x, n, seed):
     return np.argmax(y.detach().cpu().double().numpy(), axis=1)
 
 
+def _select_token(fn, x, n, seed):
+    import torch
+
+    xt = torch.as_tensor(x, dtype=torch.float64).expand(n, -1).contiguous()
+    with torch.no_grad():
+        ids = fn(xt, 1.0, seed=seed)
+    return np.asarray(torch.as_tensor(ids).cpu()).reshape(-1)
+
+
 #: kind -> select(fn, logits (K = 2), n, seed) -> n selected indices. A new kind whose target
 #: picks categories (e.g. a token sampler) registers one line here.
 SELECTORS: dict[str, Callable] = {"categorical": _select_categorical, "relaxed": _select_relaxed,
-                                  "torch": _select_torch}
+                                  "torch": _select_torch, "token": _select_token}
 
 #: layout -> category of the i-th draw: for NumPy words (``total`` None: the row count ``n`` of
 #: the call is used) and for torch/jax tensors (``total`` = numel).

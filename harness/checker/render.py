@@ -90,6 +90,10 @@ def _power_lines(res) -> list[str]:
         t = p["temperature_2pct"]
         out.append(f"power vs a 2% temperature error ({t['check']}, N = {t['n']:,}): {t['power']:.6f} "
                    f"at level {p['level']:.3g}")
+    if "tail_grades" in p:  # token kind: exact binomial power of TK.tail per noise precision grade
+        t = p["tail_grades"]
+        out.append(f"tail power ({t['check']}, N = {t['n']:,}, gap {t['gap']:.1f} nats, level {t['level']:.3g}): "
+                   + ", ".join(f"{g} {v:.3f}" for g, v in t["power"].items()))
     return out
 
 

@@ -223,6 +223,22 @@ BUILTINS: dict[str, BuiltinTarget] = {t.name: t for t in [
                   "jax.random.gumbel underneath: the jax#5348 cap)", _f("harness.checker.jax_kinds:numpyro_gumbel"),
                   requires=("jax", "numpyro"), expect_pass=False,
                   expect_law=False, expect_contract=False, expect_budget="thorough"),
+    # ---- token kind (LLM engines' batched token samplers: harness.checker.token_targets)
+    BuiltinTarget("reference-token", "token",
+                  "reference.torch_token_sampler.sample_tokens: float64 exponential race argmax(w / E) with "
+                  "temperature, top-k (ties kept), top-p (crossing token kept), min-p per row",
+                  _f("reference.torch_token_sampler:sample_tokens")),
+    BuiltinTarget("torch-multinomial-token", "token",
+                  "the documented filters (float64), then torch.multinomial(softmax, 1)",
+                  _f("harness.checker.token_targets:torch_multinomial_token")),
+    BuiltinTarget("hf-logits-processors", "token",
+                  "HuggingFace transformers TemperatureLogitsWarper, TopK, TopP, MinP (generate's order) on "
+                  "float32 logits, then torch.multinomial", _f("harness.checker.token_targets:hf_logits_processors"),
+                  requires=("transformers",),
+                  notes="transformers 5.24: conforms at quick and standard (27/27 verdicts, no failing finding; "
+                        "380 s at standard on 2 loaded cores, 243 s of it in TK.tail). Its kept sets equal "
+                        "reference.token_laws on random rows (tests/test_token_laws.py). The thorough tail "
+                        "(float32 probabilities into torch.multinomial) was not run."),
 ]}
 
 

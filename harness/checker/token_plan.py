@@ -1,0 +1,392 @@
+r"""The plan of the ``token`` kind: batched LLM token samplers (temperature, top-k, top-p,
+min-p per row), checked against :mod:`reference.token_laws`.
+
+Every check builds batches from a few *template rows* (logits, T, k, p, m), tiles them into
+one ``[B, V]`` call (rows interleaved: position ``j R + r`` is copy ``j`` of template ``r``),
+so **the batch is the sample**: one call returns ``B`` independent draws, and a large
+vocabulary costs ``B V`` per call, not ``V`` per draw. Calls hold at most
+``MAX_CALL_ELEMENTS`` logits (``4 * MAX_CALL_ELEMENTS`` on CUDA); each call has its own seed
+(:func:`harness.seeds.seeded_chunks`). Logits go in as float32 tensors on ``ctx.device`` (the
+engines' dtype); the parameters as Python scalars when every row shares them (``None`` for an
+unused filter) or as ``[B]`` tensors (float32 temperature / top_p / min_p, int64 top_k, "off"
+being 0 / 1.0 / 0.0). The law of each template is computed from exactly those float32 values.
+
+Statistics (all verdicts one Holm family at ``budget.alpha``, power at ``alpha / m``):
+per-template chi-square of the token counts against the law, pooled to expected >= 5 per
+bin (:func:`harness.checks.discrete_verdict`; a draw of a probability-0 token, i.e. a masked
+or filtered one, is a forced FAIL), an exact binomial test of the pooled mass of the tokens
+outside the top 64 at large V (the "small counts" of a 152k vocabulary), an adjacent-rows
+pair table for shared noise, deterministic verdicts for greedy rows, and the exact binomial
+tail test.
+
+Sample sizes: ``n_small = budget.n_relaxed`` draws per template for V <= 64;
+``large_n(V) = max(256, 30 n_discrete / V)`` draws at large V (standard: 789 draws at
+V = 152 064, 120M logits per check).
+
+**Tail check** ``TK.tail``: two tokens ``[0, -gap]``, ``n = tail_n(budget, device)`` draws
+(``budget.n_tail``, times ``CUDA_TAIL_FACTOR = 40`` on a CUDA device), the gap chosen for 30
+expected hits of the rare token (:func:`tail_gap_for`, capped at 24 nats). A sampler whose
+exponential/uniform noise lives on a ``2^-b`` grid near 0 (b-bit uniforms; float32 noise is
+b = 24, g <= 16.6) wins the rare token with probability ``rho a / (e^a - 1)``, ``a = 2^-b /
+rho``, ``rho = e^-gap``, instead of ``rho``: :func:`tail_grade_power` gives the exact binomial
+power against each grade. Alpha 0.01, the plan's family of 27 (level 3.7e-4):
+
+=========  ======  ===========  =====  ======  ======  ======  ======  ======
+budget     device  n            gap    b=8     b=11    b=24    b=31    b=53
+=========  ======  ===========  =====  ======  ======  ======  ======  ======
+quick      cpu     2e6          11.1   1.000   1.000   0.000   0.000   0.000
+standard   cpu     5e7          14.3   1.000   1.000   0.000   0.000   0.000
+thorough   cpu     2e9          18.0   1.000   1.000   1.000   0.000   0.000
+quick      cuda    8e7          14.8   1.000   1.000   0.001   0.000   0.000
+standard   cuda    2e9          18.0   1.000   1.000   1.000   0.000   0.000
+thorough   cuda    8e10         21.7   1.000   1.000   1.000   0.257   0.000
+=========  ======  ===========  =====  ======  ======  ======  ======  ======
+
+(b = 8 / 11: bfloat16 / float16 noise; 24: float32 noise, torch.rand float32, vllm#43150,
+#51367; 31: Triton ``tl.rand``, vllm#47524; 53: float64 noise, the reference: power =
+level.) So float32-grade noise is caught at ``thorough`` on the CPU and at ``standard`` on
+CUDA; half precision at every budget; a 2^-31 floor at none (power 0.26 at ``thorough`` on
+CUDA: it needs ~1e12 draws).
+``tests/test_token_kind.py`` recomputes this table.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from harness.budgets import Budget
+from harness.checks import deterministic_verdict, discrete_verdict, error_verdict, tail_verdict
+from harness.context import RunContext
+from harness.samplers import MAX_CALL_ELEMENTS, TargetError, draw_tokens
+from harness.seeds import seeded_chunks
+from harness.verdict import Verdict
+from reference.token_laws import token_probs
+
+__all__ = ["token_plan", "Row", "token_counts", "large_n", "tail_n", "tail_gap_for",
+           "tail_grade_power", "tail_power_table", "CUDA_TAIL_FACTOR", "TOKEN_LOGITS", "GRADES",
+           "power_info"]
+
+NEG = -math.inf
+CUDA_TAIL_FACTOR = 40
+#: precision grades of the noise (bits of the uniform grid near 0) and what has them
+GRADES: dict[int, str] = {8: "bfloat16 noise", 11: "float16 noise", 24: "float32 noise (24-bit uniforms)",
+                          31: "Triton tl.rand (2^-31 floor)", 53: "float64 noise"}
+
+
+def _llm_logits(v: int, seed: int, head: int = 32) -> np.ndarray:
+    """LLM-like logits: a head of ``head`` tokens at random positions (anywhere in [0, V),
+    so ids above 2^16 and 2^17 matter) carrying most of the mass, a long Normal tail."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 1.5, v) - 4.0
+    pos = rng.choice(v, size=head, replace=False)
+    x[pos] = 6.0 + rng.normal(0.0, 1.0, head)
+    return np.round(x, 3).astype(np.float32)
+
+
+def _masked(v: int, finite: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.full(v, NEG, dtype=np.float32)
+    pos = rng.choice(v, size=finite, replace=False)
+    x[pos] = np.round(rng.normal(0.0, 1.0, finite), 3)
+    return x
+
+
+_f = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
+#: fixed template logits (float32, the engines' dtype)
+TOKEN_LOGITS: dict[str, np.ndarray] = {
+    "v8": _f(np.log([0.3, 0.2, 0.15, 0.12, 0.1, 0.08, 0.04, 0.01])),
+    "v64": _f(np.round(np.random.default_rng(20240611).normal(0.0, 1.5, 64), 3)),
+    "v4096": _llm_logits(4096, 1),
+    "v152k": _llm_logits(152_064, 2),
+    "v262k": _llm_logits(262_144, 3),
+    "topk": _f([2.0, 0.5, 1.4, -0.3, 0.9, 1.1, -1.0, 0.2, 1.7, -0.6, 0.0, 0.7] + [-1.5] * 20),
+    "ties": _f([3.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0, 0.0, -0.5, -1.0, 0.5, 1.0, -2.0, 0.0, 0.25, -0.25]),
+    "topp": _f(np.log([0.28, 0.2, 0.14, 0.1, 0.08, 0.06, 0.045, 0.035, 0.025, 0.015, 0.01, 0.005, 0.003,
+                       0.001, 0.0005, 0.0005])),
+    "minp": _f(np.log([0.3, 0.22, 0.15, 0.1, 0.08, 0.05, 0.04, 0.03, 0.02, 0.005, 0.003, 0.002])),
+    "mask": _masked(256, 10, 4),
+    "tinyT": _f([0.0, -1e-5, -2e-5, -1.0, -2.5e-5, -0.5]),
+    "large": _f([1e4, 1e4 - 1, 1e4 - 2.5, -1e4, 1e4 - 0.5, 0.0]),
+    "shift": _f(np.log([0.3, 0.2, 0.15, 0.12, 0.1, 0.08, 0.04, 0.01]) + 1000.0),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One template row: logits (float32) and its parameters (``None`` = filter off)."""
+
+    logits: np.ndarray
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    min_p: float | None = None
+
+    def law(self) -> np.ndarray:
+        f32 = lambda v: None if v is None else float(np.float32(v))  # noqa: E731
+        return token_probs(self.logits.astype(np.float64), f32(self.temperature), top_k=self.top_k,
+                           top_p=f32(self.top_p), min_p=f32(self.min_p))
+
+    def label(self) -> str:
+        parts = [f"V={self.logits.size}", f"T={self.temperature:g}"]
+        parts += [f"{n}={v:g}" for n, v in (("top_k", self.top_k), ("top_p", self.top_p),
+                                             ("min_p", self.min_p)) if v is not None]
+        return ", ".join(parts)
+
+
+def _column(rows: Sequence[Row], name: str, reps: int, off: float, dtype: str, device: str) -> Any:
+    vals = [getattr(r, name) for r in rows]
+    if all(v == vals[0] for v in vals):
+        return vals[0] if vals[0] is None else (int(vals[0]) if dtype == "int64" else float(vals[0]))
+    import torch
+
+    col = np.array([off if v is None else v for v in vals], dtype=np.float64)
+    return torch.as_tensor(np.tile(col, reps).astype(dtype), device=device)
+
+
+def _call_cap(device: str) -> int:
+    return MAX_CALL_ELEMENTS * (4 if str(device).startswith("cuda") else 1)
+
+
+def token_batches(fn: Callable, rows: Sequence[Row], n: int, seed: int, device: str = "cpu"):
+    """Yield ``[reps, R]`` int64 draws: ``n`` copies of the ``R`` template rows in total, in
+    calls of ``reps`` copies (interleaved), each call with its own seed. Raises
+    :class:`TargetError` for a misbehaving call."""
+    import torch
+
+    r, v = len(rows), rows[0].logits.size
+    per = max(1, min(n, _call_cap(device) // (r * v)))
+    base = torch.as_tensor(np.stack([row.logits for row in rows]), device=device)
+    for reps, s in seeded_chunks(n, per, seed):
+        x = base.repeat(reps, 1)
+        kw = dict(top_k=_column(rows, "top_k", reps, 0, "int64", device),
+                  top_p=_column(rows, "top_p", reps, 1.0, "float32", device),
+                  min_p=_column(rows, "min_p", reps, 0.0, "float32", device))
+        t = _column(rows, "temperature", reps, 1.0, "float32", device)
+        yield draw_tokens(fn, x, t, seed=s, **kw).reshape(reps, r)
+
+
+def token_counts(fn: Callable, rows: Sequence[Row], n: int, seed: int, device: str = "cpu") -> np.ndarray:
+    """``[R, V]`` token counts of ``n`` draws of each template row."""
+    v = rows[0].logits.size
+    counts = np.zeros((len(rows), v), dtype=np.int64)
+    for d in token_batches(fn, rows, n, seed, device):
+        for j in range(len(rows)):
+            counts[j] += np.bincount(d[:, j], minlength=v)
+    return counts
+
+
+def large_n(b: Budget, v: int) -> int:
+    """Draws per template at vocabulary size ``v`` (about ``30 n_discrete`` logits per check)."""
+    return int(max(256, min(b.n_relaxed, 30 * b.n_discrete // v)))
+
+
+def tail_n(b: Budget, device: str = "cpu") -> int:
+    """Draws of the tail check: ``n_tail``, times :data:`CUDA_TAIL_FACTOR` on CUDA."""
+    return int(b.n_tail * (CUDA_TAIL_FACTOR if str(device).startswith("cuda") else 1))
+
+
+def tail_gap_for(n: int) -> float:
+    """Gap (nats) of the two-token tail row: 30 expected rare hits in ``n`` draws, in [6, 24]."""
+    return float(min(24.0, max(6.0, math.log(n / 30.0))))
+
+
+def tail_grade_power(n: int, gap: float, bits: int, level: float) -> float:
+    """Exact power of the two-sided binomial tail test (``n`` draws of ``[0, -gap]`` at
+    ``level``) against noise on a ``2^-bits`` grid near 0: the rare token wins with probability
+    ``rho a / (e^a - 1)``, ``a = 2^-bits / rho`` (module doc) instead of ``rho / (1 + rho)``."""
+    from harness.stats.power import binomial_power
+
+    rho = math.exp(-gap)
+    p0 = rho / (1.0 + rho)
+    a = 2.0 ** -bits / rho
+    ratio = a * math.exp(-a) / -math.expm1(-a) if a > 1e-12 else 1.0
+    return binomial_power(n, p0, p0 * ratio, level)
+
+
+def tail_power_table(family_size: int = 27, alpha: float = 0.01) -> list[dict]:
+    """Rows (budget, device, n, gap, power per grade) of the module doc's table."""
+    from harness.budgets import BUDGETS
+
+    level = alpha / family_size
+    out = []
+    for dev in ("cpu", "cuda"):
+        for b in BUDGETS.values():
+            n = tail_n(b, dev)
+            gap = tail_gap_for(n)
+            out.append({"budget": b.name, "device": dev, "n": n, "gap": gap, "level": level,
+                        "power": {bits: tail_grade_power(n, gap, bits, level) for bits in GRADES}})
+    return out
+
+
+def power_info(b: Budget, family_size: int, device: str = "cpu") -> dict[str, Any]:
+    """Power figures of the tail check for ``CheckResult.info["power"]``."""
+    level = b.alpha / max(1, family_size)
+    n = tail_n(b, device)
+    gap = tail_gap_for(n)
+    return {"tail_grades": {"check": "TK.tail", "n": n, "gap": gap, "level": level,
+                            "power": {GRADES[bits]: round(tail_grade_power(n, gap, bits, level), 4)
+                                      for bits in GRADES}}}
+
+
+# ----------------------------------------------------------------------- check bodies ------
+
+def _guarded(claim: str, check: str, text: str, ctx: RunContext, seed: int, n: int, body) -> list[Verdict]:
+    try:
+        return body()
+    except TargetError as exc:
+        return [error_verdict(claim, check, text, f"target error: {exc}", n=n, seed=seed,
+                              reproduce=ctx.repro(check, seed), alpha=ctx.alpha)]
+
+
+def _law(rows: Sequence[Row], n: int, *, tail_test: bool = False, text: str = "") -> Callable:
+    """Per-template chi-square (one verdict per row; plus, with ``tail_test``, the exact
+    binomial test of the mass outside the law's top 64 tokens)."""
+    def run(fn, ctx: RunContext, cid: str) -> list[Verdict]:
+        seed = ctx.seed_for(cid)
+        head = text or "each row's tokens ~ softmax(filtered logits / T) (reference.token_laws)"
+
+        def body():
+            counts = token_counts(fn, rows, n, seed, ctx.device)
+            out = []
+            for j, row in enumerate(rows):
+                p = row.law()
+                sub = f"{cid}.row{j}" if len(rows) > 1 else cid
+                t = f"{head} [{row.label()}]"
+                out.append(discrete_verdict("TK", sub, t, counts[j], p, **ctx.check_kwargs(cid),
+                                            details={"row": row.label()}))
+                if tail_test:
+                    top = np.argsort(-p, kind="stable")[:64]
+                    rest = np.ones(p.size, dtype=bool)
+                    rest[top] = False
+                    out.append(tail_verdict("TK", f"{sub}.tail_set", f"{t}: mass outside the top 64 tokens",
+                                            int(counts[j][rest].sum()), int(counts[j].sum()),
+                                            float(p[rest].sum()), **ctx.check_kwargs(cid)))
+            return out
+
+        return _guarded("TK", cid, head, ctx, seed, n, body)
+
+    return run
+
+
+def _pairs(row: Row, n: int) -> Callable:
+    """Two identical rows per copy: the pair (token of row 2j, token of row 2j+1) ~ p x p."""
+    def run(fn, ctx, cid):
+        seed = ctx.seed_for(cid)
+        text = (f"rows of one batch are independent: two identical rows give independent tokens, "
+                f"(s_a, s_b) ~ p x p [{row.label()}]")
+
+        def body():
+            p = row.law()
+            k = p.size
+            cells = np.zeros(k * k, dtype=np.int64)
+            for d in token_batches(fn, [row, row], n, seed, ctx.device):
+                cells += np.bincount(d[:, 0] * k + d[:, 1], minlength=k * k)
+            return [discrete_verdict("TK", cid, text, cells, np.outer(p, p).ravel(), **ctx.check_kwargs(cid),
+                                     labels=[f"({a},{b})" for a in range(k) for b in range(k)])]
+
+        return _guarded("TK", cid, text, ctx, seed, n, body)
+
+    return run
+
+
+def _greedy(fn, ctx, cid):
+    """T = 0 rows (mixed with T = 1 rows in one batch) return the first maximal logit."""
+    import torch
+
+    seed = ctx.seed_for(cid)
+    text = "T = 0 is greedy: the lowest index among the maximal logits, in a batch mixing T = 0 and T = 1 rows"
+    v = 152_064
+    rows = np.full((6, v), -3.0, dtype=np.float32)
+    rows[0, :4] = [1.0, 3.0, 3.0, 0.0]                      # tie -> 1
+    rows[1, :3] = [NEG, 2.0, 2.0]                           # -inf and a tie -> 1
+    rows[2, 100_000] = rows[2, 150_000] = 5.0               # tie at large ids -> 100000
+    rows[3, 70_000] = 1e4                                    # large logit -> 70000
+    rows[4, :] = 0.0                                          # all equal -> 0
+    rows[5, 7] = 2.0
+    want = np.array([1, 1, 100_000, 70_000, 0, 7])
+    reps = 4
+    x = torch.as_tensor(np.tile(rows, (reps, 1)), device=ctx.device)
+    temp = torch.as_tensor(np.tile([0.0, 0.0, 0.0, 0.0, 0.0, 1.0], reps).astype(np.float32), device=ctx.device)
+    try:
+        got = draw_tokens(fn, x, temp, top_k=torch.as_tensor(np.tile([0, 2, 0, 1, 0, 0], reps), device=ctx.device),
+                          seed=seed).reshape(reps, 6)
+    except TargetError as exc:
+        return [error_verdict("TK", cid, text, f"target error: {exc}", seed=seed, alpha=ctx.alpha,
+                              reproduce=ctx.repro(cid, seed))]
+    bad = [(int(j), int(got[i, j]), int(want[j])) for i in range(reps) for j in range(5) if got[i, j] != want[j]]
+    reason = ("; ".join(f"row {j}: returned {g}, expected {w}" for j, g, w in bad[:4])
+              or "every greedy row returned the first maximal logit")
+    return [deterministic_verdict("TK", cid, text, float(len(bad)), 0.0, test="greedy rule", reason=reason,
+                                  reproduce=ctx.repro(cid, seed))]
+
+
+def _tail(fn, ctx, cid):
+    n = tail_n(ctx.budget, ctx.device)
+    gap = tail_gap_for(n)
+    row = Row(_f([0.0, -gap]))
+    p = float(row.law()[1])
+    seed = ctx.seed_for(cid)
+    text = (f"tail mass: the token {gap:.1f} nats below the top has probability {p:.4g}; its count in "
+            f"{n:,} draws is Binomial(n, {p:.4g})")
+
+    def body():
+        hits = sum(int(d.sum()) for d in token_batches(fn, [row], n, seed, ctx.device))
+        v = tail_verdict("TK", cid, text, hits, n, p, **ctx.check_kwargs(cid),
+                         details={"gap": gap, "device": str(ctx.device)})
+        grades = {GRADES[b]: round(tail_grade_power(n, gap, b, ctx.alpha / ctx.family_size), 4) for b in GRADES}
+        return [replace(v, details={**v.details, "grade_power": grades})]
+
+    return _guarded("TK", cid, text, ctx, seed, n, body)
+
+
+def token_plan(b: Budget) -> list:
+    """The checks of the ``token`` kind at budget ``b`` (module doc)."""
+    from harness.checker.plans import _mk
+
+    L = TOKEN_LOGITS
+    ns = b.n_relaxed
+    n8 = b.n_discrete // 8
+    rev = L["v64"][::-1].copy()
+    tn = tail_n(b)
+    mixed = [Row(L["v64"]), Row(rev, 0.5, top_k=5), Row(L["v64"] + np.float32(1000.0), 2.0, top_p=0.895),
+             Row(np.where(np.arange(64) % 3 == 0, np.float32(NEG), L["v64"]).astype(np.float32), 1.0, min_p=0.2)]
+    temps = [Row(L["v8"], t) for t in (0.25, 0.5, 1.0, 2.0, 4.0)]
+    entries = [
+        ("TK.law.v8", f"law, V = 8, T = 1, N = {n8:,}", 1, _law([Row(L["v8"])], n8)),
+        ("TK.law.v64", f"law, V = 64, T = 0.7, N = {ns:,}", 1, _law([Row(L["v64"], 0.7)], ns)),
+        ("TK.law.v4096", f"law, V = 4096 LLM-like logits, T = 1.3, N = {large_n(b, 4096):,}", 1,
+         _law([Row(L["v4096"], 1.3)], large_n(b, 4096))),
+        ("TK.law.v152k", f"law, V = 152 064, T = 1, N = {large_n(b, 152_064):,} (pooled chi-square + exact "
+         "binomial of the tail set)", 2, _law([Row(L["v152k"])], large_n(b, 152_064), tail_test=True)),
+        ("TK.law.v262k", f"law, V = 262 144, T = 0.8, N = {large_n(b, 262_144):,} (pooled chi-square + exact "
+         "binomial of the tail set)", 2, _law([Row(L["v262k"], 0.8)], large_n(b, 262_144), tail_test=True)),
+        ("TK.batch.mixed", f"4 very different rows (filters, T, +1000, -inf) in one batch, N = {ns:,} each", 4,
+         _law(mixed, ns)),
+        ("TK.batch.pairs", f"two identical rows of one batch give independent tokens (64 cells), N = {ns:,}", 1,
+         _pairs(Row(L["v8"]), ns)),
+        ("TK.temp.rows", f"per-row temperatures 0.25..4 in one batch, N = {ns:,} each", 5, _law(temps, ns)),
+        ("TK.filter.top_k", f"top-k = 6, V = 32, N = {ns:,}", 1, _law([Row(L["topk"], 1.0, top_k=6)], ns)),
+        ("TK.filter.top_k.ties", f"top-k = 4 with the 4th value tied 5 times (8 tokens kept), N = {ns:,}", 1,
+         _law([Row(L["ties"], 1.0, top_k=4)], ns)),
+        ("TK.filter.top_p", f"top-p = 0.8 at T = 1.5 (the crossing token kept), N = {ns:,}", 1,
+         _law([Row(L["topp"], 1.5, top_p=0.8)], ns)),
+        ("TK.filter.min_p", f"min-p = 0.1 at T = 0.5 (relative to the max probability), N = {ns:,}", 1,
+         _law([Row(L["minp"], 0.5, min_p=0.1)], ns)),
+        ("TK.filter.combined", f"T = 0.8, top-k 200, top-p 0.9, min-p 0.02 at V = 4096, N = {large_n(b, 4096):,}",
+         1, _law([Row(L["v4096"], 0.8, top_k=200, top_p=0.9, min_p=0.02)], large_n(b, 4096))),
+        ("TK.filter.v152k", f"T = 0.7, top-k 50, top-p 0.95 at V = 152 064, N = {large_n(b, 152_064):,}", 1,
+         _law([Row(L["v152k"], 0.7, top_k=50, top_p=0.95)], large_n(b, 152_064))),
+        ("TK.mask", f"-inf tokens never returned (V = 256, 10 finite, top-k 20 > 10), N = {ns:,}", 1,
+         _law([Row(L["mask"], 0.5, top_k=20)], ns)),
+        ("TK.greedy", "T = 0: greedy, lowest index on ties, mixed with T = 1 rows (V = 152 064)", 0, _greedy),
+        ("TK.tiny_T", f"T = 1e-5 on logits 1e-5 apart (a non-degenerate law), no NaN, N = {ns:,}", 1,
+         _law([Row(L["tinyT"], 1e-5)], ns)),
+        ("TK.large_logits", f"logits ~ +-1e4 in float32 at T = 0.5, N = {ns:,}", 1,
+         _law([Row(L["large"], 0.5)], ns)),
+        ("TK.tail", f"tail mass: V = 2, {tail_gap_for(tn):.1f} nats gap, N = {tn:,} on CPU "
+         f"(x{CUDA_TAIL_FACTOR} on CUDA), exact binomial", 1, _tail),
+    ]
+    return [_mk(cid, "TK", title, size, body) for cid, title, size, body in entries]

@@ -1,0 +1,187 @@
+r"""Bad-input probe and adversarial streams for the ``token`` kind (findings, not verdicts).
+
+Same outcomes and severities as :mod:`harness.checker.probes` (valid input: an error is a
+**warn**, NaN / out-of-range / a probability-0 token / wrong law is a **fail**; invalid input:
+a clear error is **ok**, a valid-looking id for NaN or all ``-inf`` logits is a **fail**, a
+bad parameter accepted silently is a **warn**). Valid edges: ``V = 1``, an empty batch,
+``B = 1``, float16 / bfloat16 logits, a non-contiguous batch, ``T = 1e-8`` and ``1e8``,
+``top_k >= V``, ``top_k = 1``, ``top_p = 1``, ``min_p = 1``, greedy rows with filters set,
+``+-1e30`` logits, a 262 144-token row with two finite tokens. Invalid: NaN, ``+inf``, an all
+``-inf`` row, ``T < 0`` / NaN / inf, ``top_k < 0``, ``top_p`` 0 / 1.5 / NaN, ``min_p`` -0.1 /
+1.5, a ``[B]`` temperature of the wrong length.
+
+Adversarial streams (:mod:`harness.checker.adversarial`): under every mode, including
+``Tensor.exponential_() = 0`` and ``-0.0`` (which the other kinds only warn about), a masked
+(``-inf``) or filtered-out token returned, or NaN, is a **fail** for the token kind: token
+samplers are exponential races ``argmax(p / E)``, where ``E = 0`` gives ``0 / 0 = NaN`` at a
+masked token and ``argmax`` picks it (vllm-metal#622). Targets drawing from neither NumPy nor
+torch's primitives (``torch.multinomial``, C++/CUDA kernels) are reported "not probed".
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from harness.checker.probes import LAW_THRESHOLD, Finding, _call, _indices, _mini_law, _Outcome, _Recorder
+
+__all__ = ["probe_token"]
+
+NEG, POS, NAN = -math.inf, math.inf, math.nan
+LOG4 = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
+
+
+def _batch(row, b: int, dtype: str = "float32"):
+    import torch
+
+    return torch.as_tensor(np.tile(np.asarray(row, dtype=np.float64), (b, 1))).to(getattr(torch, dtype))
+
+
+def _law_chk(probs: np.ndarray) -> Callable:
+    def chk(idx):
+        counts = np.bincount(idx, minlength=probs.size)
+        zero = (probs == 0) & (counts > 0)
+        if zero.any():
+            raise _Outcome("silent wrong answer", f"probability-0 token(s) {np.flatnonzero(zero)[:5].tolist()} "
+                           f"returned {int(counts[zero].sum())} times")
+        if idx.size >= 1000 and (probs > 0).sum() > 1:
+            pv = _mini_law(counts, probs)
+            if pv < LAW_THRESHOLD:
+                raise _Outcome("silent wrong answer", f"frequencies {np.round(counts / idx.size, 3).tolist()[:8]} vs "
+                               f"p = {np.round(probs, 3).tolist()[:8]} (chi-square p = {pv:.2g})")
+        return "ok/documented", "valid ids, probability-0 tokens never returned" + (
+            ", frequencies fit the law" if idx.size >= 1000 else "")
+    return chk
+
+
+def _const(i: int) -> Callable:
+    def chk(idx):
+        if np.all(idx == i):
+            return "ok/documented", f"always {i}"
+        raise _Outcome("silent wrong answer", f"returned {np.unique(idx)[:5].tolist()}, expected only {i}")
+    return chk
+
+
+def _silent(idx):
+    raise _Outcome("silent wrong answer", f"returned valid-looking ids {np.unique(idx)[:5].tolist()} for logits "
+                   "that define no distribution")
+
+
+def _accepted(idx):
+    raise _Outcome("accepted silently", f"returned ids {np.unique(idx)[:5].tolist()} for an invalid parameter")
+
+
+def _cases():
+    """(probe, description, domain, logits tensor, temperature, kwargs, check(idx))."""
+    from reference.token_laws import token_probs
+
+    import torch
+
+    x4 = np.array([0.5, NEG, 0.0, 1.0])
+    law4 = token_probs(x4, 1.0)
+    nc = torch.as_tensor(np.tile(LOG4, (4000, 1)).T.copy()).to(torch.float32).t()  # non-contiguous [4000, 4]
+    big = np.full(262_144, NEG)
+    big[[5, 200_000]] = [0.0, 0.5]
+    cases = [
+        ("neginf", "-inf entries in every row [0.5, -inf, 0, 1], B = 4000", "valid", _batch(x4, 4000), 1.0, {},
+         _law_chk(law4)),
+        ("v1", "V = 1", "valid", _batch([0.7], 16), 1.0, {}, _const(0)),
+        ("empty_batch", "B = 0 (empty batch)", "valid", _batch(LOG4, 0), 1.0, {},
+         lambda idx: ("ok/documented", "empty result")),
+        ("b1", "B = 1", "valid", _batch(LOG4, 1), 1.0, {}, _law_chk(token_probs(LOG4, 1.0))),
+        ("float16", "float16 logits", "valid", _batch(LOG4, 4000, "float16"), 1.0, {},
+         _law_chk(token_probs(LOG4.astype(np.float16), 1.0))),
+        ("bfloat16", "bfloat16 logits", "valid", _batch(LOG4, 4000, "bfloat16"), 1.0, {},
+         _law_chk(token_probs(_batch(LOG4, 1, "bfloat16").double().numpy()[0], 1.0))),
+        ("noncontiguous", "a non-contiguous [B, V] view (a transpose)", "valid", nc, 1.0, {},
+         _law_chk(token_probs(LOG4.astype(np.float32), 1.0))),
+        ("tiny_T", "T = 1e-8", "valid", _batch([0.0, -1.0, -2.0, NEG], 256), 1e-8, {}, _const(0)),
+        ("huge_T", "T = 1e8 (uniform over the finite tokens)", "valid", _batch(x4, 4000), 1e8, {},
+         _law_chk(token_probs(x4, 1e8))),
+        ("top_k_ge_V", "top_k = V + 5 (no-op)", "valid", _batch(LOG4, 4000), 1.0, {"top_k": 9},
+         _law_chk(token_probs(LOG4, 1.0))),
+        ("top_k_1", "top_k = 1", "valid", _batch(LOG4, 256), 1.0, {"top_k": 1}, _const(3)),
+        ("top_p_1", "top_p = 1.0 (no-op)", "valid", _batch(LOG4, 4000), 1.0, {"top_p": 1.0},
+         _law_chk(token_probs(LOG4, 1.0))),
+        ("min_p_1", "min_p = 1.0 (only the max token)", "valid", _batch(LOG4, 256), 1.0, {"min_p": 1.0}, _const(3)),
+        ("greedy_filters", "T = 0 with top_k = 2, top_p = 0.5, min_p = 0.3 set", "valid", _batch([1.0, 3.0, 3.0, 0.0], 64),
+         0.0, {"top_k": 2, "top_p": 0.5, "min_p": 0.3}, _const(1)),
+        ("huge_1e30", "magnitudes +-1e30 [1e30, -1e30, 0]", "valid", _batch([1e30, -1e30, 0.0], 256), 1.0, {},
+         _const(0)),
+        ("v262k_two_finite", "V = 262 144 with two finite tokens (ids 5, 200000)", "valid", _batch(big, 64), 1.0,
+         {}, _law_chk(token_probs(big, 1.0))),
+        ("nan", "a NaN logit [0, nan, 1]", "invalid", _batch([0.0, NAN, 1.0], 8), 1.0, {}, _silent),
+        ("all_neginf", "an all -inf row", "invalid", _batch([NEG, NEG, NEG], 8), 1.0, {}, _silent),
+        ("posinf", "a +inf logit [0, +inf, 1]", "invalid", _batch([0.0, POS, 1.0], 8), 1.0, {}, _const(1)),
+        ("T_negative", "T = -1", "invalid", _batch(LOG4, 8), -1.0, {}, _accepted),
+        ("T_nan", "T = NaN", "invalid", _batch(LOG4, 8), NAN, {}, _silent),
+        ("T_inf", "T = inf", "invalid", _batch(LOG4, 8), POS, {}, _accepted),
+        ("top_k_negative", "top_k = -3", "invalid", _batch(LOG4, 8), 1.0, {"top_k": -3}, _accepted),
+        ("top_p_0", "top_p = 0", "invalid", _batch(LOG4, 8), 1.0, {"top_p": 0.0}, _accepted),
+        ("top_p_gt1", "top_p = 1.5", "invalid", _batch(LOG4, 8), 1.0, {"top_p": 1.5}, _accepted),
+        ("top_p_nan", "top_p = NaN", "invalid", _batch(LOG4, 8), 1.0, {"top_p": NAN}, _accepted),
+        ("min_p_negative", "min_p = -0.1", "invalid", _batch(LOG4, 8), 1.0, {"min_p": -0.1}, _accepted),
+        ("min_p_gt1", "min_p = 1.5", "invalid", _batch(LOG4, 8), 1.0, {"min_p": 1.5}, _accepted),
+        ("T_wrong_length", "a [B + 1] temperature tensor for B rows", "invalid", _batch(LOG4, 8),
+         torch.ones(9, dtype=torch.float32), {}, _accepted),
+    ]
+    return cases
+
+
+def _run_case(rec: _Recorder, fn: Callable, seed: int, probe, desc, domain, x, t, kw, chk) -> None:
+    def body():
+        out = _call(fn, x, t, seed=seed, **kw)
+        return chk(_indices(out, int(x.shape[0]), int(x.shape[1])))
+
+    rec.run(probe, desc, domain, body)
+    f = rec.findings[-1]
+    if f.outcome == "accepted silently":
+        rec.findings[-1] = Finding(f.probe, f.input, f.domain, f.outcome, "warn", f.detail)
+    elif probe == "posinf" and f.outcome == "ok/documented":
+        rec.findings[-1] = Finding(f.probe, f.input, f.domain, f.outcome, "ok", "always the +inf token (limit)")
+
+
+def _adversarial(rec: _Recorder, fn: Callable, seed: int) -> None:
+    from harness.checker.adversarial import MODES, adversarial_streams
+
+    calls = [(np.array([NEG, 0.5, 0.0, 1.0]), {}, [0]),
+             (np.array([0.2, 1.0, NEG, 0.9]), {"top_k": 2}, [0, 2]),
+             (np.array([0.0, 3.0, NEG, 2.9, -5.0]), {"top_p": 0.5}, [0, 2, 3, 4])]
+    for mode, (what, _sev) in MODES.items():
+        delivered = [0]
+
+        def body(mode=mode):
+            with adversarial_streams(mode) as st:
+                try:
+                    for x, kw, forbidden in calls:
+                        out = _call(fn, _batch(x, 1024), 1.0, seed=seed, **kw)
+                        idx = _indices(out, 1024, x.size)
+                        hit = np.isin(idx, forbidden)
+                        if hit.any():
+                            raise _Outcome("silent wrong answer", f"masked / filtered-out token(s) "
+                                           f"{np.unique(idx[hit]).tolist()} returned {int(hit.sum())} times "
+                                           f"(logits {x.tolist()}, {kw or 'no filter'})")
+                finally:
+                    delivered[0] = st.delivered
+            return "ok/documented", "valid ids, masked and filtered-out tokens never returned"
+
+        rec.run(mode, f"adversarial stream: {what}", "adversarial", body, on_error="warn", on_nan="fail")
+        f = rec.findings[-1]
+        if delivered[0] == 0 and f.outcome == "ok/documented":
+            rec.findings[-1] = Finding(f.probe, f.input, f.domain, "not probed", "info",
+                                       "the target does not draw from numpy.random.default_rng / torch's uniform "
+                                       "and exponential primitives")
+
+
+def probe_token(fn: Callable, seed: int, adversarial: bool = True, bad_inputs: bool = True) -> list[Finding]:
+    """Bad-input and adversarial findings for a token-kind target."""
+    rec = _Recorder("probe")
+    if bad_inputs:
+        for i, case in enumerate(_cases()):
+            _run_case(rec, fn, seed + i, *case)
+    if adversarial:
+        adv = _Recorder("adversarial")
+        _adversarial(adv, fn, seed)
+        rec.findings.extend(adv.findings)
+    return rec.findings
