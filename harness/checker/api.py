@@ -142,16 +142,22 @@ class CheckResult:
         if not lv:
             return "NOT CHECKED (no law check selected)"
         bad = [v for v in lv if v.passed is not True]
-        stat = sum(1 for v in lv if v.pvalue is not None)
-        scope = f"{len(lv)} checks, Holm family of {stat} at alpha {self.alpha:g}"
+        scope = f"{len(lv)} checks, Holm family of {self.family_size} at alpha {self.alpha:g}"
         if not bad:
             return f"HOLDS ({scope})"
         return f"REJECTED ({len(bad)} of {scope} fail: {_names([v.check for v in bad])})"
 
+    @property
+    def contract_checked(self) -> bool:
+        """Some contract check or probe actually ran (findings that only say "not probed", e.g.
+        after the target was killed twice, do not count)."""
+        return bool(self.contract_verdicts) or any(f.outcome != "not probed" for f in self.findings)
+
     def _contract_phrase(self) -> str:
         cv, fs = self.contract_verdicts, self.findings
-        if not cv and not fs:
-            return "NOT CHECKED (no probes, no contract checks)"
+        if not self.contract_checked:
+            why = "; ".join(sorted({f.detail for f in fs if f.outcome == "not probed"}))[:200]
+            return "NOT CHECKED (" + (why or "no probes, no contract checks") + ")"
         bad_v = [v.check for v in cv if v.passed is not True]
         bad_f = [f.probe for f in self.failed_findings]
         scope = [f"{len(cv)} checks"] if cv else []

@@ -103,11 +103,21 @@ def _finding_rows(res, severities=("fail", "warn", "ok", "info")) -> list[list[s
     return [[f.severity.upper(), f.probe, f.input, f.outcome, f.detail] for f in fs]
 
 
+def _meaning(res) -> str:
+    """EXIT_MEANINGS, saying which side was not checked (``--only`` subsets, ``--only none``)."""
+    text = EXIT_MEANINGS[res.exit_status]
+    if res.exit_status == 0 and not res.law_verdicts:
+        return "no law check ran; the contract holds" if getattr(res, "contract_checked", True) else "nothing checked"
+    if res.exit_status == 0 and not getattr(res, "contract_checked", True):
+        return "the law holds (the contract was not checked)"
+    return text
+
+
 def text_report(res, findings: str = "fail,warn") -> str:
     """Headline (law first) and exit status, the law's table and power figures, the contract
     checks and probe findings, then the failures explained (law first)."""
     lines = [f"{res.target} [{res.kind}] budget={res.budget} seed={res.seed}: {res.headline}",
-             f"exit status {res.exit_status}: {EXIT_MEANINGS[res.exit_status]} ({res.seconds:.1f} s)"]
+             f"exit status {res.exit_status}: {_meaning(res)} ({res.seconds:.1f} s in the check)"]
     lines += [""] + _law_block(res) if res.law_verdicts else ["", "LAW: no law check selected"]
     pl = _power_lines(res)
     if pl:
