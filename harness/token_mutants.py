@@ -4,8 +4,8 @@ into :data:`harness.mutants.MUTANTS` by one line there.
 Every token mutant is :func:`reference.torch_token_sampler.staged_sample` (validation, greedy
 rows, float64 filters, exponential race) with **one** stage replaced: a ``filters`` keyword of
 :func:`~reference.torch_token_sampler.filter_scores` or the race. Instances of the top-level
-class :class:`TokenMutant` (picklable by reference). B numbers 29-32 are new classes of
-bugs.md A.10 / token samplers (proposed additions to bugs.md B).
+class :class:`TokenMutant` (picklable by reference). B numbers 29-32 are the token-filter classes added to
+docs/bugs.md B (from bugs.md A.10, token samplers).
 
 =====  ==============================  ===========  ==========================================  =========
 B      mutant                          kind         caught by                                   budget
