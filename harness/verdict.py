@@ -242,6 +242,10 @@ def format_verdict(v: Verdict) -> str:
         label = f"  {'why' if v.passed is False else 'note'}:"
         lines.append(f"{label:<13}{v.reason}")
     if v.seed is not None or v.reproduce:
-        lines.append(f"  reproduce: {v.reproduce}  (the check's own seed, derived from the run seed: {v.seed})"
-                     if v.seed is not None else f"  reproduce: {v.reproduce}".rstrip())
+        if v.reproduce and v.seed is not None:
+            lines.append(f"  reproduce: {v.reproduce}  (the check's own seed, derived from the run seed: {v.seed})")
+        elif v.seed is not None:
+            lines.append(f"  reproduce: seed={v.seed} (the check's seed; no command was given)")
+        else:
+            lines.append(f"  reproduce: {v.reproduce}".rstrip())
     return "\n".join(lines)
