@@ -62,25 +62,24 @@ def md_table(spec: tuple) -> str:
     return "\n".join(out)
 
 
-def fmt_p(v: Any) -> str:
-    """A p-value or a small number: 3 significant digits, ``-`` when absent."""
+def _fmt_number(v: Any, spec: str, nan: str) -> str:
+    """``v`` formatted with ``spec``; ``-`` when absent, ``nan`` for NaN, ``str(v)`` if not a number."""
     if v is None:
         return "-"
     try:
         f = float(v)
     except (TypeError, ValueError):
         return str(v)
-    return "-" if math.isnan(f) else f"{f:.3g}"
+    return nan if math.isnan(f) else format(f, spec)
+
+
+def fmt_p(v: Any) -> str:
+    """A p-value or a small number: 3 significant digits, ``-`` when absent."""
+    return _fmt_number(v, ".3g", "-")
 
 
 def fmt_stat(v: Any) -> str:
-    if v is None:
-        return "-"
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    return "nan" if math.isnan(f) else f"{f:.4g}"
+    return _fmt_number(v, ".4g", "nan")
 
 
 #: Effect measures of :class:`harness.verdict.Detectable`, in words.
