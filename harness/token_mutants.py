@@ -25,16 +25,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import torch
-
-from reference.torch_token_sampler import race, staged_sample
-
 __all__ = ["TokenMutant", "TorchNoiseF32", "token_catalogue"]
 
 
 def _race_f32_grid(z: torch.Tensor, keep: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """E = -log(u), u = torch.rand float32 (multiples of 2^-24, u <= 1 - 2^-24): E >= 6e-8,
     the race's noise tail is cut (g = -log E <= 16.6): vllm#43150, #51367."""
+    import torch
+
     u = torch.rand(z.shape, generator=gen, dtype=torch.float32, device=z.device).clamp_min(2.0 ** -24)
     e = -torch.log(u).to(torch.float64)
     w = torch.exp(z.masked_fill(~keep, -math.inf) - z.masked_fill(~keep, -math.inf).max(dim=1, keepdim=True).values)
@@ -43,6 +41,8 @@ def _race_f32_grid(z: torch.Tensor, keep: torch.Tensor, gen: torch.Generator) ->
 
 def _race_shared(z: torch.Tensor, keep: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """One exponential row [1, V] broadcast to every row of the batch."""
+    import torch
+
     e = torch.empty((1, z.shape[1]), dtype=torch.float64, device=z.device).exponential_(generator=gen)
     w = torch.exp(z.masked_fill(~keep, -math.inf) - z.masked_fill(~keep, -math.inf).max(dim=1, keepdim=True).values)
     return (w / e.clamp_min(5e-324)).masked_fill(~keep, -1.0).argmax(dim=1)
@@ -50,12 +50,24 @@ def _race_shared(z: torch.Tensor, keep: torch.Tensor, gen: torch.Generator) -> t
 
 def _race_unguarded(z: torch.Tensor, keep: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """argmax(w / E) with no guard: E = 0 at a masked token gives 0 / 0 = NaN, which argmax picks."""
+    import torch
+
     e = torch.empty(z.shape, dtype=torch.float64, device=z.device).exponential_(generator=gen)
     w = torch.exp(z.masked_fill(~keep, -math.inf) - z.masked_fill(~keep, -math.inf).max(dim=1, keepdim=True).values)
     return (w / e).argmax(dim=1)
 
 
-_RACES = {"reference": race, "f32_grid": _race_f32_grid, "shared": _race_shared, "unguarded": _race_unguarded}
+_RACES = {"f32_grid": _race_f32_grid, "shared": _race_shared, "unguarded": _race_unguarded}
+
+
+def _race(name: str):
+    """The race variant ``name`` (``"reference"``: the reference race). torch is imported when a
+    mutant is called, not when the catalogue is listed (the CLI's blind-spot line lists it)."""
+    if name == "reference":
+        from reference.torch_token_sampler import race
+
+        return race
+    return _RACES[name]
 
 
 class TokenMutant:
@@ -67,8 +79,10 @@ class TokenMutant:
 
     def __call__(self, logits: Any, temperature: Any = 1.0, *, top_k: Any = None, top_p: Any = None,
                  min_p: Any = None, seed: int | None = None, generator: torch.Generator | None = None):
+        from reference.torch_token_sampler import staged_sample
+
         return staged_sample(logits, temperature, top_k, top_p, min_p, seed, generator, filters=self.filters,
-                             race_fn=_RACES[self.race])
+                             race_fn=_race(self.race))
 
 
 class TorchNoiseF32:
@@ -77,6 +91,8 @@ class TorchNoiseF32:
 
     def __call__(self, logits: torch.Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
                  dim: int = -1) -> torch.Tensor:
+        import torch
+
         u = torch.rand(logits.shape, dtype=torch.float32, device=logits.device)
         u = u.clamp(2.0 ** -24, 1 - 2.0 ** -24).to(logits.dtype)
         g = -torch.log(-torch.log(u))

@@ -27,16 +27,42 @@ the atomically written ``--out`` directories), :mod:`~harness.checker.extras` (R
 :mod:`~harness.checker.steps` (one step of a run, global-state and input checks, both isolation
 modes), :mod:`~harness.checker.supervisor` / :mod:`~harness.checker.worker` (the supervised worker
 process of ``isolation="process"``).
-"""
-from harness.checker.api import CheckResult, ConformanceError, UnprotectedWarning, assert_conforms, check_sampler
-from harness.checker.guard import DEFAULT_TIMEOUT, GuardedTarget
-from harness.checker.plans import PlannedCheck, plan_for, power_targets
-from harness.checker.probes import Finding, probe_target
-from harness.checker.protocol import ProtocolMismatch
-from harness.checker.targets import BUILTINS, BuiltinTarget, TargetLoadError, load_target
 
-__all__ = [
-    "check_sampler", "assert_conforms", "CheckResult", "ConformanceError", "Finding", "probe_target",
-    "plan_for", "PlannedCheck", "power_targets", "BUILTINS", "BuiltinTarget", "TargetLoadError",
-    "load_target", "GuardedTarget", "DEFAULT_TIMEOUT", "ProtocolMismatch", "UnprotectedWarning",
-]
+The names below are imported lazily (as in :mod:`harness`), so that the supervisor and the
+worker (``import harness.checker.supervisor``) start without importing SciPy and the checks.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "CheckResult": "harness.checker.api",
+    "ConformanceError": "harness.checker.api",
+    "UnprotectedWarning": "harness.checker.api",
+    "assert_conforms": "harness.checker.api",
+    "check_sampler": "harness.checker.api",
+    "DEFAULT_TIMEOUT": "harness.checker.guard",
+    "GuardedTarget": "harness.checker.guard",
+    "PlannedCheck": "harness.checker.plans",
+    "plan_for": "harness.checker.plans",
+    "power_targets": "harness.checker.plans",
+    "Finding": "harness.checker.probes",
+    "probe_target": "harness.checker.probes",
+    "ProtocolMismatch": "harness.checker.protocol",
+    "BUILTINS": "harness.checker.targets",
+    "BuiltinTarget": "harness.checker.targets",
+    "TargetLoadError": "harness.checker.targets",
+    "load_target": "harness.checker.targets",
+}
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'harness.checker' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -145,10 +145,12 @@ def _burst_mask(numel: int):
 
 def _torch_uniform_extreme(mode: str):
     """``fill(flat, lo, hi)`` for torch's uniforms under ``mode``: the burst positions get ``lo``
-    (``u=0``) or ``nextafter(hi, lo)`` (``u=1-ulp``)."""
-    import torch
+    (``u=0``) or ``nextafter(hi, lo)`` (``u=1-ulp``). torch is imported only when ``fill`` runs:
+    :func:`forced_streams` patches torch only when the target has imported it."""
 
     def fill(flat, lo, hi):
+        import torch
+
         m = _burst_mask(flat.numel()).to(flat.device)
         if mode == "u=0":
             v = torch.tensor(lo, dtype=flat.dtype, device=flat.device)
@@ -162,9 +164,9 @@ def _torch_uniform_extreme(mode: str):
 
 
 def _torch_exponential_const(val: float):
-    import torch
-
     def fill(flat):
+        import torch
+
         m = _burst_mask(flat.numel()).to(flat.device)
         flat[m] = torch.tensor(val, dtype=flat.dtype, device=flat.device)
         return int(m.sum())

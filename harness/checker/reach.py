@@ -134,9 +134,9 @@ _JAX_NMANT = {64: 52, 32: 23, 16: 10, 8: 3}
 
 
 def _torch_uniform_fill(cls_at: Callable[[int, int], str | None]):
-    import torch
+    def fill(flat, lo, hi):  # called only when the target imported torch (forced_streams)
+        import torch
 
-    def fill(flat, lo, hi):
         n = flat.numel()
         p = _TORCH_P.get(str(flat.dtype), 24)
         vals = {"zero": 0.0, "low": 2.0 ** -p, "high": 1.0 - 2.0 ** -p}
