@@ -23,8 +23,16 @@ SUBCOMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: ``gumbel-harness check: error: ... (see
+    gumbel-harness check --help)``, exit status 2, instead of the whole usage block first."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gumbel-harness",
         description="Verified statistical test harness for Gumbel-max and Gumbel-softmax.",
     )

@@ -118,6 +118,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from harness.token_mutants import token_catalogue
 from reference.softmax import validate_logits
 
 __all__ = [
@@ -553,7 +554,7 @@ _CATALOGUE: list[tuple[str, str, int, str, str, tuple[str, ...], str, Callable]]
      "logits ~ 1000 overflow to NaN", ("C3.round.shift",), "standard", concrete(softmax="naive")),
 ]
 
-for _entry in _CATALOGUE + __import__("harness.token_mutants", fromlist=["x"]).token_catalogue():
+for _entry in _CATALOGUE + token_catalogue():
     _register(*_entry)
 del _entry
 

@@ -26,7 +26,8 @@ Backends
   ``GUMBEL_HARNESS_WORKERS=N`` changes the default) from :mod:`concurrent.futures`, kept for reuse until exit
   (:func:`shutdown_pools`). Dask is never imported. Start method: ``fork`` on Linux (no
   re-import of the caller's script, so a script without an ``if __name__ == "__main__":`` guard
-  works, and workers start in milliseconds; the workers only run NumPy chunk tasks), ``spawn``
+  works, and workers start in milliseconds; the workers only run NumPy chunk tasks), except
+  ``forkserver`` once JAX is imported (its threads make fork unsafe), ``spawn``
   elsewhere (there the calling script needs the usual ``__main__`` guard);
   ``GUMBEL_HARNESS_MP_START=forkserver|spawn|fork`` overrides.
 * ``scheduler="local"``: a temporary ``distributed.LocalCluster`` with ``workers`` single-threaded
@@ -158,7 +159,11 @@ def _start_method() -> str:
         return method
     import sys
 
-    return "fork" if sys.platform.startswith("linux") else "spawn"
+    if not sys.platform.startswith("linux"):
+        return "spawn"
+    # JAX runs threads of its own from import on (it warns that fork "will likely lead to a
+    # deadlock"): fork the workers from a fresh single-threaded server instead
+    return "forkserver" if "jax" in sys.modules else "fork"
 
 
 def _mark_worker(parent_pid: int | None = None, pdeathsig: bool = False) -> None:
@@ -186,8 +191,11 @@ def _pool(workers: int) -> ProcessPoolExecutor:
                 except Exception:  # pragma: no cover
                     pass
             main = threading.current_thread() is threading.main_thread()
+            # a forkserver's workers are children of the server (which exits with this process):
+            # they bind to it, not to this pid
+            parent = None if method == "forkserver" else os.getpid()
             pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_mark_worker,
-                                       initargs=(os.getpid(), main))
+                                       initargs=(parent, main))
             _POOLS[key] = pool
         return pool
 

@@ -32,6 +32,7 @@ __all__ = [
     "Kind",
     "KINDS",
     "TargetError",
+    "to_numpy",
     "CategoricalSampler",
     "RelaxedSampler",
     "NoiseSampler",
@@ -88,14 +89,18 @@ def describe_non_array(out: Any) -> str | None:
     return None
 
 
-def _to_numpy(out: Any, what: str) -> np.ndarray:
+def to_numpy(out: Any, what: str, *, widen_half: bool = False) -> np.ndarray:
+    """A target's output as a NumPy array (torch tensors on any device, jax arrays, lists), or
+    :class:`TargetError` naming what it is instead (None, a coroutine, an object array...).
+    bfloat16 becomes float32 (NumPy has none); ``widen_half``: float16 too (the probes and
+    the reach probe compute on the values, the checks keep float16 to judge its precision)."""
     bad = describe_non_array(out)
     if bad is not None:
         raise TargetError(f"{what} {bad}")
     try:
         if hasattr(out, "detach"):  # torch tensors (CPU or CUDA)
             out = out.detach().cpu()
-            if str(out.dtype) == "torch.bfloat16":
+            if str(out.dtype) == "torch.bfloat16" or (widen_half and str(out.dtype) == "torch.float16"):
                 out = out.float()
             out = out.numpy()
         elif hasattr(out, "__array__") and not isinstance(out, np.ndarray):
@@ -133,7 +138,7 @@ def draw_categorical(fn: CategoricalSampler, logits: np.ndarray, n: int, seed: i
     parts = []
     for m, s in _chunks(n, 1, seed):
         what = f"categorical sampler(logits of K={k}, n={m}, seed={s})"
-        out = _to_numpy(_call(fn, (logits.copy(), m, s), what), what)
+        out = to_numpy(_call(fn, (logits.copy(), m, s), what), what)
         if out.shape != (m,):
             raise TargetError(f"{what} returned shape {out.shape}, expected ({m},)")
         if out.dtype.kind == "f":
@@ -193,7 +198,7 @@ def draw_relaxed(fn: RelaxedSampler, logits: np.ndarray, temperature: float, n: 
     parts = []
     for m, s in _chunks(n, k, seed):
         what = f"relaxed sampler(logits of K={k}, T={temperature:g}, n={m}, seed={s})"
-        out = _to_numpy(_call(fn, (logits.copy(), float(temperature), m, s), what), what)
+        out = to_numpy(_call(fn, (logits.copy(), float(temperature), m, s), what), what)
         if out.shape != (m, k):
             raise TargetError(f"{what} returned shape {out.shape}, expected ({m}, {k})")
         if out.dtype.kind != "f":
@@ -225,7 +230,7 @@ def draw_noise(fn: NoiseSampler, n: int, seed: int) -> NDArray[np.float64]:
     parts = []
     for m, s in _chunks(n, 1, seed):
         what = f"noise sampler(shape=({m},), seed={s})"
-        out = _to_numpy(_call(fn, ((m,), s), what), what)
+        out = to_numpy(_call(fn, ((m,), s), what), what)
         if out.shape != (m,):
             raise TargetError(f"{what} returned shape {out.shape}, expected ({m},)")
         if out.dtype.kind != "f":
@@ -252,7 +257,7 @@ def draw_tokens(fn: TokenSampler, logits: Any, temperature: Any, *, top_k: Any =
         raise
     except Exception as exc:  # noqa: BLE001 - any failure is the target's
         raise TargetError(f"{what} raised {type(exc).__name__}: {exc}") from exc
-    a = _to_numpy(out, what)
+    a = to_numpy(out, what)
     if a.shape != (b,):
         raise TargetError(f"{what} returned shape {a.shape}, expected ({b},)")
     if a.dtype.kind == "f":
@@ -302,7 +307,7 @@ def torch_as_categorical(fn: Callable, *, temperature: float = 1.0, dtype: Any =
         x = torch.as_tensor(logits, dtype=dtype or torch.float64, device=device).expand(n, -1).contiguous()
         with torch.no_grad():
             y = fn(x, tau=temperature, hard=True, dim=-1)
-        yn = _to_numpy(y, "torch sampler (hard=True)")
+        yn = to_numpy(y, "torch sampler (hard=True)")
         if yn.shape != (n, logits.shape[-1]):
             raise TargetError(f"hard=True returned shape {yn.shape}, expected {(n, logits.shape[-1])}")
         ok = onehot_rows(yn)

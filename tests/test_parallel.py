@@ -182,3 +182,23 @@ def test_shutdown_pools_then_reuse():
     run_chunks(first_draw, 4, 0, workers=2)
     parallel.shutdown_pools()
     assert run_chunks(first_draw, 4, 0, workers=2) == run_chunks(first_draw, 4, 0, workers=1)
+
+
+def test_no_fork_once_jax_is_imported():
+    """JAX runs threads from import on: the pool then forks from a fresh server (forkserver),
+    never from this process, and the results are those of the serial run."""
+    code = textwrap.dedent("""
+        import warnings
+        warnings.simplefilter("error", RuntimeWarning)  # JAX's "os.fork() was called" warning
+        import jax  # noqa: F401
+        from harness import parallel
+        from harness.parallel import run_chunks
+        from tests.test_parallel import first_draw
+        assert parallel._start_method() == "forkserver", parallel._start_method()
+        assert run_chunks(first_draw, 12, 9, workers=2) == run_chunks(first_draw, 12, 9, workers=1)
+        print("ok")
+    """)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=root,
+                       env={**os.environ, "PYTHONPATH": root, "GUMBEL_HARNESS_MP_START": ""})
+    assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr[-3000:]

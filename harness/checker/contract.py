@@ -25,7 +25,7 @@ import numpy as np
 
 from harness.checker.probes import Finding
 from harness.samplers import (
-    _to_numpy,
+    to_numpy,
     implied_precision,
     simplex_deviation,
     simplex_tolerance,
@@ -40,18 +40,18 @@ _N = 64
 def _call_np(fn: Callable, kind: str, x: np.ndarray, seed: int) -> np.ndarray:
     """One small call of ``fn`` under the protocol ``kind`` (``x`` is passed as given)."""
     if kind == "categorical":
-        return _to_numpy(fn(x, _N, seed), "categorical sampler")
+        return to_numpy(fn(x, _N, seed), "categorical sampler")
     if kind == "relaxed":
-        return _to_numpy(fn(x, 1.0, _N, seed), "relaxed sampler")
+        return to_numpy(fn(x, 1.0, _N, seed), "relaxed sampler")
     if kind == "noise":
-        return _to_numpy(fn((_N,), seed), "noise sampler")
+        return to_numpy(fn((_N,), seed), "noise sampler")
     if kind == "torch":
         import torch
 
         torch.manual_seed(int(seed) % (2**63))
         t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float64).expand(_N, -1).contiguous()
         with torch.no_grad():
-            return _to_numpy(fn(t, tau=1.0, hard=False, dim=-1), "torch sampler (hard=False)")
+            return to_numpy(fn(t, tau=1.0, hard=False, dim=-1), "torch sampler (hard=False)")
     raise KeyError(kind)
 
 

@@ -54,7 +54,7 @@ import numpy as np
 
 from harness.checker.jax_kinds import as_protocol
 from harness.checker.reach import reach_findings
-from harness.samplers import TargetError, describe_non_array
+from harness.samplers import TargetError, to_numpy
 from harness.stats.discrete import chisquare_gof
 from reference.softmax import softmax
 
@@ -91,15 +91,10 @@ class _Outcome(Exception):
 
 
 def _np(out: Any) -> np.ndarray:
-    bad = describe_non_array(out)
-    if bad is not None:  # None, a coroutine, a dict...: named as such, not "shape ()"
-        raise _Outcome("invalid output", bad)
-    if hasattr(out, "detach"):
-        out = out.detach().cpu()
-        if str(out.dtype) in ("torch.bfloat16", "torch.float16"):
-            out = out.float()
-        return out.numpy()
-    return np.asarray(out)
+    try:  # None, a coroutine, a dict...: named as such, not "shape ()"
+        return to_numpy(out, "it", widen_half=True)
+    except TargetError as exc:
+        raise _Outcome("invalid output", str(exc).removeprefix("it: ").removeprefix("it ")) from None
 
 
 def _call(fn: Callable, *args, **kwargs) -> Any:

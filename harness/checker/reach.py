@@ -368,12 +368,9 @@ def _measure_noise(fn: Callable, seed: int, jb: _JaxBits) -> Reach:
 
 
 def _np(out: Any) -> np.ndarray:
-    if hasattr(out, "detach"):
-        out = out.detach().cpu()
-        if str(out.dtype) in ("torch.bfloat16", "torch.float16"):
-            out = out.float()
-        return out.numpy()
-    return np.asarray(out)
+    from harness.samplers import to_numpy
+
+    return to_numpy(out, "the noise target", widen_half=True)
 
 
 def _candidates(numpy_words: bool) -> list[tuple[str, Draw, Draw]]:

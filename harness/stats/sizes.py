@@ -25,8 +25,8 @@ from typing import Iterator
 import numpy as np
 from scipy import stats
 
-from harness.stats.discrete import binomial_tail, mc_replicates, pool_categories, validate_probabilities
-from harness.stats.power import binomial_rejection_region
+from harness.stats.discrete import mc_replicates, pool_categories, validate_probabilities
+from harness.stats.power import binomial_power
 
 __all__ = ["DiscreteConfig", "SizeResult", "record_discrete_configs", "config_size", "config_sizes", "pooled_config"]
 
@@ -102,13 +102,8 @@ def record_discrete_configs() -> Iterator[list[DiscreteConfig]]:
 
 
 def _binomial_size(n: int, p0: float, level: float) -> float:
-    k_lo, k_hi = binomial_rejection_region(n, p0, level)
-    out = 0.0
-    if k_lo >= 0:
-        out += float(stats.binom.cdf(k_lo, n, p0))
-    if k_hi <= n:
-        out += float(stats.binom.sf(k_hi - 1, n, p0))
-    return out
+    """Exact size of the level-``level`` binomial test: its power at the null rate itself."""
+    return binomial_power(n, p0, p0, level)
 
 
 def config_size(cfg: DiscreteConfig, level: float, n_null: int = 1_000_000, seed: int = 0,
