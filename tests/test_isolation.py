@@ -163,6 +163,36 @@ def test_target_killed_twice_in_a_row_is_not_called_again(clean):
     assert k5 and k5[0].passed is False and k5[0].reason.startswith("not run: the target was killed twice")
 
 
+def test_target_killed_three_times_is_not_called_again(clean):
+    """A target hanging on every other call is never killed twice in a row: the third kill of the
+    run stops it (supervisor.MAX_KILLS), so the run stays bounded."""
+    t0 = time.perf_counter()
+    res = check_sampler("hostile:hangs_every_other_call", "categorical", budget="quick", timeout=HANG_TIMEOUT)
+    took = time.perf_counter() - t0
+    # bound: three kills at the 1.5 s silence limit, four worker starts, the calls that returned
+    assert took < 90, took
+    iso = res.info["isolation"]
+    assert len(iso["killed"]) == 3 and iso["not_called_again"].startswith("the target was killed 3 times")
+    assert any(v.reason.startswith("not run: the target was killed 3 times") for v in res.verdicts)
+    assert res.exit_status == 1
+
+
+def test_process_escaping_the_process_group_is_killed_and_reported(clean, tmp_path, monkeypatch):
+    pids = tmp_path / "daemon.pid"
+    monkeypatch.setenv("GUMBEL_TEST_DAEMON_PIDS", str(pids))
+    res = check_sampler("hostile:daemonizes", "categorical", budget="quick", only=ONE)
+    pid = int(pids.read_text())
+    bad = [f for f in res.failed_findings if f.probe == "contract.processes"]
+    assert bad and "left 1 process(es) running outside the worker's process group" in bad[0].detail, res.findings
+    assert res.law_passed and res.exit_status == 3
+    for _ in range(50):  # SIGKILLed; reaped by init
+        if not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the daemon {pid} outlived the run")
+
+
 def test_hang_in_one_probe_case_kills_only_that_case(clean):
     res = check_sampler("hostile:hangs_on_nan", "categorical", budget="quick", only="none", probes=True,
                         adversarial=False, timeout=HANG_TIMEOUT)

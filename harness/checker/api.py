@@ -511,13 +511,20 @@ def _isolation_info(info: dict, iso: dict, mem: int | None) -> None:
 
 def _contract_findings(notes: dict, iso: dict) -> list[Finding]:
     """One ``contract.*`` finding per kind of change (naming the first step and the count of
-    steps), and ``contract.output`` when the target printed."""
+    steps), ``contract.processes`` when the target left processes outside the worker's process
+    group, and ``contract.output`` when the target printed."""
     out = []
     for (probe, _key), (detail, steps) in notes.items():
         where = f"during {steps[0]}" + (f" and {len(steps) - 1} more step(s)" if len(steps) > 1 else "")
         outcome = {"contract.threads": "thread left running", "contract.input_mutation": "input changed"}.get(
             probe, "global state changed")
         out.append(Finding(probe, where, "contract", outcome, "fail", detail))
+    escaped = iso.get("escaped_processes", 0)
+    if escaped:
+        out.append(Finding("contract.processes", "at the end of the run", "contract", "process left running", "fail",
+                           f"the target left {escaped} process(es) running outside the worker's process group "
+                           "(started in a new session, e.g. setsid() or a daemon): found by the worker's "
+                           "environment token and killed"))
     nbytes = iso.get("output_bytes", 0)
     if nbytes:
         out.append(Finding("contract.output", "stdout/stderr of the worker", "contract", "printed",

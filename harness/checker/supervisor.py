@@ -19,20 +19,22 @@ otherwise) and the steps one at a time, and enforces while waiting (polling ever
 A kill (of the whole process group) makes the step that was running FAIL with the cause
 ("exited with status 0 during T1.law.power"); a probe case killed gets a failing finding and
 the probes resume in a fresh worker without it. The remaining steps run in a fresh worker,
-except: **a target killed twice with no call of it returning in between** (or killed while its
-module is imported) **is not called again**: every remaining step is reported as a FAIL "not
-run" naming the two kills. Each step is run at most once (a killed one is never retried).
+except: **a target killed twice with no call of it returning in between, or killed**
+:data:`MAX_KILLS` **(3) times in one run** (or killed while its module is imported) **is not
+called again**: every remaining step is reported as a FAIL "not run" naming the kills. Each
+step is run at most once (a killed one is never retried).
 
 Bound: with ``C`` target calls and ``S`` steps (plus ``P`` probe cases), the worker reports at
 least every ``timeout`` seconds and sends at most ``2 C + S + P`` reports, so a run takes at most
-``(2 C + S + P) * timeout`` plus 60 s (or ``timeout``) per worker started (at most one more than
-the kills). A hang costs ``timeout`` once per killed step.
+``(2 C + S + P) * timeout`` plus 60 s (or ``timeout``) per worker started; with at most 3 kills
+that is at most 4 workers, and at most ``3 * timeout`` lost to hangs.
 """
 from __future__ import annotations
 
 import atexit
 import os
 import pickle
+import secrets
 import signal
 import socket
 import subprocess
@@ -49,6 +51,8 @@ GiB = 1 << 30
 OUTPUT_LIMIT = 64 << 20
 POLL_S = 0.05
 LOAD_LIMIT_S = 60.0
+#: a target killed this many times in one run (in a row or not) is not called again
+MAX_KILLS = 3
 PROBE_LIMIT_S = 60.0
 OUTPUT_SHOWN = 8000  # characters of target output kept in CheckResult.info["target_output"]
 
@@ -123,6 +127,37 @@ def _env_key() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
 
 
+#: environment variable carrying a worker's random token: every process the target starts
+#: inherits it, so those that leave the worker's process group (``setsid()``, a daemon) are found
+TOKEN_VAR = "GUMBEL_HARNESS_WORKER_TOKEN"
+
+
+def kill_marked(token: str, passes: int = 5) -> int:
+    """SIGKILL every process (other than this one) whose environment holds ``TOKEN_VAR=token``;
+    how many. Repeated until a pass finds none (a process forking while it is scanned). Linux
+    (``/proc``); 0 elsewhere. Processes that cleared their environment are not found."""
+    if not os.path.isdir("/proc"):
+        return 0
+    needle, me, killed = f"{TOKEN_VAR}={token}".encode(), os.getpid(), set()
+    for _ in range(passes):
+        new = 0
+        for d in os.listdir("/proc"):
+            if not d.isdigit() or int(d) == me or int(d) in killed:
+                continue
+            try:
+                with open(f"/proc/{d}/environ", "rb") as f:
+                    if needle not in f.read().split(b"\0"):
+                        continue
+                os.kill(int(d), signal.SIGKILL)
+                killed.add(int(d))
+                new += 1
+            except (OSError, ValueError):  # gone, a zombie, not ours
+                continue
+        if not new:
+            break
+    return len(killed)
+
+
 def _harness_root() -> str:
     import harness
 
@@ -138,6 +173,9 @@ class Worker:
         env = dict(os.environ)
         root = _harness_root()
         env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        self.token = secrets.token_hex(8)
+        env[TOKEN_VAR] = self.token
+        self.escaped = 0  # processes of the target found outside the process group when killed
         self.env = _env_key()
         self.proc = subprocess.Popen(
             [sys.executable, "-u", "-m", "harness.checker.worker", str(theirs.fileno()), str(os.getpid()),
@@ -236,6 +274,7 @@ class Worker:
         return WorkerLost(cause, last=words)
 
     def kill(self) -> None:
+        """SIGKILL the process group, then the target's processes that left it (:func:`kill_marked`)."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -244,6 +283,7 @@ class Worker:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover - unkillable (D state)
             pass
+        self.escaped += kill_marked(self.token)
         try:
             self.conn.close()
         except OSError:
@@ -344,6 +384,7 @@ class Session:
         self.workers = 0
         self.kills: list[dict[str, str]] = []
         self.in_a_row = 0
+        self.escaped = 0
         self.stopped: str | None = None
         self.setup_args: tuple | None = None
         self._output: list[tuple[str, int]] = []
@@ -393,6 +434,10 @@ class Session:
             reply = self.worker.wait(self.load_limit, self.memory_limit)
         except WorkerLost as lost:
             self._drop()
+            if lost.hang:
+                return ("lost", f"loading the target (at import time) took more than the load limit of "
+                                f"{self.load_limit:g} s (max(60 s, --timeout): imports such as torch can take tens of "
+                                "seconds): killed")
             return ("lost", f"the worker {lost.cause} while the target was loaded (at import time)"
                             + (f" (last output: {lost.last})" if lost.last else ""))
         if reply[0] == "load_hostile":
@@ -452,6 +497,7 @@ class Session:
     def _drop(self) -> None:
         if self.worker is not None:
             self.worker.kill()
+            self.escaped += self.worker.escaped
             self._output.append(self.worker.output())
             self.worker = None
 
@@ -463,7 +509,8 @@ class Session:
             text = f"{text[:OUTPUT_SHOWN // 4]}\n[... output of {len(self._output)} workers omitted ...]\n" \
                    f"{text[-3 * OUTPUT_SHOWN // 4:]}"
         return {"workers_started": self.workers, "killed": self.kills, "not_called_again": self.stopped,
-                "output": text, "output_bytes": sum(n for _, n in self._output)}
+                "escaped_processes": self.escaped, "output": text,
+                "output_bytes": sum(n for _, n in self._output)}
 
     # ---- steps ---------------------------------------------------------------------------
     def run(self, step: str, fail: Callable[..., Any]) -> Any:
@@ -497,6 +544,10 @@ class Session:
                 if self.in_a_row >= 2:
                     self.stopped = ("the target was killed twice with no call of it returning in between ("
                                     + "; ".join(k["cause"] for k in self.kills[-2:])
+                                    + "): it is not called again")
+                elif len(self.kills) >= MAX_KILLS:
+                    self.stopped = (f"the target was killed {len(self.kills)} times in this run ("
+                                    + "; ".join(k["cause"] for k in self.kills)
                                     + "): it is not called again")
                 if step != PROBES or not case:
                     return fail(step, cause, outcome="hang" if lost.hang else "crash")

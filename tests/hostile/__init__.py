@@ -109,3 +109,27 @@ def hangs_on_nan(logits, n, seed):  # one probe case (NaN logits) hangs; every o
     if np.isnan(np.asarray(logits, dtype=np.float64)).any():
         time.sleep(3600)
     return reference_categorical(logits, n, seed)
+
+
+_CALLS = {"n": 0}
+
+
+def hangs_every_other_call(logits, n, seed):  # one call returns between two hangs: never "twice in a row"
+    _CALLS["n"] += 1
+    if _CALLS["n"] % 2 == 0:
+        time.sleep(3600)
+    return reference_categorical(logits, n, seed)
+
+
+def daemonizes(logits, n, seed):  # a child in a new session: out of the worker's process group
+    path = os.environ.get("GUMBEL_TEST_DAEMON_PIDS")
+    if path and not os.path.exists(path + ".done"):
+        open(path + ".done", "w").close()
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            with open(path, "w") as f:
+                f.write(str(os.getpid()))
+            time.sleep(3600)
+            os._exit(0)
+    return reference_categorical(logits, n, seed)
