@@ -132,13 +132,15 @@ def _env_key() -> dict[str, str]:
 TOKEN_VAR = "GUMBEL_HARNESS_WORKER_TOKEN"
 
 
-def kill_marked(token: str, passes: int = 5) -> int:
-    """SIGKILL every process (other than this one) whose environment holds ``TOKEN_VAR=token``;
-    how many. Repeated until a pass finds none (a process forking while it is scanned). Linux
-    (``/proc``); 0 elsewhere. Processes that cleared their environment are not found."""
+def kill_marked(token: str, killed: set[int] | None = None, passes: int = 5) -> set[int]:
+    """SIGKILL every process (other than this one) whose environment holds ``TOKEN_VAR=token``
+    and is not in ``killed`` (added to it); the set. Repeated until a pass finds none (a process
+    forking while it is scanned). Linux (``/proc``); nothing elsewhere. Processes that cleared
+    their environment are not found."""
+    killed = set() if killed is None else killed
     if not os.path.isdir("/proc"):
-        return 0
-    needle, me, killed = f"{TOKEN_VAR}={token}".encode(), os.getpid(), set()
+        return killed
+    needle, me = f"{TOKEN_VAR}={token}".encode(), os.getpid()
     for _ in range(passes):
         new = 0
         for d in os.listdir("/proc"):
@@ -155,7 +157,7 @@ def kill_marked(token: str, passes: int = 5) -> int:
                 continue
         if not new:
             break
-    return len(killed)
+    return killed
 
 
 def _harness_root() -> str:
@@ -175,7 +177,7 @@ class Worker:
         env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
         self.token = secrets.token_hex(8)
         env[TOKEN_VAR] = self.token
-        self.escaped = 0  # processes of the target found outside the process group when killed
+        self.escaped: set[int] = set()  # processes of the target found outside the process group
         self.env = _env_key()
         self.proc = subprocess.Popen(
             [sys.executable, "-u", "-m", "harness.checker.worker", str(theirs.fileno()), str(os.getpid()),
@@ -283,7 +285,7 @@ class Worker:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover - unkillable (D state)
             pass
-        self.escaped += kill_marked(self.token)
+        kill_marked(self.token, self.escaped)
         try:
             self.conn.close()
         except OSError:
@@ -497,7 +499,7 @@ class Session:
     def _drop(self) -> None:
         if self.worker is not None:
             self.worker.kill()
-            self.escaped += self.worker.escaped
+            self.escaped += len(self.worker.escaped)
             self._output.append(self.worker.output())
             self.worker = None
 
