@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--thorough", action="store_true", help="include the thorough-budget mutants")
     ap.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2)))
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--render", action="store_true", help="only rewrite the .md from the existing .json")
     args = ap.parse_args(argv)
+    if args.render:
+        return render(Path(args.out))
     sys.path.insert(0, str(ROOT))
     from harness.mutants import MUTANTS
 
@@ -63,23 +66,35 @@ def main(argv: list[str] | None = None) -> int:
             rows[r["mutant"]] = r
             print(f"[{i}/{len(names)}] {r['mutant']}: {r['rejected']}/{r['runs']} ({r['seconds']} s)", file=sys.stderr)
     ordered = [rows[n] for n in names]
-    for r in ordered:
-        m = MUTANTS[r["mutant"]]
-        r.update(kind=m.kind, bug=m.bug, checks=list(m.plan_checks))
     meta = {"date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(), "cpus": os.cpu_count(), "seeds": seeds,
             "seconds": round(time.perf_counter() - t0, 1)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "mutant_rejection.json").write_text(json.dumps({"meta": meta, "rows": ordered}, indent=2))
-    total = sum(r["rejected"] for r in ordered), sum(r["runs"] for r in ordered)
+    return render(out)
+
+
+def render(out: Path) -> int:
+    """``mutant_rejection.md`` from ``mutant_rejection.json`` in ``out`` (``--render``)."""
+    sys.path.insert(0, str(ROOT))
+    from harness.mutants import MUTANTS
+
+    data = json.loads((out / "mutant_rejection.json").read_text())
+    meta, rows = data["meta"], data["rows"]
+    total = sum(r["rejected"] for r in rows), sum(r["runs"] for r in rows)
+    seeds = meta["seeds"]
     lines = [f"# Mutant rejection rates ({meta['date']}, {meta['cpus']} CPUs, {meta['seconds']:.0f} s)", "",
-             f"Each mutant at its own budget, with the checks its catalogue entry names, run seeds "
-             f"0..{len(seeds) - 1}; 95 % Clopper-Pearson interval. {total[0]} of {total[1]} runs rejected.", "",
-             "| mutant | kind | bug | checks | budget | rejected | rate (95 % CI) |", "|---|---|---|---|---|---|---|"]
-    for r in ordered:
+             f"Each mutant at its own budget, run seeds {seeds[0]}..{seeds[-1]}, with the plan checks its "
+             "catalogue entry names (and the probes when a probe is expected to catch it: `caught by`); "
+             f"95 % Clopper-Pearson interval. {total[0]} of {total[1]} runs rejected.", "",
+             "| mutant | kind | bug | caught by | budget | rejected | rate (95 % CI) |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        m = MUTANTS.get(r["mutant"])
         lo, hi = r["ci"]
-        lines.append(f"| {r['mutant']} | {r['kind']} | B{r['bug']} | {', '.join(r['checks'])} | {r['budget']} | "
+        caught = ", ".join(m.caught_by) if m is not None else "?"
+        kind, bug = (m.kind, m.bug) if m is not None else ("?", "?")
+        lines.append(f"| {r['mutant']} | {kind} | B{bug} | {caught} | {r['budget']} | "
                      f"{r['rejected']}/{r['runs']} | {r['rate']:.2f} ({lo:.2f}-{hi:.2f}) |")
     (out / "mutant_rejection.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
