@@ -33,6 +33,7 @@ __all__ = [
     "KINDS",
     "TargetError",
     "to_numpy",
+    "index_array",
     "CategoricalSampler",
     "RelaxedSampler",
     "NoiseSampler",
@@ -130,6 +131,30 @@ def _chunks(n: int, per_item: int, seed: int) -> list[tuple[int, int]]:
     return [(n, seed)] if n <= rows else seeded_chunks(n, rows, seed)
 
 
+def index_array(out: np.ndarray, what: str, n: int, k: int, noun: str = "index") -> NDArray[np.int64]:
+    """``out`` (from :func:`to_numpy`) as ``n`` int64 indices in ``[0, k)``, else
+    :class:`TargetError` naming the fault: shape, non-finite or non-integral floats, a
+    non-integer dtype, indices out of range (``noun``: what an index is, in the messages)."""
+    nouns = "indices" if noun == "index" else f"{noun}s"
+    if out.shape != (n,):
+        raise TargetError(f"{what} returned shape {out.shape}, expected ({n},)")
+    if out.dtype.kind == "f":
+        bad = ~np.isfinite(out)
+        if bad.any():
+            raise TargetError(f"{what} returned {int(bad.sum())} non-finite value(s) (NaN/inf) instead of {nouns}")
+        if np.any(out != np.round(out)):
+            raise TargetError(f"{what} returned non-integer values, e.g. {out[out != np.round(out)][:3].tolist()}")
+    elif out.dtype.kind not in "iu":
+        raise TargetError(f"{what} returned dtype {out.dtype}, expected integer {nouns}")
+    out = out.astype(np.int64)
+    oob = (out < 0) | (out >= k)
+    if oob.any():
+        count = int(oob.sum())
+        raise TargetError(f"{what} returned {count} {noun if count == 1 else nouns} outside [0, {k}): "
+                          f"{np.unique(out[oob])[:5].tolist()} (an out-of-range {noun} used as a silent error signal?)")
+    return out
+
+
 def draw_categorical(fn: CategoricalSampler, logits: np.ndarray, n: int, seed: int) -> NDArray[np.int64]:
     """Call a categorical sampler (chunked), validate: shape ``(n,)``, integer dtype, values in
     ``[0, K)``. Returns int64 samples."""
@@ -138,26 +163,7 @@ def draw_categorical(fn: CategoricalSampler, logits: np.ndarray, n: int, seed: i
     parts = []
     for m, s in _chunks(n, 1, seed):
         what = f"categorical sampler(logits of K={k}, n={m}, seed={s})"
-        out = to_numpy(_call(fn, (logits.copy(), m, s), what), what)
-        if out.shape != (m,):
-            raise TargetError(f"{what} returned shape {out.shape}, expected ({m},)")
-        if out.dtype.kind == "f":
-            bad = ~np.isfinite(out)
-            if bad.any():
-                raise TargetError(f"{what} returned {int(bad.sum())} non-finite value(s) (NaN/inf) instead of indices")
-            if np.any(out != np.round(out)):
-                raise TargetError(f"{what} returned non-integer values, e.g. {out[out != np.round(out)][:3].tolist()}")
-        elif out.dtype.kind not in "iu":
-            raise TargetError(f"{what} returned dtype {out.dtype}, expected integers")
-        out = out.astype(np.int64)
-        oob = (out < 0) | (out >= k)
-        if oob.any():
-            vals = np.unique(out[oob])[:5].tolist()
-            raise TargetError(
-                f"{what} returned {int(oob.sum())} index(es) outside [0, {k}): {vals} "
-                "(an out-of-range index used as a silent error signal?)"
-            )
-        parts.append(out)
+        parts.append(index_array(to_numpy(_call(fn, (logits.copy(), m, s), what), what), what, m, k))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
@@ -257,21 +263,7 @@ def draw_tokens(fn: TokenSampler, logits: Any, temperature: Any, *, top_k: Any =
         raise
     except Exception as exc:  # noqa: BLE001 - any failure is the target's
         raise TargetError(f"{what} raised {type(exc).__name__}: {exc}") from exc
-    a = to_numpy(out, what)
-    if a.shape != (b,):
-        raise TargetError(f"{what} returned shape {a.shape}, expected ({b},)")
-    if a.dtype.kind == "f":
-        if not np.all(np.isfinite(a)):
-            raise TargetError(f"{what} returned {int(np.sum(~np.isfinite(a)))} non-finite value(s) instead of ids")
-        if np.any(a != np.round(a)):
-            raise TargetError(f"{what} returned non-integer values, e.g. {a[a != np.round(a)][:3].tolist()}")
-    elif a.dtype.kind not in "iu":
-        raise TargetError(f"{what} returned dtype {a.dtype}, expected integer token ids")
-    a = a.astype(np.int64)
-    oob = (a < 0) | (a >= v)
-    if oob.any():
-        raise TargetError(f"{what} returned {int(oob.sum())} id(s) outside [0, {v}): {np.unique(a[oob])[:5].tolist()}")
-    return a
+    return index_array(to_numpy(out, what), what, b, v, noun="token id")
 
 
 # --- adapters: the torch protocol seen through the relaxed / categorical protocols ----------
