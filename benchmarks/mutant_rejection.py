@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Rejection rate of every mutant (known bug class, :mod:`harness.mutants`) over independent run
+"""Rejection rate of every mutant (known bug class, :mod:`harness.mutants.catalogue`) over independent run
 seeds: the harness's power against each bug, measured rather than claimed.
 
     python benchmarks/mutant_rejection.py                       # standard mutants, seeds 0..19
@@ -7,7 +7,7 @@ seeds: the harness's power against each bug, measured rather than claimed.
 
 Each mutant is checked at its own budget (``Mutant.budget``; the thorough ones only with
 ``--thorough``: hours on 2 cores) with the checks its catalogue entry names
-(:func:`harness.mutants.rejection_rate`), once per seed; the table gives rejected / runs, the rate
+(:func:`harness.mutants.catalogue.rejection_rate`), once per seed; the table gives rejected / runs, the rate
 and its two-sided 95 % Clopper-Pearson interval. Mutants run in ``--jobs`` processes (spawned).
 Results: ``benchmarks/results/mutant_rejection.{json,md}``. Nothing is asserted here
 (``tests/test_mutants.py::test_mutant_rejection_rate_20_seeds``, marked slow, asserts).
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _one(name: str, seeds: list[int]) -> dict:
     sys.path.insert(0, str(ROOT))
-    from harness.mutants import rejection_rate
+    from harness.mutants.catalogue import rejection_rate
 
     t0 = time.perf_counter()
     r = rejection_rate(name, seeds)
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         return render(Path(args.out))
     sys.path.insert(0, str(ROOT))
-    from harness.mutants import MUTANTS
+    from harness.mutants.catalogue import MUTANTS
 
     names = [n for n in args.mutants.split(",") if n] or [
         m.name for m in MUTANTS.values() if args.thorough or m.budget != "thorough"]
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 def render(out: Path) -> int:
     """``mutant_rejection.md`` from ``mutant_rejection.json`` in ``out`` (``--render``)."""
     sys.path.insert(0, str(ROOT))
-    from harness.mutants import MUTANTS
+    from harness.mutants.catalogue import MUTANTS
 
     data = json.loads((out / "mutant_rejection.json").read_text())
     meta, rows = data["meta"], data["rows"]

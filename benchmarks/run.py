@@ -11,7 +11,7 @@ Measures and writes ``benchmarks/results/bench.json`` and ``bench.md``:
    ``numpy.random.Generator.choice`` and against the floor of merely drawing the ``N x K``
    Exp(1) values (``standard_exponential(out=...)`` into a reused buffer), for K = 10 and 1000,
    float32 and float64, on 1 core and on all cores (the floor and ``choice`` get the same
-   chunked process pool as ``counts``, via :func:`harness.parallel.run_chunks`). The three are
+   chunked process pool as ``counts``, via :func:`harness.core.parallel.run_chunks`). The three are
    run interleaved, ``--repeats`` times, each for about ``--seconds``; the table gives the
    medians and the ratios ``counts / floor`` (target >= 0.5 per core) and ``counts / choice``.
 2. **Peak memory** of ``counts`` for ``N x K = 1e8 x 10`` (``--full``: also ``1e9 x 10``) in a
@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-from harness.parallel import resolve_workers, run_chunks  # noqa: E402
+from harness.core.parallel import resolve_workers, run_chunks  # noqa: E402
 from reference.numpy_sampler import counts  # noqa: E402
 
 SCHEMA = 1
@@ -201,7 +201,7 @@ def throughput_cell(k: int, dtype: str, workers: int, seconds: float, repeats: i
 MEMORY_SCRIPT = r"""
 import json, os, resource, sys, time, tracemalloc
 import numpy as np
-import harness.parallel as hp
+import harness.core.parallel as hp
 from reference.numpy_sampler import counts
 
 

@@ -2,11 +2,11 @@
 Gumbel-softmax (Concrete) relaxation.
 
 Data flow: ``reference`` (exact laws, reference samplers) -> ``harness.experiments`` (one
-module per spec claim) -> ``harness.stats`` (tests, power) -> :class:`harness.verdict.Verdict`
+module per spec claim) -> ``harness.stats`` (tests, power) -> :class:`harness.core.verdict.Verdict`
 (Holm-judged) -> ``harness.report`` (HTML / Markdown / JSON / figures). Third-party samplers go
 through ``harness.checker`` with the same statistics.
 
-The names below are imported lazily, so ``import harness.parallel`` (in every worker process)
+The names below are imported lazily, so ``import harness.core.parallel`` (in every worker process)
 does not pay for SciPy.
 """
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "BUDGETS": "harness.budgets",
-    "Budget": "harness.budgets",
-    "get_budget": "harness.budgets",
-    "Detectable": "harness.verdict",
-    "Verdict": "harness.verdict",
-    "format_verdict": "harness.verdict",
-    "judge_family": "harness.verdict",
+    "BUDGETS": "harness.core.budgets",
+    "Budget": "harness.core.budgets",
+    "get_budget": "harness.core.budgets",
+    "Detectable": "harness.core.verdict",
+    "Verdict": "harness.core.verdict",
+    "format_verdict": "harness.core.verdict",
+    "judge_family": "harness.core.verdict",
 }
 
 __all__ = [*_LAZY, "__version__"]

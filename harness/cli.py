@@ -57,7 +57,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["check"] and "--list" not in args_list and "none" not in args_list:
         # start the supervised worker now: its imports overlap with this process's own
-        from harness.checker.supervisor import prestart
+        from harness.run.supervisor import prestart
 
         prestart()
     parser = build_parser()
@@ -79,7 +79,7 @@ def _interrupted(command: str) -> int:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
-    from harness.parallel import kill_pools
+    from harness.core.parallel import kill_pools
 
     kill_pools()
     name = f"gumbel-harness {command}" if command else "gumbel-harness"

@@ -54,8 +54,8 @@ Streaming, speed, parallelism
 :func:`counts` never holds an ``N x K`` array. The ``n`` draws are cut into **chunks** of about
 ``chunk_elements`` noise values (a whole number of rows); chunk ``c`` draws from its own stream
 seeded by child ``c`` of the root :class:`~numpy.random.SeedSequence`
-(:func:`harness.parallel.child_seed`), and the chunks run on all cores through
-:func:`harness.parallel.run_chunks` (or a Dask cluster, ``scheduler=``). Inside a chunk the draws
+(:func:`harness.core.parallel.child_seed`), and the chunks run on all cores through
+:func:`harness.core.parallel.run_chunks` (or a Dask cluster, ``scheduler=``). Inside a chunk the draws
 go through one reused **block** buffer of about ``block_elements`` values (512 KB in float64, so
 it stays in L2 cache): ``standard_exponential(out=...)``, an in-place multiply by ``1/p`` and a
 reduction, with no temporaries. For ``K <= 32`` the block is laid out category-major
@@ -308,7 +308,7 @@ def _make_generator(seed: np.random.SeedSequence) -> np.random.Generator:
 def _counts_chunk(index: int, seed: np.random.SeedSequence, w: NDArray, n: int,
                   chunk_rows: int, method: str, dt: np.dtype, block_elements: int
                   ) -> NDArray[np.int64]:
-    """Chunk task for :func:`harness.parallel.run_chunks`: counts of rows
+    """Chunk task for :func:`harness.core.parallel.run_chunks`: counts of rows
     ``[index * chunk_rows, min(n, (index + 1) * chunk_rows))`` from the chunk's own stream."""
     rows = min(chunk_rows, n - index * chunk_rows)
     acc = np.zeros(w.shape[0], np.int64)
@@ -381,12 +381,12 @@ def counts(
     O(K + block) per worker whatever ``n`` (1e10 is fine). The draws are cut into chunks of
     ``max(1, chunk_elements // K)`` rows, chunk ``c`` seeded by child ``c`` of the root
     ``SeedSequence`` (batched logits: batch entry ``b`` uses the root's child ``b`` as its own
-    root), and run by :func:`harness.parallel.run_chunks`: ``workers`` processes (``None`` = all
+    root), and run by :func:`harness.core.parallel.run_chunks`: ``workers`` processes (``None`` = all
     cores, 1 = in this process) or a Dask ``scheduler`` (``"local"``, an address, or a
     ``distributed.Client``). The result for a given seed is the same for every ``workers`` and
     ``scheduler``.
     """
-    from harness.parallel import child_seed, root_seed, run_chunks
+    from harness.core.parallel import child_seed, root_seed, run_chunks
 
     n = _check_n(n)
     dt = _check_dtype(dtype)

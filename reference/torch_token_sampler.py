@@ -98,7 +98,7 @@ def filter_scores(x: torch.Tensor, t: torch.Tensor, k: torch.Tensor, p: torch.Te
                   min_p_reference: str = "max") -> tuple[torch.Tensor, torch.Tensor]:
     """``(z, keep)``: float64 scores ``x / T`` (``T = 0`` rows use ``T = 1``) and the kept mask
     of every row (module doc). The keyword stages exist for the mutant catalogue
-    (:mod:`harness.token_mutants`); their defaults are the documented law."""
+    (:mod:`harness.mutants.token`); their defaults are the documented law."""
     b, v = x.shape
     tt = torch.where(t > 0, t, torch.ones_like(t))[:, None]
     z = x / tt if order == "temperature_first" else x.clone()
@@ -195,7 +195,7 @@ def staged_sample(logits: Any, temperature: Any, top_k: Any, top_p: Any, min_p: 
                   race_fn: Any = race) -> torch.Tensor:
     """:func:`sample_tokens` with its two stages as parameters: ``filters`` (keywords of
     :func:`filter_scores`) and ``race_fn(z, keep, generator) -> [b] ids``. The mutant catalogue
-    (:mod:`harness.token_mutants`) replaces one stage; the defaults are the reference."""
+    (:mod:`harness.mutants.token`) replaces one stage; the defaults are the reference."""
     x = as_rows(logits)
     dev = x.device
     b = x.shape[0]

@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 
-from harness.checks import confirm_verdicts, discrete_verdict
+from harness.checks.builders import confirm_verdicts, discrete_verdict
 from harness.stats.bounds import sup_distance_bound, tv_upper_bound
 from harness.stats.calibration import clopper_pearson
 from harness.stats.confirm import combine, confirmation_threshold
-from harness.verdict import Bound, Verdict
+from harness.core.verdict import Bound, Verdict
 
 
 def test_confirmed_pvalue_is_valid_at_every_level():
@@ -72,7 +72,7 @@ def test_bound_describe_and_verdict_field():
 
 
 def test_temperature_ratio_bound_inverts_the_moment():
-    from harness.sampler_checks import PI2_3, temperature_ratio_bound
+    from harness.checks.claims import PI2_3, temperature_ratio_bound
 
     dx = -1.386
     for e in (0.01, 0.03, -0.03):
@@ -86,7 +86,7 @@ def test_only_reproduces_the_confirmed_pvalue_of_a_full_run():
     """The p-value (both stages, Monte Carlo null included) of a check does not depend on which
     other checks run: ``--only CHECK`` reproduces what the full run reported."""
     from harness.checker.api import check_sampler
-    from harness.mutants import MUTANTS
+    from harness.mutants.catalogue import MUTANTS
 
     fn = MUTANTS["cat_seed_shifted"].fn
     full = check_sampler(fn, "categorical", budget="quick", seed=2, probes=False, adversarial=False,
@@ -102,8 +102,8 @@ def test_only_reproduces_the_confirmed_pvalue_of_a_full_run():
 def test_g3_variance_level_rejects_gradient_noise_proportional_to_1_over_t():
     """G3 per-T variance level (Bernstein, valid for the bounded g): the reference passes, a
     sampler adding zero-mean gradient noise of size 0.05/T fails at every T of the grid."""
-    from harness.budgets import get_budget
-    from harness.context import RunContext
+    from harness.core.budgets import get_budget
+    from harness.core.context import RunContext
     from harness.experiments import _binary
     from harness.experiments.g3_variance import X, _grads, bernstein_second_moment
 

@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from harness.budgets import get_budget
+from harness.core.budgets import get_budget
 from harness.checker import CheckResult, ConformanceError, assert_conforms, check_sampler, plan_for, power_targets
-from harness.checker.plans import select
-from harness.samplers import reference_categorical, reference_relaxed
+from harness.kinds.plans import select
+from harness.checks.samplers import reference_categorical, reference_relaxed
 
 ALPHA = 1e-4  # the family alpha of every budget (confirmed p-values)
 
@@ -126,7 +126,7 @@ def test_result_holds_one_holm_family_and_renders(tmp_path):
         assert col in text
     d = json.loads(res.to_json())
     assert d["passed"] is True and len(d["verdicts"]) == len(res.verdicts) and d["findings"]
-    from harness.checker.documents import html_report, markdown_report, write_single
+    from harness.output.documents import html_report, markdown_report, write_single
 
     assert "<table>" in html_report(res) and "| check |" in markdown_report(res)
     paths = write_single(res, tmp_path)
@@ -248,9 +248,9 @@ def test_torch_target_raising_everywhere_never_crashes():
 def test_string_targets_and_load_errors():
     from harness.checker import TargetLoadError
 
-    res = check_sampler("harness.samplers:reference_categorical", "categorical", budget="quick",
+    res = check_sampler("harness.checks.samplers:reference_categorical", "categorical", budget="quick",
                         only=["T1.law.power"])
-    assert res.passed and res.target == "harness.samplers:reference_categorical"
+    assert res.passed and res.target == "harness.checks.samplers:reference_categorical"
     with pytest.raises(TargetLoadError):
         check_sampler("no_such_module_xyz:f", "categorical")
     with pytest.raises(TargetLoadError):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from harness.budgets import get_budget
-from harness.checker.plans import plan_for
+from harness.core.budgets import get_budget
+from harness.kinds.plans import plan_for
 
 import pytest
 
@@ -13,7 +13,7 @@ from harness.cli import main
 
 
 def test_conforming_target_exits_0(capsys):
-    rc = main(["check", "harness.samplers:reference_categorical", "--kind", "categorical", "--budget", "quick",
+    rc = main(["check", "harness.checks.samplers:reference_categorical", "--kind", "categorical", "--budget", "quick",
                "--only", "T1.law.power,T1.pairs"])
     out = capsys.readouterr().out
     assert rc == 0
@@ -25,7 +25,7 @@ def test_rejected_target_exits_1_with_explanations(capsys):
     out = capsys.readouterr().out
     assert rc == 0  # --mutant: exit 0 means the mutant was rejected
     assert "law REJECTED" in out and "FAIL T1.law.power" in out
-    rc = main(["check", "harness.mutants:MUTANTS", "--kind", "categorical"])  # a dict, not callable
+    rc = main(["check", "harness.mutants.catalogue:MUTANTS", "--kind", "categorical"])  # a dict, not callable
     assert rc == 2
 
 
@@ -54,8 +54,8 @@ def test_broken_target_by_path_exits_1(capsys, tmp_path, monkeypatch):
     ["check", "--builtin", "nope"],
     ["check", "--mutant", "nope"],
     ["check", "a:b", "--builtin", "numpy-choice"],
-    ["check", "harness.samplers:reference_categorical", "--kind", "banana"],
-    ["check", "harness.samplers:reference_categorical", "--kind", "categorical", "--only", "Z9"],
+    ["check", "harness.checks.samplers:reference_categorical", "--kind", "banana"],
+    ["check", "harness.checks.samplers:reference_categorical", "--kind", "categorical", "--only", "Z9"],
     ["check", "--builtin", "numpy-choice", "--budget", "huge"],
 ])
 def test_usage_errors_exit_2(argv, capsys):

@@ -17,7 +17,7 @@ from harness.checker import check_sampler
 from harness.checker.protocol import ProtocolMismatch
 from harness.cli import main
 
-CAT = ["check", "harness.samplers:reference_categorical", "--kind", "categorical", "--budget", "quick"]
+CAT = ["check", "harness.checks.samplers:reference_categorical", "--kind", "categorical", "--budget", "quick"]
 
 
 def _run_cli(argv, capsys):
@@ -124,7 +124,7 @@ def test_wrong_kind_is_one_protocol_mismatch_exit_2(kind, capsys):
 def test_none_and_coroutine_are_named(fn, what):
     with pytest.raises(ProtocolMismatch, match=what):
         check_sampler(fn, "categorical", budget="quick", only="T1.law.power")
-    from harness.samplers import TargetError, draw_categorical
+    from harness.checks.samplers import TargetError, draw_categorical
 
     with pytest.raises(TargetError, match=what):
         draw_categorical(fn, np.zeros(3), 5, 0)

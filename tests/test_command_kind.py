@@ -15,7 +15,7 @@ import pytest
 from harness.checker import check_sampler
 from harness.checker.external import CommandTarget, check_samples
 from harness.cli import main
-from harness.samplers import TargetError
+from harness.checks.samplers import TargetError
 
 C_SRC = Path(__file__).resolve().parents[1] / "examples" / "c_sampler" / "gumbel_max.c"
 
@@ -160,7 +160,7 @@ def test_offline_categorical_sample(tmp_path):
 
 
 def test_offline_relaxed_and_noise_samples(tmp_path):
-    from harness.samplers import reference_noise, reference_relaxed
+    from harness.checks.samplers import reference_noise, reference_relaxed
 
     x = np.log([0.2, 0.3, 0.5])
     np.save(tmp_path / "x.npy", x)

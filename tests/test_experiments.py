@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from harness.budgets import BUDGETS, Budget
-from harness.context import RunContext
+from harness.core.budgets import BUDGETS, Budget
+from harness.core.context import RunContext
 from harness.experiments import (
     CLAIM_ORDER,
     Collector,
@@ -21,7 +21,7 @@ from harness.experiments import (
     select,
 )
 from harness.experiments import _binary
-from harness.verdict import Verdict
+from harness.core.verdict import Verdict
 from reference.softmax import softmax
 
 SPEC_CLAIMS = {"T1", "T2", "T3", "T4", "T5", "C1", "C2", "C3", "C4", "C5", "G1", "G2", "G3", "G4"}
@@ -188,7 +188,7 @@ def test_cheap_experiments_keep_the_contract_and_pass(cid):
     ctx = tiny_ctx()
     res = exp.run(ctx)
     _check_contract(res, exp, ctx)
-    from harness.verdict import judge_family
+    from harness.core.verdict import judge_family
 
     judged = judge_family(res.verdicts, 0.01)
     assert all(v.passed for v in judged), [str(v) for v in judged if not v.passed]

@@ -67,7 +67,7 @@ def test_false_failure_rate_many_seeds(target, kind):
 @pytest.mark.slow
 def test_report_quick_false_failures():
     """The validation report at quick over 5 seeds passes (the issue's S = 1..5)."""
-    from harness.budgets import get_budget
+    from harness.core.budgets import get_budget
     from harness.report.runner import run_report
 
     for s in range(1, 6):

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from harness.checks import discrete_verdict, ks_verdict, tail_verdict, z_verdict
+from harness.checks.builders import discrete_verdict, ks_verdict, tail_verdict, z_verdict
 from harness.stats.calibration import acceptance_region, clopper_pearson
 from harness.stats.family import bonferroni_min, holm
-from harness.verdict import judge_family
+from harness.core.verdict import judge_family
 from reference import numpy_sampler
 
 

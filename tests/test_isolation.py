@@ -21,7 +21,7 @@ import pytest
 
 from harness.checker import check_sampler
 from harness.checker.api import UnprotectedWarning
-from harness.samplers import reference_categorical
+from harness.checks.samplers import reference_categorical
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -31,7 +31,7 @@ HANG_TIMEOUT = 1.5
 
 def _children() -> set[int]:
     """Live child processes of this process, except the supervisor's idle spare worker."""
-    from harness.checker.supervisor import _POOL
+    from harness.run.supervisor import _POOL
 
     spare = _POOL.spare.proc.pid if _POOL.spare is not None else None
     me, out = os.getpid(), set()

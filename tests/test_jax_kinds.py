@@ -1,4 +1,4 @@
-"""Key-based JAX kinds (harness.checker.jax_kinds): keys derived from the seeds, the NumPy plans
+"""Key-based JAX kinds (harness.kinds.jax): keys derived from the seeds, the NumPy plans
 through picklable adapters, G1/G4 with jax.jacrev, planted JAX mutants rejected, the jax#5348
 float32 cap flagged by the precision-reach probe at every budget."""
 from __future__ import annotations
@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from harness.checker import check_sampler
-from harness.checker.jax_kinds import (
+from harness.kinds.jax import (
     JAX_MUTANTS, JaxCategorical, JaxNoise, JaxRelaxed, as_protocol, gumbel_softmax, jax_key, random_categorical,
     random_gumbel,
 )
-from harness.checker.plans import KINDS, plan_for
-from harness.budgets import get_budget
+from harness.kinds.plans import KINDS, plan_for
+from harness.core.budgets import get_budget
 
 
 def test_kinds_registered_and_plans_reuse_the_numpy_ids():
@@ -90,7 +90,7 @@ def test_jax_builtins_full_quick_run(name, passes):
 def test_cli_module_callable_with_a_jax_kind():
     from harness.cli import main
 
-    assert main(["check", "harness.checker.jax_kinds:gumbel_softmax", "--kind", "jax-relaxed", "--budget", "quick",
+    assert main(["check", "harness.kinds.jax:gumbel_softmax", "--kind", "jax-relaxed", "--budget", "quick",
                  "--only", "C2.scale.T1"]) == 0
-    assert main(["check", "harness.checker.jax_kinds:mutant_temp_twice", "--kind", "jax-relaxed", "--budget",
+    assert main(["check", "harness.kinds.jax:mutant_temp_twice", "--kind", "jax-relaxed", "--budget",
                  "quick", "--only", "C2.scale.T0.5"]) == 1

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from harness.budgets import get_budget
+from harness.core.budgets import get_budget
 from harness.checker import ConformanceError, assert_conforms, check_sampler, plan_for
-from harness.checker.contract import contract_findings
+from harness.probes.contract import contract_findings
 from harness.cli import main
 
 pytest_plugins = ["pytester"]
@@ -33,7 +33,7 @@ def probs_as_logits(logits, n, seed):
 
 def relaxed_f32_in_f64(logits, temperature, n, seed):
     """A correct Concrete sampler whose float64 output carries float32 precision (a quantizer)."""
-    from harness.samplers import reference_relaxed
+    from harness.checks.samplers import reference_relaxed
 
     return reference_relaxed(logits, temperature, n, seed).astype(np.float32).astype(np.float64)
 
@@ -144,7 +144,7 @@ def test_float64_with_float32_precision_is_a_contract_finding_and_the_law_still_
 
 
 def test_rows_summing_to_1001_name_the_cause():
-    from harness.samplers import TargetError, draw_relaxed
+    from harness.checks.samplers import TargetError, draw_relaxed
 
     def off(x, t, n, s):
         y = np.zeros((n, len(x)))

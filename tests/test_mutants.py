@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-import harness.mutants as mm
-from harness.mutants import MUTANTS, run_mutant, standard_mutants, thorough_mutants
+import harness.mutants.catalogue as mm
+from harness.mutants.catalogue import MUTANTS, run_mutant, standard_mutants, thorough_mutants
 
 
 @pytest.mark.parametrize("name", [m.name for m in standard_mutants()])
@@ -70,7 +70,7 @@ def test_every_mutant_documents_its_bug():
 
 
 def test_catalogue_table_matches_registry():
-    import harness.token_mutants as tm
+    import harness.mutants.token as tm
 
     doc = mm.__doc__ + tm.__doc__
     rows = {}
@@ -85,8 +85,8 @@ def test_catalogue_table_matches_registry():
 
 
 def test_mutant_table_rendering(tmp_path):
-    from harness.checker.documents import mutant_markdown, write_mutants
-    from harness.checker.render import mutant_text
+    from harness.output.documents import mutant_markdown, write_mutants
+    from harness.output.terminal import mutant_text
 
     entries = [(MUTANTS[n], run_mutant(n)) for n in ("cat_bf16_logits", "torch_st_hard_only")]
     txt = mutant_text(entries)
@@ -102,7 +102,7 @@ def test_mutant_rejection_rate_20_seeds(name):
     """Issue 9: every standard-budget mutant's rejection rate over 20 independent seeds at its
     budget, with a 95% Clopper-Pearson interval; the harness claims power >= 0.9 against each,
     so the interval's upper end must reach 0.9 (and in practice every seed rejects)."""
-    from harness.mutants import rejection_rate
+    from harness.mutants.catalogue import rejection_rate
 
     r = rejection_rate(name, range(20))
     print(r)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.outdir import MARKER, OutDirError, check_out, tmp_prefix, write_atomic
+from harness.output.outdir import MARKER, OutDirError, check_out, tmp_prefix, write_atomic
 
 REPORT = ["report", "--budget", "quick", "--only", "T2.ks.k5", "--no-progress", "--workers", "1"]
 CHECK = ["check", "--builtin", "reference-noise", "--budget", "quick", "--only", "N.law", "--no-probes"]
@@ -86,7 +86,7 @@ def test_read_only_file_system_is_refused(tmp_path, monkeypatch):
     def ro(*a, **k):
         raise OSError(errno.EROFS, "Read-only file system", str(tmp_path))
 
-    monkeypatch.setattr("harness.outdir.tempfile.mkdtemp", ro)
+    monkeypatch.setattr("harness.output.outdir.tempfile.mkdtemp", ro)
     with pytest.raises(OutDirError, match="cannot write there .Read-only file system"):
         check_out(tmp_path / "rep")
 
@@ -137,7 +137,7 @@ def test_debris_of_a_killed_run_is_cleaned_but_foreign_files_are_not(tmp_path):
 def test_a_kill_at_any_step_leaves_old_or_new(tmp_path, monkeypatch):
     """Simulate a kill (an exception that skips all cleanup) at each rename/exchange step: the
     target is always a complete report, the old one or the new one."""
-    import harness.outdir as od
+    import harness.output.outdir as od
 
     out = tmp_path / "rep"
     write_atomic(out, {"v.txt": "old"})
@@ -179,7 +179,7 @@ def test_a_kill_at_any_step_leaves_old_or_new(tmp_path, monkeypatch):
 def test_renameat2_exchange_is_used_on_linux(tmp_path):
     import sys
 
-    import harness.outdir as od
+    import harness.output.outdir as od
 
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
@@ -197,7 +197,7 @@ def test_renameat2_exchange_is_used_on_linux(tmp_path):
 def test_check_out_is_one_unit(tmp_path, monkeypatch):
     """A failed write of a check keeps the previous JSON, Markdown and HTML together (no new JSON
     next to stale HTML)."""
-    import harness.checker.documents as docs
+    import harness.output.documents as docs
 
     out = tmp_path / "c"
     assert main(CHECK + ["--out", str(out)]) == 0
@@ -217,10 +217,10 @@ def test_check_out_is_one_unit(tmp_path, monkeypatch):
     def full_disk(fd):  # the disk fills up while the files are written
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("harness.outdir.os.fsync", full_disk)
+    monkeypatch.setattr("harness.output.outdir.os.fsync", full_disk)
     with pytest.raises(OutDirError, match="No space left"):
         docs.write_single(res, out)
-    monkeypatch.setattr("harness.outdir.os.fsync", real)
+    monkeypatch.setattr("harness.output.outdir.os.fsync", real)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
 

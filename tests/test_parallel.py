@@ -1,4 +1,4 @@
-"""Tests of ``harness.parallel``: seeds, identical results whatever the worker count or backend,
+"""Tests of ``harness.core.parallel``: seeds, identical results whatever the worker count or backend,
 error propagation, no Dask import by default, the Dask LocalCluster backend (marker ``dask``)."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from harness import parallel
-from harness.parallel import child_seed, resolve_workers, root_seed, run_chunks
+from harness.core import parallel
+from harness.core.parallel import child_seed, resolve_workers, root_seed, run_chunks
 from reference.numpy_sampler import counts
 
 X = np.array([0.3, -1.0, 2.0, -np.inf, 0.0, 1.1, -0.4])
@@ -191,8 +191,8 @@ def test_no_fork_once_jax_is_imported():
         import warnings
         warnings.simplefilter("error", RuntimeWarning)  # JAX's "os.fork() was called" warning
         import jax  # noqa: F401
-        from harness import parallel
-        from harness.parallel import run_chunks
+        from harness.core import parallel
+        from harness.core.parallel import run_chunks
         from tests.test_parallel import first_draw
         assert parallel._start_method() == "forkserver", parallel._start_method()
         assert run_chunks(first_draw, 12, 9, workers=2) == run_chunks(first_draw, 12, 9, workers=1)

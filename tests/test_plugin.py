@@ -54,7 +54,7 @@ def test_ini_defaults(pytester):
     pytester.makeini("[pytest]\ngumbel_budget = quick\ngumbel_seed = 9\n")
     pytester.makepyfile(test_ini='''
 def test_it(gumbel_check):
-    res = gumbel_check("harness.samplers:reference_categorical", kind="categorical", only=["T1.law.power"])
+    res = gumbel_check("harness.checks.samplers:reference_categorical", kind="categorical", only=["T1.law.power"])
     assert res.budget == "quick" and res.seed == 9
 ''')
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.budgets import get_budget
-from harness.checker.plans import LOGITS, plan_for
-from harness.checks import discrete_verdict, stage_for, z_verdict
+from harness.core.budgets import get_budget
+from harness.kinds.plans import LOGITS, plan_for
+from harness.checks.builders import discrete_verdict, stage_for, z_verdict
 from harness.stats.calibration import clopper_pearson
 from harness.stats.confirm import STAGE_POWER
 from harness.stats.continuous import ks_test
@@ -121,7 +121,7 @@ def test_power_ks_fast():
 def test_power_temperature_z_test():
     """C2.scale.T1 at quick: a sampler whose temperature is off by exactly the stated relative
     error (in the harder direction) is rejected by both stages with power >= 0.9."""
-    from harness.sampler_checks import PI2_3, VAR_L2
+    from harness.checks.claims import PI2_3, VAR_L2
 
     m = _m("relaxed", "quick")
     n = get_budget("quick").n_relaxed
@@ -129,7 +129,7 @@ def test_power_temperature_z_test():
     v = z_verdict("C2", "x", "", np.full(10, PI2_3), PI2_3, se=math.sqrt(VAR_L2 / n), alpha=ALPHA, family_size=m)
     shift = v.detectable.value
     dx = float(LOGITS["power"][0] - LOGITS["power"][-1])
-    from harness.sampler_checks import temperature_ratio_bound
+    from harness.checks.claims import temperature_ratio_bound
 
     rel = temperature_ratio_bound(shift, dx)  # the stated |T'/T - 1|
     rng = np.random.default_rng(3)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from harness.checker import GuardedTarget, probe_target
-from harness.checker.adversarial import AdversarialBitGenerator, adversarial_streams
-from harness.samplers import reference_categorical, reference_noise, reference_relaxed
+from harness.probes.adversarial import AdversarialBitGenerator, adversarial_streams
+from harness.checks.samplers import reference_categorical, reference_noise, reference_relaxed
 
 
 def _by_probe(findings):
@@ -124,7 +124,7 @@ def test_adversarial_streams_patch_and_restore():
 
 
 def test_guard_turns_exceptions_into_target_errors():
-    from harness.samplers import TargetError
+    from harness.checks.samplers import TargetError
 
     g = GuardedTarget(lambda: 1 / 0, timeout=5, name="div")
     with pytest.raises(TargetError, match="ZeroDivisionError"):

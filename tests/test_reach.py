@@ -1,4 +1,4 @@
-"""Precision-reach probe (harness.checker.reach): every tail mutant is flagged at the quick
+"""Precision-reach probe (harness.probes.reach): every tail mutant is flagged at the quick
 budget, no correct target is; the measured reaches are the exact values of the mechanisms."""
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-import harness.mutants as mm
+import harness.mutants.catalogue as mm
 from harness.checker import check_sampler
-from harness.checker.reach import GRADES, Reach, grade_of, measure_gap, measure_noise, reach_findings
-from harness.mutants import MUTANTS
+from harness.probes.reach import GRADES, Reach, grade_of, measure_gap, measure_noise, reach_findings
+from harness.mutants.catalogue import MUTANTS
 
 #: the noise-tail mutants of the catalogue (bugs.md A.3 / B10-B12): truncated or coarse noise
 TAIL = [m.name for m in MUTANTS.values() if m.bug in (10, 11, 12)]
@@ -67,7 +67,7 @@ def test_no_correct_builtin_is_flagged(name):
 
 
 def test_exact_reaches():
-    from harness.samplers import reference_noise
+    from harness.checks.samplers import reference_noise
 
     r = measure_noise(reference_noise)
     assert r.hi == pytest.approx(-math.log(7.08901424e-18), abs=1e-6)  # smallest ziggurat E: g = 39.49

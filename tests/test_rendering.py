@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.rendering import md_code, md_escape, md_table
+from harness.output.rendering import md_code, md_escape, md_table
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<script>alert('x')</script> | `tick` *bold* [link](http://e.vil)"
@@ -31,7 +31,7 @@ def small_report(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hostile_result():
     from harness.checker.api import check_sampler
-    from harness.samplers import reference_categorical
+    from harness.checks.samplers import reference_categorical
 
     return check_sampler(reference_categorical, "categorical", budget="quick", only=["T1.law.power"],
                          name=HOSTILE, probes=True, adversarial=False)
@@ -59,7 +59,7 @@ def test_markdown_filters():
 
 
 def test_hostile_target_name_cannot_inject_html_or_break_tables(hostile_result):
-    from harness.checker.documents import html_report, markdown_report
+    from harness.output.documents import html_report, markdown_report
 
     html = html_report(hostile_result)
     md = markdown_report(hostile_result)
@@ -84,9 +84,9 @@ def test_no_hand_concatenated_html_in_python():
 def test_templates_are_package_data():
     tomllib = pytest.importorskip("tomllib") if sys.version_info >= (3, 11) else pytest.importorskip("tomli")
     conf = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    globs = conf["tool"]["setuptools"]["package-data"]["harness"]
+    globs = conf["tool"]["setuptools"]["package-data"]["harness.output"]
     assert any(d.lower().startswith("jinja2") for d in conf["project"]["dependencies"])
-    templates = sorted((ROOT / "harness" / "templates").iterdir())
+    templates = sorted((ROOT / "harness" / "output" / "templates").iterdir())
     assert templates
     for t in templates:
         assert any(t.match(g) for g in globs), t.name
@@ -95,7 +95,7 @@ def test_templates_are_package_data():
 # ------------------------------------------------------------------ content -------------------
 
 def test_check_documents_show_law_and_contract_apart(hostile_result):
-    from harness.checker.documents import html_report, markdown_report
+    from harness.output.documents import html_report, markdown_report
 
     md = markdown_report(hostile_result)
     assert "## Law" in md and "## Contract" in md and md.index("## Law") < md.index("## Contract")
@@ -105,7 +105,7 @@ def test_check_documents_show_law_and_contract_apart(hostile_result):
 
 
 def test_effects_in_words_and_certificates(hostile_result):
-    from harness.checker.documents import html_report, markdown_report
+    from harness.output.documents import html_report, markdown_report
 
     class Cert:
         def describe(self):

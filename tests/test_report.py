@@ -126,8 +126,8 @@ def test_results_json_has_every_verdict(results):
 
 
 def test_planned_family_matches_each_experiment(results):
-    from harness.context import RunContext
-    from harness.budgets import get_budget
+    from harness.core.context import RunContext
+    from harness.core.budgets import get_budget
 
     ctx = RunContext(budget=get_budget("quick"))
     for c in results["claims"]:
@@ -226,7 +226,7 @@ def test_failing_claim_exits_1(tmp_path, monkeypatch):
 def test_full_report_carries_the_mutant_table(quick_report, results):
     """A full run checks the mutant catalogue: every mutant the budget allows is rejected by the
     checks its catalogue entry names, and the table is in the JSON, the HTML and the Markdown."""
-    from harness.mutants import MUTANTS
+    from harness.mutants.catalogue import MUTANTS
 
     out, _ = quick_report
     mt = results["mutants"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.budgets import get_budget
+from harness.core.budgets import get_budget
 from harness.checker.api import check_sampler
 from harness.stats.discrete import chisquare_gof, pearson_gof
 from harness.stats.sizes import config_size, config_sizes, pooled_config, record_discrete_configs
@@ -104,7 +104,7 @@ def test_sizes_every_checker_kind_1e6(budget):
 def test_sizes_report_quick_1e6():
     """Every Pearson configuration of the validation report at quick (recorded in-process), 1e6
     null simulations each (the 712-bin T1.mc.k1000 configuration included: a few minutes)."""
-    from harness.budgets import get_budget as gb
+    from harness.core.budgets import get_budget as gb
     from harness.report.runner import run_report
 
     with record_discrete_configs() as seen:

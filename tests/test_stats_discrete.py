@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from harness.checks import discrete_verdict
+from harness.checks.builders import discrete_verdict
 from harness.stats.calibration import acceptance_region, summarize_pvalues
 from harness.stats.discrete import (
     EXACT_MAX_OUTCOMES,
@@ -32,7 +32,7 @@ from harness.stats.discrete import (
     pool_categories,
     validate_probabilities,
 )
-from harness.verdict import VerdictFailure, assert_verdict, judge_family
+from harness.core.verdict import VerdictFailure, assert_verdict, judge_family
 from reference import numpy_sampler
 
 

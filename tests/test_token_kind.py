@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from harness.budgets import get_budget
+from harness.core.budgets import get_budget
 from harness.checker import check_sampler
-from harness.checker.plans import KINDS, plan_for
-from harness.checker.token_plan import (GRADES, TOKEN_LOGITS, Row, tail_gap_for, tail_grade_power, tail_n,
+from harness.kinds.plans import KINDS, plan_for
+from harness.kinds.token_plan import (GRADES, TOKEN_LOGITS, Row, tail_gap_for, tail_grade_power, tail_n,
                                         tail_power_table, token_counts)
 from harness.cli import main
-from harness.mutants import MUTANTS, run_mutant
+from harness.mutants.catalogue import MUTANTS, run_mutant
 from reference.torch_token_sampler import sample_tokens
 
 SMALL = ["TK.law.v8", "TK.law.v64", "TK.batch", "TK.temp", "TK.filter.top_k", "TK.filter.top_p",
@@ -93,7 +93,7 @@ def test_float32_noise_rejected_by_the_tail_check_at_thorough(name):
 
 
 def test_tail_power_table_matches_the_documented_table():
-    import harness.checker.token_plan as tp
+    import harness.kinds.token_plan as tp
 
     doc = {}
     for line in tp.__doc__.splitlines():

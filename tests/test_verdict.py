@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.budgets import BUDGETS, format_power_table, get_budget, power_table
-from harness.checks import (
+from harness.core.budgets import BUDGETS, format_power_table, get_budget, power_table
+from harness.checks.builders import (
     ad_verdict,
     conditional_verdict,
     deterministic_verdict,
@@ -25,7 +25,7 @@ from harness.checks import (
     z_verdict,
 )
 from harness.stats.family import holm
-from harness.verdict import (
+from harness.core.verdict import (
     Detectable,
     Verdict,
     VerdictFailure,
@@ -215,7 +215,7 @@ def test_to_dict_is_json_safe():
 def test_power_table_matches_the_documented_table():
     """The numbers written in harness/budgets.py's docstring are the computed ones, at the
     planned family size of each entry point."""
-    import harness.budgets as b
+    import harness.core.budgets as b
 
     doc = b.__doc__
     rows = {(r["entry"], r["budget"]): r for r in power_table()}

@@ -13,23 +13,23 @@ CLI: ``gumbel-harness check MODULE:CALLABLE --kind KIND`` / ``--builtin NAME|all
 ``--mutant NAME|all`` (:mod:`harness.checker.command`). pytest: the ``gumbel_check`` fixture
 (:mod:`harness.pytest_plugin`).
 
-Modules: :mod:`~harness.checker.plans` (which checks per kind, power), :mod:`~harness.checker.api`
-(run + result), :mod:`~harness.checker.guard` (per-call timeout), :mod:`~harness.checker.probes`
-(bad inputs), :mod:`~harness.checker.adversarial` (forced RNG boundary values),
-:mod:`~harness.checker.contract` (reproducibility, precision, input-mutation probes),
+Modules: :mod:`~harness.kinds.plans` (which checks per kind, power), :mod:`~harness.checker.api`
+(run + result), :mod:`~harness.run.guard` (per-call timeout), :mod:`~harness.probes.bad_inputs`
+(bad inputs), :mod:`~harness.probes.adversarial` (forced RNG boundary values),
+:mod:`~harness.probes.contract` (reproducibility, precision, input-mutation probes),
 :mod:`~harness.checker.protocol` (one trial call: does the callable fit its kind),
 :mod:`~harness.checker.reproduce` (shell-quoted reproduce commands),
-:mod:`~harness.checker.targets` (built-ins, loading), :mod:`~harness.checker.render` (terminal
-tables), :mod:`~harness.checker.documents` (Markdown / HTML through :mod:`harness.rendering`, and
-the atomically written ``--out`` directories), :mod:`~harness.checker.extras` (RelaxedOneHotCategorical.log_prob vs C1),
-:mod:`~harness.checker.reach` (precision reach of the noise), :mod:`~harness.checker.jax_kinds`
+:mod:`~harness.checker.targets` (built-ins, loading), :mod:`~harness.output.terminal` (terminal
+tables), :mod:`~harness.output.documents` (Markdown / HTML through :mod:`harness.output.rendering`, and
+the atomically written ``--out`` directories), :mod:`~harness.kinds.relaxed_extras` (RelaxedOneHotCategorical.log_prob vs C1),
+:mod:`~harness.probes.reach` (precision reach of the noise), :mod:`~harness.kinds.jax`
 (key-based JAX kinds), :mod:`~harness.checker.external` (command targets, offline samples),
-:mod:`~harness.checker.steps` (one step of a run, global-state and input checks, both isolation
-modes), :mod:`~harness.checker.supervisor` / :mod:`~harness.checker.worker` (the supervised worker
+:mod:`~harness.run.steps` (one step of a run, global-state and input checks, both isolation
+modes), :mod:`~harness.run.supervisor` / :mod:`~harness.run.worker` (the supervised worker
 process of ``isolation="process"``).
 
 The names below are imported lazily (as in :mod:`harness`), so that the supervisor and the
-worker (``import harness.checker.supervisor``) start without importing SciPy and the checks.
+worker (``import harness.run.supervisor``) start without importing SciPy and the checks.
 """
 from __future__ import annotations
 
@@ -42,13 +42,13 @@ _LAZY = {
     "UnprotectedWarning": "harness.checker.api",
     "assert_conforms": "harness.checker.api",
     "check_sampler": "harness.checker.api",
-    "DEFAULT_TIMEOUT": "harness.checker.guard",
-    "GuardedTarget": "harness.checker.guard",
-    "PlannedCheck": "harness.checker.plans",
-    "plan_for": "harness.checker.plans",
-    "power_targets": "harness.checker.plans",
-    "Finding": "harness.checker.probes",
-    "probe_target": "harness.checker.probes",
+    "DEFAULT_TIMEOUT": "harness.run.guard",
+    "GuardedTarget": "harness.run.guard",
+    "PlannedCheck": "harness.kinds.plans",
+    "plan_for": "harness.kinds.plans",
+    "power_targets": "harness.kinds.plans",
+    "Finding": "harness.probes.bad_inputs",
+    "probe_target": "harness.probes.bad_inputs",
     "ProtocolMismatch": "harness.checker.protocol",
     "BUILTINS": "harness.checker.targets",
     "BuiltinTarget": "harness.checker.targets",

@@ -1,9 +1,9 @@
 """The Python API of the checker: :func:`check_sampler` -> :class:`CheckResult`, and
 :func:`assert_conforms` for tests.
 
-A check run = the plan of the target's kind (:mod:`harness.checker.plans`), plus the findings
-of the bad-input, adversarial and contract probes (:mod:`harness.checker.probes`,
-:mod:`harness.checker.contract`). The result has two verdicts:
+A check run = the plan of the target's kind (:mod:`harness.kinds.plans`), plus the findings
+of the bad-input, adversarial and contract probes (:mod:`harness.probes.bad_inputs`,
+:mod:`harness.probes.contract`). The result has two verdicts:
 
 * the **law** (``group == "law"`` plan checks: the statistical law checks and the gradient
   identities). Its statistical verdicts form **one Holm family** at ``budget.alpha``
@@ -15,9 +15,9 @@ of the bad-input, adversarial and contract probes (:mod:`harness.checker.probes`
 
 ``exit_status``: 0 both hold, 1 the law is rejected, 3 the law holds but the contract fails.
 The target's steps run in a supervised worker process (``isolation="process"``,
-:mod:`harness.checker.supervisor`; the contract findings of the run, global state, inputs,
-threads, output, come from :mod:`harness.checker.steps`) or in this process through a
-:class:`~harness.checker.guard.GuardedTarget` (``isolation="none"``: per-call timeout in a
+:mod:`harness.run.supervisor`; the contract findings of the run, global state, inputs,
+threads, output, come from :mod:`harness.run.steps`) or in this process through a
+:class:`~harness.run.guard.GuardedTarget` (``isolation="none"``: per-call timeout in a
 thread, exceptions -> FAIL, unprotected against crashes and exits).
 """
 from __future__ import annotations
@@ -29,20 +29,20 @@ import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
-from harness.budgets import get_budget
-from harness.checker.guard import DEFAULT_TIMEOUT, FreshGuard, GuardedTarget
-from harness.checker.guard import FreshGuard as _FreshGuard  # noqa: F401 - old name
-from harness.checker.plans import NO_CHECKS, plan_for, power_targets, select
-from harness.checker.probes import Finding
+from harness.core.budgets import get_budget
+from harness.run.guard import DEFAULT_TIMEOUT, FreshGuard, GuardedTarget
+from harness.run.guard import FreshGuard as _FreshGuard  # noqa: F401 - old name
+from harness.kinds.plans import NO_CHECKS, plan_for, power_targets, select
+from harness.probes.bad_inputs import Finding
 from harness.checker.protocol import ProtocolMismatch, check_protocol
 from harness.checker.reproduce import reproduce_template
-from harness.checker.steps import EXTRA, PROBES, StepRunner, Watched, failure, step_ids, tag
-from harness.checker.supervisor import DEFAULT_MEMORY_LIMIT, Session, format_bytes, parse_memory, pickle_target
+from harness.run.steps import EXTRA, PROBES, StepRunner, Watched, failure, step_ids, tag
+from harness.run.supervisor import DEFAULT_MEMORY_LIMIT, Session, format_bytes, parse_memory, pickle_target
 from harness.checker.targets import TargetLoadError, TargetSpec, describe, load
-from harness.checks import error_verdict
-from harness.context import RunContext
-from harness.seeds import validate_seed
-from harness.verdict import Verdict, format_verdict, judge_family
+from harness.checks.builders import error_verdict
+from harness.core.context import RunContext
+from harness.core.seeds import validate_seed
+from harness.core.verdict import Verdict, format_verdict, judge_family
 
 __all__ = ["CheckResult", "check_sampler", "assert_conforms", "ConformanceError", "validate_timeout", "verdict_group",
            "UnprotectedWarning", "ISOLATIONS"]
@@ -191,7 +191,7 @@ class CheckResult:
     # ---- text ------------------------------------------------------------------------
     def summary(self) -> str:
         """The table of checks (claim, statistic, p, Holm p, power, time, verdict)."""
-        from harness.checker.render import text_table
+        from harness.output.terminal import text_table
 
         return text_table(self)
 
@@ -206,7 +206,7 @@ class CheckResult:
     def report(self, findings: str = "fail,warn") -> str:
         """Header, table, power figures, failure explanations and the findings of the listed
         severities (comma-separated: fail, warn, ok, info)."""
-        from harness.checker.render import text_report
+        from harness.output.terminal import text_report
 
         return text_report(self, findings=findings)
 
@@ -215,7 +215,7 @@ class CheckResult:
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        from harness.verdict import _json_safe
+        from harness.core.verdict import _json_safe
 
         law_bad = [v.check for v in self.law_verdicts if v.passed is not True]
         con_bad = [v.check for v in self.contract_verdicts if v.passed is not True]
@@ -303,12 +303,12 @@ def check_sampler(
 
     Parameters
     ----------
-    target: a callable following one of the protocols (README, :mod:`harness.samplers`), a
+    target: a callable following one of the protocols (README, :mod:`harness.checks.samplers`), a
         ``"module:callable"`` string, or a built-in target name (:data:`BUILTINS`).
     kind: ``"categorical"``, ``"relaxed"``, ``"noise"`` or ``"torch"``; optional for built-ins
         and for callables with a ``gumbel_harness_kind`` attribute.
     budget: ``"quick"``, ``"standard"`` (the issue-5 power guarantees) or ``"thorough"``, or a
-        :class:`~harness.budgets.Budget`.
+        :class:`~harness.core.budgets.Budget`.
     seed: run seed, an integer in ``[0, 2**64)`` (others raise ``ValueError``: they would alias);
         each check's seed is derived from it and the check id.
     timeout: per-call timeout in seconds, positive and finite (None: no timeout); a hung call is a
@@ -391,7 +391,7 @@ def check_sampler(
         notes: dict[tuple[str, str], list] = {}
         info: dict[str, Any] = {"versions": _versions(), "timeout_s": timeout}
         groups = {c.id: c.group for c in plan}
-        from harness.progress import progress as _progress
+        from harness.core.progress import progress as _progress
 
         for step in _progress(steps, total=len(steps), desc=f"check {tname}", enabled=progress):
             res = run_step(step)

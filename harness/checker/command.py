@@ -21,8 +21,8 @@ import json
 import sys
 import time
 
-from harness.budgets import BUDGETS
-from harness.seeds import seed_argument
+from harness.core.budgets import BUDGETS
+from harness.core.seeds import seed_argument
 
 __all__ = ["add_arguments", "run", "EPILOG", "timeout_argument"]
 
@@ -63,13 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("target", nargs="?", help="MODULE:CALLABLE following one of the sampler protocols")
-    from harness.checker.plans import KINDS
+    from harness.kinds.plans import KINDS
 
     parser.add_argument("--kind", choices=list(KINDS),
                         help="the protocol of the target (required for MODULE:CALLABLE unless the callable "
                              "has a gumbel_harness_kind attribute)")
     parser.add_argument("--builtin", metavar="NAME|all", help="check a built-in target (see --list) or all")
-    parser.add_argument("--mutant", metavar="NAME|all", help="check a mutant of harness.mutants (or all): "
+    parser.add_argument("--mutant", metavar="NAME|all", help="check a mutant of harness.mutants.catalogue (or all): "
                         "the mutant table")
     parser.add_argument("--full", action="store_true", help="with --mutant: run the whole plan and every "
                         "probe instead of the checks the catalogue names")
@@ -113,20 +113,20 @@ def _err(msg: str) -> int:
 
 
 def _list() -> int:
-    from harness.budgets import get_budget
-    from harness.checker.plans import plan_for
+    from harness.core.budgets import get_budget
+    from harness.kinds.plans import plan_for
     from harness.checker.targets import BUILTINS
-    from harness.mutants import MUTANTS
+    from harness.mutants.catalogue import MUTANTS
 
     print("Built-in targets:")
     for t in BUILTINS.values():
         ok, why = t.available()
         print(f"  {t.name:24s} {t.kind:11s} {t.description}" + ("" if ok else f"  [unavailable: {why}]"))
-    print("\nMutants (harness.mutants):")
+    print("\nMutants (harness.mutants.catalogue):")
     for m in MUTANTS.values():
         print(f"  {m.name:28s} {m.kind:11s} B{m.bug:<3d} {m.budget:9s} caught by {', '.join(m.caught_by)}")
     b = get_budget("standard")
-    from harness.checker.plans import KINDS
+    from harness.kinds.plans import KINDS
 
     for kind in KINDS:
         print(f"\nPlan for kind {kind} (standard budget):")
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     if (args.logits or args.temperature is not None) and not args.samples:
         return _err("--logits / --temperature go with --samples (a --command gets the logits through {logits})")
     if args.out:
-        from harness.outdir import OutDirError, check_out
+        from harness.output.outdir import OutDirError, check_out
 
         try:
             check_out(args.out)
@@ -189,14 +189,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_one(target, kind, args, common) -> int:
     from harness.checker.api import check_sampler
-    from harness.checker.documents import write_single
+    from harness.output.documents import write_single
 
     res = check_sampler(target, kind, **common)
     if args.json:
         print(res.to_json())
     else:
         print(res.report())
-        from harness.blind_spots import check_hint
+        from harness.mutants.blind_spots import check_hint
 
         hint = check_hint(res)
         if hint:
@@ -221,7 +221,7 @@ def _run_command(args, common) -> int:
 
 def _run_samples(args) -> int:
     from harness.checker.external import COMMAND_KINDS, check_samples
-    from harness.checker.documents import write_single
+    from harness.output.documents import write_single
 
     if args.kind not in COMMAND_KINDS:
         return _err(f"--samples needs --kind {' / '.join(COMMAND_KINDS)}")
@@ -235,12 +235,12 @@ def _run_samples(args) -> int:
 
 def _run_all(args, common) -> int:
     from harness.checker.api import check_sampler
-    from harness.checker.documents import write_matrix
-    from harness.checker.render import matrix_text, mismatches
+    from harness.output.documents import write_matrix
+    from harness.output.terminal import matrix_text, mismatches
     from harness.checker.targets import BUILTINS
 
-    from harness.budgets import get_budget
-    from harness.checker.plans import matches, parse_only, plan_for
+    from harness.core.budgets import get_budget
+    from harness.kinds.plans import matches, parse_only, plan_for
 
     pats = parse_only(common["only"])
     b = get_budget(args.budget)
@@ -290,9 +290,9 @@ def _run_all(args, common) -> int:
 
 
 def _run_mutants(args, common) -> int:
-    from harness.checker.documents import write_mutants
-    from harness.checker.render import mutant_text
-    from harness.mutants import MUTANTS, run_mutant
+    from harness.output.documents import write_mutants
+    from harness.output.terminal import mutant_text
+    from harness.mutants.catalogue import MUTANTS, run_mutant
 
     if args.mutant == "all":
         ms = list(MUTANTS.values())

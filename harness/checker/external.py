@@ -30,7 +30,7 @@ Samples: whitespace-separated text (or ``.npy`` in ``{out}``): ``categorical`` `
 ``relaxed`` ``n`` rows of ``K`` numbers, ``noise`` ``n`` numbers.
 
 Per call: a timeout (``timeout``, default 120 s; the command runs in its own process group,
-killed with SIGKILL on expiry), and every failure is a :class:`~harness.samplers.TargetError`
+killed with SIGKILL on expiry), and every failure is a :class:`~harness.checks.samplers.TargetError`
 naming it: a nonzero exit status (with the tail of stderr), death by a signal (its name), an
 executable that cannot be started, output that does not parse. The adversarial streams and the
 precision-reach probe cannot reach another process's random generator: their findings read "not
@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.samplers import TargetError
+from harness.checks.samplers import TargetError
 
 __all__ = ["CommandTarget", "check_samples", "read_array", "COMMAND_KINDS"]
 
@@ -272,11 +272,11 @@ def check_samples(samples_path: str, logits_path: str | None, kind: str, *, temp
     import time
     from dataclasses import replace
 
-    from harness import sampler_checks as sc
-    from harness.budgets import get_budget
+    from harness.checks import claims as sc
+    from harness.core.budgets import get_budget
     from harness.checker.api import CheckResult, _versions
-    from harness.context import RunContext
-    from harness.verdict import judge_family
+    from harness.core.context import RunContext
+    from harness.core.verdict import judge_family
 
     t0 = time.perf_counter()
     if kind not in COMMAND_KINDS:

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from harness.checker.targets import TargetLoadError
-from harness.samplers import describe_non_array
+from harness.checks.samplers import describe_non_array
 
 __all__ = ["ProtocolMismatch", "SIGNATURES", "check_protocol"]
 
@@ -61,7 +61,7 @@ def _mismatch(name: str, kind: str, why: str) -> ProtocolMismatch:
 def check_protocol(fn: Callable, kind: str, name: str, call: Callable | None = None) -> None:
     """Raise :class:`ProtocolMismatch` unless ``fn`` takes the ``kind`` call and returns an array
     of the protocol's shape for a tiny input. ``call`` (default ``fn``) makes the trial call,
-    e.g. a :class:`~harness.checker.guard.GuardedTarget` with a timeout. Kinds this module does not
+    e.g. a :class:`~harness.run.guard.GuardedTarget` with a timeout. Kinds this module does not
     know are not checked."""
     if kind not in SIGNATURES:
         return

@@ -14,7 +14,7 @@ for every form of target:
   pass (it cannot be imported).
 
 The result is a ``str.format`` template with ``{check}`` (and ``{seed}`` unused), as
-:attr:`harness.context.RunContext.reproduce` expects.
+:attr:`harness.core.context.RunContext.reproduce` expects.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Loading targets (``"module:callable"``) and the built-in targets, runnable by name.
 
 Each built-in target is a small adapter that puts a library sampler behind one of the
-protocols of :mod:`harness.samplers`. Adapters convert logits to what the library wants
+protocols of :mod:`harness.checks.samplers`. Adapters convert logits to what the library wants
 (probabilities for ``Generator.choice`` / ``torch.multinomial``: a max-subtracted softmax,
 NaN stays NaN so the library's own validation answers the bad-input probe) and seed the
 library's generator from the protocol's ``seed`` (``numpy.random.default_rng(seed)``,
@@ -164,7 +164,7 @@ def _torch_fgs():
 
 
 def _relaxed_onehot_logprob(ctx) -> tuple[list, list, dict]:
-    from harness.checker.extras import relaxed_onehot_logprob_check
+    from harness.kinds.relaxed_extras import relaxed_onehot_logprob_check
 
     return relaxed_onehot_logprob_check(ctx)
 
@@ -172,11 +172,11 @@ def _relaxed_onehot_logprob(ctx) -> tuple[list, list, dict]:
 BUILTINS: dict[str, BuiltinTarget] = {t.name: t for t in [
     BuiltinTarget("reference-categorical", "categorical",
                   "reference.numpy_sampler.sample (float64 exponential race)",
-                  _f("harness.samplers:reference_categorical")),
+                  _f("harness.checks.samplers:reference_categorical")),
     BuiltinTarget("reference-relaxed", "relaxed", "NumPy Concrete sampler softmax((x + g)/T), float64",
-                  _f("harness.samplers:reference_relaxed")),
+                  _f("harness.checks.samplers:reference_relaxed")),
     BuiltinTarget("reference-noise", "noise", "reference.numpy_sampler.gumbel_noise (float64)",
-                  _f("harness.samplers:reference_noise")),
+                  _f("harness.checks.samplers:reference_noise")),
     BuiltinTarget("reference-torch", "torch", "reference.torch_gumbel_softmax.gumbel_softmax",
                   _f("reference.torch_gumbel_softmax:gumbel_softmax")),
     BuiltinTarget("torch-gumbel-softmax", "torch", "torch.nn.functional.gumbel_softmax", _torch_fgs),
@@ -202,38 +202,38 @@ BUILTINS: dict[str, BuiltinTarget] = {t.name: t for t in [
                         "points never occur, g <= -log(3 2^-24) = 15.54"),
     BuiltinTarget("jax-categorical", "jax-categorical", "jax.random.categorical(key, logits, shape=(n,)) (float32 "
                   "logits); NaN logits and all -inf logits return a valid-looking index (tfp#1571 / MLX#4177 class)",
-                  _f("harness.checker.jax_kinds:random_categorical"), requires=("jax",), expect_pass=False,
+                  _f("harness.kinds.jax:random_categorical"), requires=("jax",), expect_pass=False,
                   expect_law=True, expect_contract=False,
                   notes="argmax(logits + gumbel) without validation; its noise is jax.random.gumbel mode 'low' "
                         "(gap reach 20.4 nats: float32-grade, what its float32 logits promise)"),
     BuiltinTarget("jax-gumbel", "jax-noise", "jax.random.gumbel(key, shape) (float32, default mode 'low': "
                   "g in [-4.47, 15.94], jax#5348): reach.noise fails at every budget (23.0 bits < the float32 "
-                  "24); N.tail confirms at thorough", _f("harness.checker.jax_kinds:random_gumbel"),
+                  "24); N.tail confirms at thorough", _f("harness.kinds.jax:random_gumbel"),
                   requires=("jax",), expect_pass=False,
                   expect_law=False, expect_contract=False, expect_budget="thorough",
                   notes="mode='low' draws u on a 2^-23 grid in [tiny, 1): g <= -log(2^-23) = 15.94"),
     BuiltinTarget("jax-gumbel-softmax", "jax-relaxed", "reference JAX Gumbel-softmax softmax((x + g)/T) on "
                   "jax.random.gumbel, straight-through hard=True (float32); G1/G4 with jax.jacrev",
-                  _f("harness.checker.jax_kinds:gumbel_softmax"), requires=("jax",)),
+                  _f("harness.kinds.jax:gumbel_softmax"), requires=("jax",)),
     BuiltinTarget("numpyro-categorical", "jax-categorical", "numpyro.distributions.Categorical(logits).sample(key, "
                   "(n,)) (jax.random.categorical underneath: the same findings)",
-                  _f("harness.checker.jax_kinds:numpyro_categorical"), requires=("jax", "numpyro"),
+                  _f("harness.kinds.jax:numpyro_categorical"), requires=("jax", "numpyro"),
                   expect_pass=False, expect_law=False),
     BuiltinTarget("numpyro-gumbel", "jax-noise", "numpyro.distributions.Gumbel(0, 1).sample(key, shape) (float32; "
-                  "jax.random.gumbel underneath: the jax#5348 cap)", _f("harness.checker.jax_kinds:numpyro_gumbel"),
+                  "jax.random.gumbel underneath: the jax#5348 cap)", _f("harness.kinds.jax:numpyro_gumbel"),
                   requires=("jax", "numpyro"), expect_pass=False,
                   expect_law=False, expect_contract=False, expect_budget="thorough"),
-    # ---- token kind (LLM engines' batched token samplers: harness.checker.token_targets)
+    # ---- token kind (LLM engines' batched token samplers: harness.kinds.token_targets)
     BuiltinTarget("reference-token", "token",
                   "reference.torch_token_sampler.sample_tokens: float64 exponential race argmax(w / E) with "
                   "temperature, top-k (ties kept), top-p (crossing token kept), min-p per row",
                   _f("reference.torch_token_sampler:sample_tokens")),
     BuiltinTarget("torch-multinomial-token", "token",
                   "the documented filters (float64), then torch.multinomial(softmax, 1)",
-                  _f("harness.checker.token_targets:torch_multinomial_token")),
+                  _f("harness.kinds.token_targets:torch_multinomial_token")),
     BuiltinTarget("hf-logits-processors", "token",
                   "HuggingFace transformers TemperatureLogitsWarper, TopK, TopP, MinP (generate's order) on "
-                  "float32 logits, then torch.multinomial", _f("harness.checker.token_targets:hf_logits_processors"),
+                  "float32 logits, then torch.multinomial", _f("harness.kinds.token_targets:hf_logits_processors"),
                   requires=("transformers",),
                   notes="transformers 5.24: conforms at quick and standard (27/27 verdicts, no failing finding; "
                         "380 s at standard on 2 loaded cores, 243 s of it in TK.tail). Its kept sets equal "
@@ -299,7 +299,7 @@ class TargetSpec:
 
 
 def _check_kind(kind: str | None, name: str) -> None:
-    from harness.checker.plans import KINDS
+    from harness.kinds.plans import KINDS
 
     if kind is not None and kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
@@ -333,7 +333,7 @@ def describe(target: Any, kind: str | None) -> TargetSpec:
 def load(spec: TargetSpec) -> tuple[Callable, str]:
     """Import / build the callable of ``spec``; returns ``(fn, kind)``. Raises
     :class:`TargetLoadError` or ``ValueError`` (no kind)."""
-    from harness.checker.plans import KINDS
+    from harness.kinds.plans import KINDS
 
     kind = spec.kind
     if spec.source == "builtin":

@@ -8,8 +8,8 @@ check at the family's Bonferroni level before anything runs). Adding a claim is 
 module under ``harness/experiments/`` with one decorated function; the package imports every
 module it contains.
 
-Inside ``run``, a :class:`Collector` gathers Verdicts (built by :mod:`harness.checks` and
-:mod:`harness.sampler_checks`), figure data (:class:`Figure`: numbers only; the report draws
+Inside ``run``, a :class:`Collector` gathers Verdicts (built by :mod:`harness.checks.builders` and
+:mod:`harness.checks.claims`), figure data (:class:`Figure`: numbers only; the report draws
 them) and findings (:class:`Finding`: measured facts that are not hypothesis tests, such as the
 documented tail cut of float32 noise). Every check draws its randomness from
 ``ctx.seed_for(check_id)``, so its numbers do not depend on which other checks ran, in which
@@ -24,10 +24,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from harness.budgets import Budget
-from harness.checks import confirm_verdicts, confirmation_context, deterministic_verdict, error_verdict
-from harness.context import RunContext
-from harness.verdict import Verdict, _json_safe
+from harness.core.budgets import Budget
+from harness.checks.builders import confirm_verdicts, confirmation_context, deterministic_verdict, error_verdict
+from harness.core.context import RunContext
+from harness.core.verdict import Verdict, _json_safe
 
 __all__ = [
     "Figure",
@@ -56,7 +56,7 @@ CLAIM_ORDER: tuple[str, ...] = (
 
 
 #: JSON-safe copy (numpy scalars/arrays to Python, non-finite floats to strings): the one
-#: conversion of :mod:`harness.verdict`, shared with the figures and findings.
+#: conversion of :mod:`harness.core.verdict`, shared with the figures and findings.
 _json = _json_safe
 
 
@@ -171,7 +171,7 @@ def experiment(
 class ConfirmedRun:
     """An experiment's ``run`` with confirmed rejections (:mod:`harness.stats.confirm`): when a
     statistical verdict has ``p <= sqrt(alpha)``, the experiment runs again under
-    :func:`~harness.checks.confirmation_context` (fresh draws; its figures and findings are
+    :func:`~harness.checks.builders.confirmation_context` (fresh draws; its figures and findings are
     dropped) and those verdicts report ``max(p1, p2)**2``."""
 
     def __init__(self, fn: Callable[[RunContext], ExperimentResult]) -> None:
@@ -199,7 +199,7 @@ def repro(ctx: RunContext, check: str, seed: int | None = None) -> str:
 
 
 def check_kwargs(ctx: RunContext, check: str) -> dict[str, Any]:
-    """Keyword arguments of the :mod:`harness.checks` builders for check ``check``."""
+    """Keyword arguments of the :mod:`harness.checks.builders` builders for check ``check``."""
     return ctx.check_kwargs(check)
 
 
@@ -271,7 +271,7 @@ class Collector:
 
 
 def counts_figure_data(verdict: Verdict, labels: Sequence[str] | None = None) -> dict[str, Any]:
-    """Observed/expected counts of a :func:`harness.checks.discrete_verdict` for a ``counts``
+    """Observed/expected counts of a :func:`harness.checks.builders.discrete_verdict` for a ``counts``
     figure (the per-category counts before pooling)."""
     d = verdict.details
     obs = list(d.get("observed", []))
@@ -308,7 +308,7 @@ def torch_noise_sampler(dtype: str = "float64", device: str = "cpu") -> Callable
 
 
 def ecdf_series(verdict: Verdict, label: str = "") -> dict[str, Any]:
-    """One ``ecdf`` figure series from a :func:`harness.checks.ks_verdict` (``details['ecdf']``)."""
+    """One ``ecdf`` figure series from a :func:`harness.checks.builders.ks_verdict` (``details['ecdf']``)."""
     e = verdict.details.get("ecdf", {})
     return {"label": label or verdict.check, "x": list(e.get("x", [])), "y": list(e.get("ecdf", [])),
             "exact": list(e.get("cdf", []))}

@@ -30,11 +30,11 @@ import numpy as np
 from scipy import integrate
 from scipy.special import log_expit, logsumexp as sp_lse
 
-from harness.checks import discrete_verdict
-from harness.context import RunContext
+from harness.checks.builders import discrete_verdict
+from harness.core.context import RunContext
 from harness.experiments.base import Collector, counts_figure_data, experiment, numpy_generator, tname
-from harness.samplers import draw_relaxed, reference_relaxed, torch_as_relaxed
-from harness.sampler_checks import fmt_logits
+from harness.checks.samplers import draw_relaxed, reference_relaxed, torch_as_relaxed
+from harness.checks.claims import fmt_logits
 from reference import laws
 from reference.softmax import log_softmax
 

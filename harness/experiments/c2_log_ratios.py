@@ -2,7 +2,7 @@ r"""C2, log-ratios: :math:`T\log(y_i/y_j) - (x_i - x_j) = g_i - g_j \sim` Logist
 pair and every T; jointly :math:`P(d_i \le t_i\ \forall i<K) = 1/(1 + \sum_{i<K} e^{-t_i})` for
 :math:`d_i = T\log(y_i/y_K) - (x_i - x_K)`.
 
-Through :mod:`harness.sampler_checks`: KS per pair (``logratio_marginal``), the second-moment
+Through :mod:`harness.checks.claims`: KS per pair (``logratio_marginal``), the second-moment
 z-test that is sharp on the temperature (``logratio_scale``), and the joint law on a grid of
 boxes (``logratio_joint``), on the NumPy and torch references (float64 and float32), at several
 T and with a +1000 shift of the logits. At T = 1e-3 the float64 samples have exact zeros (the
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.context import RunContext
+from harness.core.context import RunContext
 from harness.experiments.base import Collector, ecdf_series, experiment, tname
-from harness.samplers import reference_relaxed, torch_as_relaxed
-from harness.sampler_checks import logratio_joint, logratio_marginal, logratio_scale
+from harness.checks.samplers import reference_relaxed, torch_as_relaxed
+from harness.checks.claims import logratio_joint, logratio_marginal, logratio_scale
 from reference import laws
 
 

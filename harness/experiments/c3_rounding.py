@@ -1,7 +1,7 @@
 r"""C3, rounding: :math:`\arg\max_i y_i \sim \mathrm{Categorical}(p)` at every T > 0 (softmax is
 monotone, so the argmax of y is the Gumbel-max sample).
 
-Chi-square through :func:`harness.sampler_checks.rounding_law` over a T grid from 1e-3 to 10, with
+Chi-square through :func:`harness.checks.claims.rounding_law` over a T grid from 1e-3 to 10, with
 -inf entries, with a +-1000 shift at T = 1e-3, and on the torch reference in float64 and float32.
 The float16 path is measured, not judged: its output is rounded to 11 bits, so at large T two
 coordinates of y tie and ``argmax`` resolves the tie to the lower index (reported as a finding).
@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 
-from harness.context import RunContext
+from harness.core.context import RunContext
 from harness.experiments.base import Collector, experiment, tname
-from harness.samplers import reference_relaxed, torch_as_relaxed
-from harness.sampler_checks import rounding_law
+from harness.checks.samplers import reference_relaxed, torch_as_relaxed
+from harness.checks.claims import rounding_law
 from reference.softmax import softmax
 
 X = [1.0, 0.0, -0.5, 0.7]

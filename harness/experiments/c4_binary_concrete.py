@@ -1,7 +1,7 @@
 r"""C4, the binary Concrete law (K = 2): :math:`y_1 = \sigma((x_1 - x_2 + L)/T)` and
 :math:`P(y_1 \le u) = \sigma(T\,\mathrm{logit}(u) - (x_1 - x_2))`.
 
-KS against the exact CDF through :func:`harness.sampler_checks.binary_concrete` (on the logit
+KS against the exact CDF through :func:`harness.checks.claims.binary_concrete` (on the logit
 scale, which is the same statistic without saturation at 0 and 1), over a T grid on the NumPy
 reference and on the torch reference in float64 and float32.
 """
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.context import RunContext
+from harness.core.context import RunContext
 from harness.experiments.base import Collector, ecdf_series, experiment, tname
-from harness.samplers import reference_relaxed, torch_as_relaxed
-from harness.sampler_checks import binary_concrete
+from harness.checks.samplers import reference_relaxed, torch_as_relaxed
+from harness.checks.claims import binary_concrete
 from reference import laws
 
 X = [0.8, -0.4]

@@ -21,11 +21,11 @@ import math
 
 import numpy as np
 
-from harness.checks import discrete_verdict, z_verdict
-from harness.context import RunContext
+from harness.checks.builders import discrete_verdict, z_verdict
+from harness.core.context import RunContext
 from harness.experiments import _binary
 from harness.experiments.base import Collector, experiment, tname
-from harness.samplers import draw_relaxed, torch_as_relaxed
+from harness.checks.samplers import draw_relaxed, torch_as_relaxed
 from reference import laws
 from reference.softmax import softmax
 

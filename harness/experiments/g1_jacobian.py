@@ -3,7 +3,7 @@ r"""G1, the pathwise Jacobian: for fixed noise, :math:`\partial y/\partial x = (
 
 All deterministic:
 
-* :func:`harness.sampler_checks.jacobian` on the torch reference's own output (noise unseen):
+* :func:`harness.checks.claims.jacobian` on the torch reference's own output (noise unseen):
   float64 at T = 1, 0.1, 1e-3 and with a -inf entry, float32 and float16 at T = 1 (tolerances of
   the dtype, scaled by 1/T); on CUDA too when a device is present;
 * ``torch.autograd.gradcheck`` and ``gradgradcheck`` of ``relaxed_from_noise`` with fixed noise on
@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
-from harness.context import RunContext
+from harness.core.context import RunContext
 from harness.experiments.base import Collector, experiment, tname, torch_generator
-from harness.sampler_checks import jacobian
+from harness.checks.claims import jacobian
 from reference import laws
 
 X = [0.4, -0.3, 1.1, 0.0]

@@ -20,8 +20,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from harness.checks import z_verdict
-from harness.context import RunContext
+from harness.checks.builders import z_verdict
+from harness.core.context import RunContext
 from harness.experiments import _binary
 from harness.experiments.base import Collector, experiment, tname, torch_generator
 

@@ -25,12 +25,12 @@ import math
 import numpy as np
 from scipy import stats
 
-from harness.checks import level_for, stage_for, z_verdict
-from harness.context import RunContext
+from harness.checks.builders import level_for, stage_for, z_verdict
+from harness.core.context import RunContext
 from harness.experiments import _binary
 from harness.experiments.base import Collector, experiment, repro, tname, torch_generator
 from harness.stats.power import z_detectable
-from harness.verdict import Detectable, Verdict
+from harness.core.verdict import Detectable, Verdict
 from reference import laws
 from reference.softmax import softmax
 

@@ -1,22 +1,22 @@
 r"""G4, straight-through: with ``hard=True`` the forward value is exactly one-hot with its argmax
 distributed as p, and the backward pass is the soft Jacobian of G1.
 
-* :func:`harness.sampler_checks.straight_through` (deterministic): forward rows exactly one-hot;
+* :func:`harness.checks.claims.straight_through` (deterministic): forward rows exactly one-hot;
   the Jacobian recovered from backward is :math:`(\operatorname{diag}(s) - ss^\top)/T` for an
   :math:`s` on the simplex whose argmax is the forward index; float64 at T = 1 and 0.1, float32 at
   T = 1 (CUDA too when present).
 * the law of the forward argmax (chi-square through
-  :func:`harness.samplers.torch_as_categorical` and :func:`harness.sampler_checks.categorical_law`),
+  :func:`harness.checks.samplers.torch_as_categorical` and :func:`harness.checks.claims.categorical_law`),
   with and without a -inf entry.
 """
 from __future__ import annotations
 
 import math
 
-from harness.context import RunContext
+from harness.core.context import RunContext
 from harness.experiments.base import Collector, experiment, tname
-from harness.samplers import torch_as_categorical
-from harness.sampler_checks import categorical_law, straight_through
+from harness.checks.samplers import torch_as_categorical
+from harness.checks.claims import categorical_law, straight_through
 
 X = [0.4, -0.3, 1.1, 0.0]
 X_NEG_INF = [0.4, -math.inf, 1.1, 0.0]

@@ -4,7 +4,7 @@ Judged (the float64 references must pass):
 
 * the law of float64 noise (KS and Anderson-Darling) from the NumPy and the torch references;
 * its upper tail: the count above the threshold :math:`t` with :math:`n(1 - F(t)) = 50` is
-  Binomial (:func:`harness.sampler_checks.noise_tail`; at the thorough budget :math:`t > 16.64`);
+  Binomial (:func:`harness.checks.claims.noise_tail`; at the thorough budget :math:`t > 16.64`);
 * its resolution (no repeated values beyond a 52-bit grid's, torch float64);
 * the tail mass of a rare category of the NumPy Gumbel-max sampler (exact binomial, the category's
   probability chosen so that about 200 hits are expected at the budget);
@@ -25,11 +25,11 @@ import math
 
 import numpy as np
 
-from harness.context import RunContext
+from harness.core.context import RunContext
 from harness.experiments.base import Collector, experiment, torch_noise_sampler
-from harness.samplers import reference_categorical, reference_noise
-from harness.sampler_checks import noise_law, noise_resolution, noise_tail, tail_mass
-from harness.seeds import seeded_chunks
+from harness.checks.samplers import reference_categorical, reference_noise
+from harness.checks.claims import noise_law, noise_resolution, noise_tail, tail_mass
+from harness.core.seeds import seeded_chunks
 from reference import laws
 
 THRESHOLDS = (8.0, 10.0, 12.0, 14.0, 15.0, 16.0, 16.5, 16.6355, 17.0, 18.0)

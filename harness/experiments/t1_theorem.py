@@ -12,7 +12,7 @@ r"""T1, the Gumbel-max theorem, three ways.
    compared with ``reference.softmax.softmax`` (relative error, so a probability of 1e-13 counts
    as much as one of 0.5). Random logits, gaps of 30, K up to 1000, a +1000 shift, -inf entries.
 3. **Monte Carlo**: counts of the NumPy reference (exponential race, and the literal
-   :math:`\arg\max(x + g)`) against :math:`N p` through :func:`harness.sampler_checks.categorical_law`
+   :math:`\arg\max(x + g)`) against :math:`N p` through :func:`harness.checks.claims.categorical_law`
    (chi-square / exact multinomial, impossible events forced to FAIL) in several regimes.
 """
 from __future__ import annotations
@@ -22,11 +22,11 @@ import math
 import numpy as np
 from scipy import integrate
 
-from harness.checks import discrete_verdict
-from harness.context import RunContext
+from harness.checks.builders import discrete_verdict
+from harness.core.context import RunContext
 from harness.experiments.base import Collector, counts_figure_data, experiment, numpy_generator
-from harness.samplers import reference_categorical
-from harness.sampler_checks import categorical_law, fmt_logits
+from harness.checks.samplers import reference_categorical
+from harness.checks.claims import categorical_law, fmt_logits
 from reference import laws
 from reference.numpy_sampler import counts as np_counts
 from reference.softmax import logsumexp, softmax

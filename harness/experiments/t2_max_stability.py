@@ -1,6 +1,6 @@
 r"""T2, max-stability: :math:`M = \max_i (x_i + g_i) \sim \mathrm{Gumbel}(\operatorname{lse}(x), 1)`.
 
-Kolmogorov-Smirnov through :func:`harness.sampler_checks.max_stability` (NumPy float64 noise and
+Kolmogorov-Smirnov through :func:`harness.checks.claims.max_stability` (NumPy float64 noise and
 the torch float64 noise) and Anderson-Darling on an independent draw (tail-weighted; the upper
 tail uses the survival function, no cancellation), for random logits, K = 50, -inf entries and a
 +1000 shift.
@@ -11,11 +11,11 @@ import math
 
 import numpy as np
 
-from harness.checks import ad_verdict
-from harness.context import RunContext
+from harness.checks.builders import ad_verdict
+from harness.core.context import RunContext
 from harness.experiments.base import Collector, ecdf_series, experiment, qq_data, torch_noise_sampler
-from harness.samplers import draw_noise, reference_noise
-from harness.sampler_checks import fmt_logits, max_stability
+from harness.checks.samplers import draw_noise, reference_noise
+from harness.checks.claims import fmt_logits, max_stability
 from reference import laws
 from reference.softmax import logsumexp
 

@@ -11,11 +11,11 @@ import math
 
 import numpy as np
 
-from harness.checks import error_verdict, independence_verdict, ks_verdict
-from harness.context import RunContext
+from harness.checks.builders import error_verdict, independence_verdict, ks_verdict
+from harness.core.context import RunContext
 from harness.experiments.base import Collector, experiment, repro
-from harness.samplers import draw_noise, reference_noise
-from harness.sampler_checks import fmt_logits
+from harness.checks.samplers import draw_noise, reference_noise
+from harness.checks.claims import fmt_logits
 from reference import laws
 from reference.softmax import logsumexp, softmax
 

@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
-from harness.checks import ad_verdict, discrete_verdict, ks_verdict
-from harness.context import RunContext
+from harness.checks.builders import ad_verdict, discrete_verdict, ks_verdict
+from harness.core.context import RunContext
 from harness.experiments.base import Collector, counts_figure_data, experiment, numpy_generator
-from harness.sampler_checks import fmt_logits
+from harness.checks.claims import fmt_logits
 from reference.numpy_sampler import exponential_noise
 from reference.softmax import log_softmax, logsumexp, softmax
 

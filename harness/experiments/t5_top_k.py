@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 
-from harness.checks import discrete_verdict
-from harness.context import RunContext
+from harness.checks.builders import discrete_verdict
+from harness.core.context import RunContext
 from harness.experiments.base import Collector, counts_figure_data, experiment
-from harness.sampler_checks import fmt_logits
+from harness.checks.claims import fmt_logits
 from reference.laws import plackett_luce_table
 from reference.numpy_sampler import top_k
 

@@ -7,7 +7,7 @@
 
 writes ``index.html`` (self-contained), ``report.md``, ``results.json`` and ``figures/*.png``
 into ``DIR`` (default ``reports/<UTC timestamp>/``), atomically, with the marker file of
-:mod:`harness.outdir`; ``DIR`` is validated before the run (a file, a foreign non-empty directory
+:mod:`harness.output.outdir`; ``DIR`` is validated before the run (a file, a foreign non-empty directory
 or an unwritable place is refused with exit status 2). Exit status 0 when every claim
 holds, 1 when one fails, 2 for usage errors (unknown claim id, an ``--only`` check id that matches
 no check).
@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.budgets import BUDGETS, get_budget
-from harness.seeds import seed_argument
+from harness.core.budgets import BUDGETS, get_budget
+from harness.core.seeds import seed_argument
 
 __all__ = ["add_arguments", "run", "build_files"]
 
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "LocalCluster (needs the [dask] extra); same numbers as without")
     parser.add_argument("--no-mutants", action="store_true",
                         help="skip the mutant table (a full run otherwise checks that every mutant of "
-                             "harness.mutants is rejected; about 30 s)")
+                             "harness.mutants.catalogue is rejected; about 30 s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     if mt:
         print(f"mutants: {len(mt['rows']) - len(mt['escaped'])}/{len(mt['rows'])} rejected"
               + (f"; ESCAPED: {', '.join(mt['escaped'])}" if mt["escaped"] else ""))
-    from harness.blind_spots import report_hint
+    from harness.mutants.blind_spots import report_hint
 
     hint = report_hint(p["budget"]["name"], p["seed"], [c["id"] for c in p["claims"]])
     if hint:

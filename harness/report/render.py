@@ -1,12 +1,12 @@
 """The human-readable report: ``index.html`` (self-contained, figures embedded as base64 PNG) and
 ``report.md`` (figures linked from ``figures/``), both generated from the ``results.json``
-payload by the templates ``report.html`` / ``report.md`` of :mod:`harness.rendering` (this module
+payload by the templates ``report.html`` / ``report.md`` of :mod:`harness.output.rendering` (this module
 only gathers what they show), plus the console table."""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from harness.rendering import fmt_p, fmt_stat
+from harness.output.rendering import fmt_p, fmt_stat
 from harness.report.runner import SMALLEST_P, claim_rows
 
 __all__ = ["to_html", "to_markdown", "figure_path", "console_table"]
@@ -25,7 +25,7 @@ _stat = fmt_stat
 
 
 def _power(v: Mapping[str, Any]) -> str:
-    from harness.rendering import effect_text
+    from harness.output.rendering import effect_text
 
     d = v.get("detectable")
     if not d:
@@ -34,7 +34,7 @@ def _power(v: Mapping[str, Any]) -> str:
 
 
 def _bound(v: Mapping[str, Any]) -> str:
-    from harness.rendering import _bound as bound_text
+    from harness.output.rendering import _bound as bound_text
 
     return bound_text(v)
 
@@ -88,7 +88,7 @@ def _verdict_view(v: Mapping[str, Any]) -> dict[str, Any]:
 
 def _context(payload: Mapping[str, Any], pngs: Mapping[str, bytes]) -> dict[str, Any]:
     """Everything the report templates show, as plain strings and lists (escaped by the templates)."""
-    from harness.blind_spots import report_hint
+    from harness.mutants.blind_spots import report_hint
 
     figs_by_id = {f["id"]: f for f in payload["figures"]}
     claims = []
@@ -133,14 +133,14 @@ def _context(payload: Mapping[str, Any], pngs: Mapping[str, bytes]) -> dict[str,
 
 def to_html(payload: Mapping[str, Any], pngs: Mapping[str, bytes]) -> str:
     """The self-contained HTML report (figures embedded as base64 PNG)."""
-    from harness.rendering import render
+    from harness.output.rendering import render
 
     return render("report.html", **_context(payload, pngs))
 
 
 def to_markdown(payload: Mapping[str, Any], pngs: Mapping[str, bytes]) -> str:
     """The Markdown report (figures linked as ``figures/<id>.png``)."""
-    from harness.rendering import render
+    from harness.output.rendering import render
 
     return render("report.md", **_context(payload, pngs))
 

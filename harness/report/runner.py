@@ -20,13 +20,13 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from harness import __version__
-from harness.budgets import Budget
-from harness.checks import error_verdict
-from harness.context import RunContext
+from harness.core.budgets import Budget
+from harness.checks.builders import error_verdict
+from harness.core.context import RunContext
 from harness.experiments import ExperimentResult, get, keep_verdict, select
 from harness.experiments.base import Experiment
-from harness.progress import progress
-from harness.verdict import Verdict, judge_family
+from harness.core.progress import progress
+from harness.core.verdict import Verdict, judge_family
 
 __all__ = ["ReportRun", "run_report", "execute", "claim_rows", "reproducible_view", "SCHEMA"]
 
@@ -87,7 +87,7 @@ def execute(exp_id: str, ctx: RunContext, draw: bool = True) -> tuple[Experiment
 
 def _worker_init(parent_pid: int | None = None, pdeathsig: bool = False) -> None:  # pragma: no cover - workers
     os.environ.setdefault("GUMBEL_HARNESS_PROGRESS", "0")
-    from harness.lifeline import bind_to_parent
+    from harness.core.lifeline import bind_to_parent
 
     bind_to_parent(parent_pid, pdeathsig=pdeathsig)
 
@@ -103,7 +103,7 @@ def _run_all(exps: Sequence[Experiment], ctx: RunContext, workers: int,
                 bar.set_postfix_str(e.id)
             out[e.id] = execute(e.id, ctx)
         return out
-    from harness.lifeline import kill_executor
+    from harness.core.lifeline import kill_executor
 
     mp = multiprocessing.get_context("spawn")
     main = threading.current_thread() is threading.main_thread()
@@ -137,7 +137,7 @@ SMALLEST_P = "smallest p (level needed)"
 
 
 def _weakest_words(c: dict[str, Any]) -> str:
-    from harness.rendering import effect_name
+    from harness.output.rendering import effect_name
 
     parts = []
     for k, v in c["weakest_detectable"].items():
@@ -295,13 +295,13 @@ _BUDGET_RANK = {"quick": 0, "standard": 1, "thorough": 2}
 
 
 def mutant_table(budget: Budget, seed: int, show_progress: bool | None = None) -> dict[str, Any]:
-    """Run the mutant catalogue (:mod:`harness.mutants`): every mutant at the budget it needs,
+    """Run the mutant catalogue (:mod:`harness.mutants.catalogue`): every mutant at the budget it needs,
     with the checks its catalogue entry names. Mutants that need ``thorough`` run only in a
     thorough report (listed as not run otherwise). Returns the table (columns, rows: mutant,
     kind, bugs.md B number, mirrored issues, expected checks, budget needed / used, rejected?,
     checks that caught it, smallest Holm-adjusted p) and the names of escaped mutants."""
-    from harness.checker.render import mutant_rows
-    from harness.mutants import MUTANTS, run_mutant
+    from harness.output.terminal import mutant_rows
+    from harness.mutants.catalogue import MUTANTS, run_mutant
 
     level = max(_BUDGET_RANK["standard"], _BUDGET_RANK.get(budget.name, 1))
     chosen = [m for m in MUTANTS.values() if _BUDGET_RANK[m.budget] <= level]

@@ -1,12 +1,12 @@
 """Where a validation report goes: the default timestamped directory, and the atomic writer of
-:mod:`harness.outdir` (marker, refusal of foreign directories, one-step replacement)."""
+:mod:`harness.output.outdir` (marker, refusal of foreign directories, one-step replacement)."""
 from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness.outdir import MARKER, OutDirError, check_out, write_atomic
+from harness.output.outdir import MARKER, OutDirError, check_out, write_atomic
 
 __all__ = ["write_atomic", "check_out", "default_out_dir", "OutDirError", "MARKER", "TMP_PREFIX"]
 

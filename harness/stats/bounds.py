@@ -1,5 +1,5 @@
 r"""Upper confidence bounds on the distance between the sampled law and the claimed one: what a
-PASS certifies (:class:`harness.verdict.Bound`).
+PASS certifies (:class:`harness.core.verdict.Bound`).
 
 * :func:`tv_upper_bound` -- total variation of a categorical law. :math:`\mathrm{TV}(q, p) =
   \max_A (q(A) - p(A))`. For at most 12 categories, one-sided Clopper-Pearson upper bounds

@@ -81,9 +81,9 @@ def pooled_config(check: str, n: int, probs, exact_above: float, min_level: floa
 
 @contextlib.contextmanager
 def record_discrete_configs() -> Iterator[list[DiscreteConfig]]:
-    """Record the Pearson configuration of every :func:`harness.checks.discrete_verdict` run
-    inside the block (patches ``harness.checks.pearson_gof``; this process only)."""
-    import harness.checks as checks
+    """Record the Pearson configuration of every :func:`harness.checks.builders.discrete_verdict` run
+    inside the block (patches ``harness.checks.builders.pearson_gof``; this process only)."""
+    import harness.checks.builders as checks
 
     seen: list[DiscreteConfig] = []
     orig = checks.pearson_gof

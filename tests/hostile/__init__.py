@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from harness.samplers import reference_categorical
+from harness.checks.samplers import reference_categorical
 
 
 def os_exit0(logits, n, seed):

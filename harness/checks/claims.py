@@ -1,8 +1,8 @@
-r"""Claim checks over the sampler protocols of :mod:`harness.samplers`.
+r"""Claim checks over the sampler protocols of :mod:`harness.checks.samplers`.
 
 One function per (claim, observable): each draws from a sampler through the validating
 ``draw_*`` helpers, runs the test of :mod:`harness.stats` and returns Verdicts with their power
-statements (:mod:`harness.checks`). The experiments run them on the references; the checker
+statements (:mod:`harness.checks.builders`). The experiments run them on the references; the checker
 runs the same functions on third-party targets. A target that misbehaves (raises, wrong
 shape, NaN, index out of range, off the simplex) yields a FAIL verdict naming the cause.
 
@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from harness.checks import (
+from harness.checks.builders import (
     level_for,
     deterministic_verdict,
     discrete_verdict,
@@ -42,10 +42,10 @@ from harness.checks import (
     tail_verdict,
     z_verdict,
 )
-from harness.context import RunContext
-from harness.samplers import TargetError, draw_categorical, draw_noise, draw_relaxed, onehot_rows
-from harness.seeds import seeded_chunks
-from harness.verdict import Bound, Detectable, Verdict
+from harness.core.context import RunContext
+from harness.checks.samplers import TargetError, draw_categorical, draw_noise, draw_relaxed, onehot_rows
+from harness.core.seeds import seeded_chunks
+from harness.core.verdict import Bound, Detectable, Verdict
 from reference import laws
 from reference.softmax import logsumexp, softmax
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from harness.budgets import DEFAULT_FAMILY_SIZE, Budget, get_budget
-from harness.seeds import derive_seed, validate_seed
+from harness.core.budgets import DEFAULT_FAMILY_SIZE, Budget, get_budget
+from harness.core.seeds import derive_seed, validate_seed
 
 __all__ = ["RunContext"]
 
@@ -46,7 +46,7 @@ class RunContext:
         return self.reproduce.format(check=check, seed=self.seed_for(check) if seed is None else seed)
 
     def check_kwargs(self, check: str) -> dict:
-        """Keyword arguments of the :mod:`harness.checks` builders for check ``check``: its seed,
+        """Keyword arguments of the :mod:`harness.checks.builders` builders for check ``check``: its seed,
         reproduce command, family alpha and family size."""
         seed = self.seed_for(check)
         return dict(seed=seed, reproduce=self.repro(check, seed), alpha=self.alpha,
@@ -54,7 +54,7 @@ class RunContext:
 
     def parallel_kwargs(self) -> dict:
         """Keyword arguments for :func:`reference.numpy_sampler.counts` /
-        :func:`harness.parallel.run_chunks` inside a check: the Dask scheduler when one is set,
+        :func:`harness.core.parallel.run_chunks` inside a check: the Dask scheduler when one is set,
         otherwise one process (experiments already run in parallel with each other)."""
         if self.scheduler:
             return {"scheduler": self.scheduler}

@@ -21,7 +21,7 @@ instead of -log(-log(u))" is one line used by the categorical, relaxed and noise
 
 Rare misbehaviour is made observable, not waited for: the mutants draw from
 ``numpy.random.default_rng(seed)`` like any honest NumPy sampler, and the adversarial probe of
-the checker (:mod:`harness.checker.adversarial`) replaces that generator by one whose bit
+the checker (:mod:`harness.probes.adversarial`) replaces that generator by one whose bit
 stream contains bursts of all-zero / all-one words, so ``random()`` returns exactly ``0.0`` or
 ``1 - 2^-53`` and ``standard_exponential()`` exactly ``0.0``: the events of probability
 :math:`2^{-53}` (float64) that break B7, B8, B9, B13, B14 and B17 happen in every probe.
@@ -102,7 +102,7 @@ B      why
        resolution, which N.resolution already catches. Registered for the noise kind only.
 12     For categorical samplers a 2^-31 floor caps g at 21.5: P(g > 21.5) = 4.6e-10 changes a
        tail count of a 1.5e-8 category by ~3%, below any statistical budget; ``cat_bits31`` is
-       caught by the precision-reach probe (``reach.gap``, :mod:`harness.checker.reach`), which
+       caught by the precision-reach probe (``reach.gap``, :mod:`harness.probes.reach`), which
        measures the cap deterministically at every budget, like the other tail mutants
        (``relaxed_bits24``, ``torch_noise_float32``: float32 noise in a float64 computation).
 4      For categorical samplers "log_softmax of probabilities" has exactly the law of B3
@@ -118,7 +118,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness.token_mutants import token_catalogue
+from harness.mutants.token import token_catalogue
 from reference.softmax import validate_logits
 
 __all__ = [

@@ -6,14 +6,14 @@ one ``[B, V]`` call (rows interleaved: position ``j R + r`` is copy ``j`` of tem
 so **the batch is the sample**: one call returns ``B`` independent draws, and a large
 vocabulary costs ``B V`` per call, not ``V`` per draw. Calls hold at most
 ``MAX_CALL_ELEMENTS`` logits (``4 * MAX_CALL_ELEMENTS`` on CUDA); each call has its own seed
-(:func:`harness.seeds.seeded_chunks`). Logits go in as float32 tensors on ``ctx.device`` (the
+(:func:`harness.core.seeds.seeded_chunks`). Logits go in as float32 tensors on ``ctx.device`` (the
 engines' dtype); the parameters as Python scalars when every row shares them (``None`` for an
 unused filter) or as ``[B]`` tensors (float32 temperature / top_p / min_p, int64 top_k, "off"
 being 0 / 1.0 / 0.0). The law of each template is computed from exactly those float32 values.
 
 Statistics (all verdicts one Holm family at ``budget.alpha``, power at ``alpha / m``):
 per-template chi-square of the token counts against the law, pooled to expected >= 5 per
-bin (:func:`harness.checks.discrete_verdict`; a draw of a probability-0 token, i.e. a masked
+bin (:func:`harness.checks.builders.discrete_verdict`; a draw of a probability-0 token, i.e. a masked
 or filtered one, is a forced FAIL), an exact binomial test of the pooled mass of the tokens
 outside the top 64 at large V (the "small counts" of a 152k vocabulary), an adjacent-rows
 pair table for shared noise, deterministic verdicts for greedy rows, and the exact binomial
@@ -57,12 +57,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from harness.budgets import Budget
-from harness.checks import deterministic_verdict, discrete_verdict, error_verdict, tail_verdict
-from harness.context import RunContext
-from harness.samplers import MAX_CALL_ELEMENTS, TargetError, draw_tokens
-from harness.seeds import seeded_chunks
-from harness.verdict import Verdict
+from harness.core.budgets import Budget
+from harness.checks.builders import deterministic_verdict, discrete_verdict, error_verdict, tail_verdict
+from harness.core.context import RunContext
+from harness.checks.samplers import MAX_CALL_ELEMENTS, TargetError, draw_tokens
+from harness.core.seeds import seeded_chunks
+from harness.core.verdict import Verdict
 from reference.token_laws import token_probs
 
 __all__ = ["token_plan", "Row", "token_counts", "large_n", "tail_n", "tail_gap_for",
@@ -208,7 +208,7 @@ def tail_grade_power(n: int, gap: float, bits: int, level: float) -> float:
 
 def tail_power_table(family_size: int = 27, alpha: float = 0.01) -> list[dict]:
     """Rows (budget, device, n, gap, power per grade) of the module doc's table."""
-    from harness.budgets import BUDGETS
+    from harness.core.budgets import BUDGETS
 
     level = alpha / family_size
     out = []
@@ -344,7 +344,7 @@ def _tail(fn, ctx, cid):
 
 def token_plan(b: Budget) -> list:
     """The checks of the ``token`` kind at budget ``b`` (module doc)."""
-    from harness.checker.plans import _mk
+    from harness.kinds.plans import _mk
 
     L = TOKEN_LOGITS
     ns = b.n_relaxed

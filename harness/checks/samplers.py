@@ -26,7 +26,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from harness.seeds import seeded_chunks
+from harness.core.seeds import seeded_chunks
 
 __all__ = [
     "Kind",
@@ -126,7 +126,7 @@ def _call(fn: Callable, args: tuple, what: str) -> Any:
 
 def _chunks(n: int, per_item: int, seed: int) -> list[tuple[int, int]]:
     """``(size, seed)`` of each call: one call with ``seed`` itself when ``n`` fits in
-    ``MAX_CALL_ELEMENTS``, else chunks seeded by :func:`harness.seeds.seeded_chunks`."""
+    ``MAX_CALL_ELEMENTS``, else chunks seeded by :func:`harness.core.seeds.seeded_chunks`."""
     rows = max(1, MAX_CALL_ELEMENTS // max(1, per_item))
     return [(n, seed)] if n <= rows else seeded_chunks(n, rows, seed)
 
@@ -198,7 +198,7 @@ def draw_relaxed(fn: RelaxedSampler, logits: np.ndarray, temperature: float, n: 
     computation cast to float64, or a quantizer): such rows are renormalised (``y / sum y``, which
     leaves every argmax and log-ratio unchanged) so that the law checks still run on the output at
     the precision it has. The shortfall itself is the contract finding ``contract.precision``
-    (:mod:`harness.checker.contract`)."""
+    (:mod:`harness.probes.contract`)."""
     logits = np.asarray(logits, dtype=np.float64)
     k = logits.shape[-1]
     parts = []
@@ -254,7 +254,7 @@ def draw_tokens(fn: TokenSampler, logits: Any, temperature: Any, *, top_k: Any =
     """One call of a token sampler on a ``[B, V]`` batch (a torch tensor, passed as is), with
     the parameters passed as given (scalars, ``None`` or ``[B]`` tensors) and ``seed=seed``;
     validate: shape ``(B,)``, integer dtype (or integral floats), ids in ``[0, V)``. Returns
-    int64 NumPy ids. The plans build the batches (:mod:`harness.checker.token_plan`)."""
+    int64 NumPy ids. The plans build the batches (:mod:`harness.kinds.token_plan`)."""
     b, v = int(logits.shape[0]), int(logits.shape[1])
     what = f"{what}(logits [{b}, {v}], seed={seed})"
     try:

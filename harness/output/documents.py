@@ -1,17 +1,17 @@
 """Markdown and HTML documents of check results (single target, conformance matrix, mutant
-table) rendered through :mod:`harness.rendering`, and the output directories that hold them,
-written as one unit by :func:`harness.outdir.write_atomic` (JSON, Markdown and HTML of one check
+table) rendered through :mod:`harness.output.rendering`, and the output directories that hold them,
+written as one unit by :func:`harness.output.outdir.write_atomic` (JSON, Markdown and HTML of one check
 are replaced together, never new JSON next to stale HTML). The terminal text renderings stay in
-:mod:`harness.checker.render`, which also provides the row data used here."""
+:mod:`harness.output.terminal`, which also provides the row data used here."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.checker.render import HEAD, _finding_rows, _power_lines, _rows, matrix, mutant_rows
-from harness.outdir import OutDirError, write_atomic
-from harness.rendering import _bound, effect_text, render
+from harness.output.terminal import HEAD, _finding_rows, _power_lines, _rows, matrix, mutant_rows
+from harness.output.outdir import OutDirError, write_atomic
+from harness.output.rendering import _bound, effect_text, render
 
 __all__ = ["markdown_report", "html_report", "matrix_markdown", "matrix_html", "mutant_markdown", "mutant_html",
            "single_files", "matrix_files", "mutant_files", "write_single", "write_matrix", "write_mutants"]
@@ -25,7 +25,7 @@ def _slug(s: str) -> str:
 
 
 def _check_context(res) -> dict[str, Any]:
-    from harness.blind_spots import check_hint
+    from harness.mutants.blind_spots import check_hint
 
     rows = _rows(res)
     if POWER_COL in HEAD:  # the power statement in words (detectable TV distance ...)
@@ -89,7 +89,7 @@ def matrix_html(results, skipped=None, budget: str = "", seed: int = 0) -> str:
 
 
 def _mutant_context(entries, budget: str) -> dict[str, Any]:
-    from harness.blind_spots import hint
+    from harness.mutants.blind_spots import hint
 
     head, rows = mutant_rows(entries)
     h = hint(budget, "gumbel-harness check --mutant all --budget {budget}") if budget else None

@@ -4,7 +4,7 @@ A sampler whose noise tail is cut (24-bit / float32 uniforms, an epsilon floor o
 exponential, a 2^-31 floor: bugs.md A.3, B10-B12; vllm#43150, #47524, #51367, jax#5348) differs
 from a correct one with probability about 1e-7 per draw: a black-box test needs ~1e9 draws
 (the ``thorough`` budget, hours). But the harness controls the random streams the target
-draws from (:func:`harness.checker.adversarial.forced_streams`), so it can hand the target the
+draws from (:func:`harness.probes.adversarial.forced_streams`), so it can hand the target the
 *extreme representable draws* and look at what comes out:
 
 * **noise** targets: every draw is one extreme at a time (the table below); the largest and
@@ -76,7 +76,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from harness.checker.adversarial import AdversarialBitGenerator, forced_streams
+from harness.probes.adversarial import AdversarialBitGenerator, forced_streams
 
 __all__ = ["DRAWS", "GRADES", "LAYOUTS", "SELECTORS", "Reach", "measure_noise", "measure_gap",
            "reach_findings", "grade_of", "promised_bits"]
@@ -368,7 +368,7 @@ def _measure_noise(fn: Callable, seed: int, jb: _JaxBits) -> Reach:
 
 
 def _np(out: Any) -> np.ndarray:
-    from harness.samplers import to_numpy
+    from harness.checks.samplers import to_numpy
 
     return to_numpy(out, "the noise target", widen_half=True)
 
@@ -493,7 +493,7 @@ def _output_itemsize(fn: Callable, kind: str) -> int:
 
 def reach_findings(fn: Callable, kind: str, seed: int = 0) -> list:
     """The ``reach.*`` contract finding for a target of ``kind`` (none for unknown kinds)."""
-    from harness.checker.probes import Finding
+    from harness.probes.bad_inputs import Finding
 
     if kind == "noise":
         r = measure_noise(fn, seed)

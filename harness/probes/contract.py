@@ -10,7 +10,7 @@ r"""Cheap contract probes (every Finding is contract, never part of the law's Ho
   simplex at the precision of their dtype (``max |sum - 1| <= 1e-9`` for float64, ``1e-4`` for
   float32). A float64 output that carries float32 precision (e.g. a float32 computation cast
   up, a quantizer) FAILs here, with the deviation and the precision it implies; the law checks
-  still run on it (:func:`harness.samplers.draw_relaxed` accepts float64 at float32 precision and
+  still run on it (:func:`harness.checks.samplers.draw_relaxed` accepts float64 at float32 precision and
   renormalises).
 * ``contract.input_unchanged``: the target does not modify its input logits in place.
 
@@ -23,8 +23,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness.checker.probes import Finding
-from harness.samplers import (
+from harness.probes.bad_inputs import Finding
+from harness.checks.samplers import (
     to_numpy,
     implied_precision,
     simplex_deviation,

@@ -1,6 +1,6 @@
 r"""Bad-input probe and adversarial streams for the ``token`` kind (findings, not verdicts).
 
-Same outcomes and severities as :mod:`harness.checker.probes` (valid input: an error is a
+Same outcomes and severities as :mod:`harness.probes.bad_inputs` (valid input: an error is a
 **warn**, NaN / out-of-range / a probability-0 token / wrong law is a **fail**; invalid input:
 a clear error is **ok**, a valid-looking id for NaN or all ``-inf`` logits is a **fail**, a
 bad parameter accepted silently is a **warn**). Valid edges: ``V = 1``, an empty batch,
@@ -10,7 +10,7 @@ bad parameter accepted silently is a **warn**). Valid edges: ``V = 1``, an empty
 ``-inf`` row, ``T < 0`` / NaN / inf, ``top_k < 0``, ``top_p`` 0 / 1.5 / NaN, ``min_p`` -0.1 /
 1.5, a ``[B]`` temperature of the wrong length.
 
-Adversarial streams (:mod:`harness.checker.adversarial`): under every mode, including
+Adversarial streams (:mod:`harness.probes.adversarial`): under every mode, including
 ``Tensor.exponential_() = 0`` and ``-0.0`` (which the other kinds only warn about), a masked
 (``-inf``) or filtered-out token returned, or NaN, is a **fail** for the token kind: token
 samplers are exponential races ``argmax(p / E)``, where ``E = 0`` gives ``0 / 0 = NaN`` at a
@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness.checker.probes import LAW_THRESHOLD, Finding, _call, _indices, _mini_law, _Outcome, _Recorder
+from harness.probes.bad_inputs import LAW_THRESHOLD, Finding, _call, _indices, _mini_law, _Outcome, _Recorder
 
 __all__ = ["probe_token"]
 
@@ -143,7 +143,7 @@ def _run_case(rec: _Recorder, fn: Callable, seed: int, probe, desc, domain, x, t
 
 
 def _adversarial(rec: _Recorder, fn: Callable, seed: int) -> None:
-    from harness.checker.adversarial import MODES, adversarial_streams
+    from harness.probes.adversarial import MODES, adversarial_streams
 
     calls = [(np.array([NEG, 0.5, 0.0, 1.0]), {}, [0]),
              (np.array([0.2, 1.0, NEG, 0.9]), {"top_k": 2}, [0, 2]),

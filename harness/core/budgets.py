@@ -119,15 +119,15 @@ ENTRY_POINTS = ("report", "categorical", "relaxed", "noise", "torch")
 def family_size(entry: str, budget: Budget | str) -> int:
     """The planned family size m (number of statistical checks) of an entry point at ``budget``:
     ``"report"`` (all experiments, :meth:`Experiment.planned`) or a checker kind (the sizes of
-    :func:`harness.checker.plans.plan_for`)."""
+    :func:`harness.kinds.plans.plan_for`)."""
     b = get_budget(budget)
     if entry == "report":
-        from harness.context import RunContext
+        from harness.core.context import RunContext
         from harness.experiments import all_experiments
 
         ctx = RunContext(budget=b)
         return max(1, sum(e.planned(ctx) for e in all_experiments()))
-    from harness.checker.plans import plan_for
+    from harness.kinds.plans import plan_for
 
     return max(1, sum(c.size for c in plan_for(entry, b) if c.group == "law"))  # the law's Holm family
 

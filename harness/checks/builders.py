@@ -1,4 +1,4 @@
-"""Verdict builders: turn a statistical test on samples into a :class:`~harness.verdict.Verdict`
+"""Verdict builders: turn a statistical test on samples into a :class:`~harness.core.verdict.Verdict`
 that states its statistic, null, level and power. Shared by the experiments (our references)
 and the checker (third-party samplers): one mechanism for both.
 
@@ -7,8 +7,8 @@ statement is "power 0.9 at the Bonferroni level ``L = alpha / family_size``" (th
 stringent level Holm can apply, so the stated detectable effect is conservative) **for the
 confirmed two-stage p-value** of :mod:`harness.stats.confirm`: each stage at ``sqrt(L)`` with
 power ``sqrt(0.9)``. The decision itself is made later, for the whole family, by
-:func:`harness.verdict.judge_family`. Every builder also attaches the distance bound a PASS
-certifies (:class:`~harness.verdict.Bound`, :mod:`harness.stats.bounds`), at confidence
+:func:`harness.core.verdict.judge_family`. Every builder also attaches the distance bound a PASS
+certifies (:class:`~harness.core.verdict.Bound`, :mod:`harness.stats.bounds`), at confidence
 ``1 - alpha/family_size`` each, so that the bounds of a run hold simultaneously at ``1 - alpha``.
 :func:`confirm_verdicts` runs the second stage.
 """
@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
-from harness.budgets import DEFAULT_ALPHA, DEFAULT_FAMILY_SIZE
+from harness.core.budgets import DEFAULT_ALPHA, DEFAULT_FAMILY_SIZE
 from harness.stats.continuous import (
     anderson_darling,
     conditional_gof,
@@ -30,7 +30,7 @@ from harness.stats.continuous import (
     ks_test,
     z_test,
 )
-from harness.seeds import derive_seed
+from harness.core.seeds import derive_seed
 from harness.stats.bounds import cp_interval, mean_bound, sup_distance_bound, tv_upper_bound
 from harness.stats.confirm import (
     CONFIRMATION_KEY,
@@ -55,7 +55,7 @@ from harness.stats.power import (
     tv_for_w,
     z_detectable,
 )
-from harness.verdict import Bound, Detectable, Verdict
+from harness.core.verdict import Bound, Detectable, Verdict
 
 __all__ = [
     "discrete_verdict",

@@ -168,10 +168,10 @@ def _start_method() -> str:
 
 def _mark_worker(parent_pid: int | None = None, pdeathsig: bool = False) -> None:
     """Pool worker initializer: nested loops run serially; the worker ignores SIGINT and dies
-    with its parent (:func:`harness.lifeline.bind_to_parent`)."""
+    with its parent (:func:`harness.core.lifeline.bind_to_parent`)."""
     global _IN_WORKER
     _IN_WORKER = True
-    from harness.lifeline import bind_to_parent
+    from harness.core.lifeline import bind_to_parent
 
     bind_to_parent(parent_pid, pdeathsig=pdeathsig)
 
@@ -187,7 +187,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
             ctx = mp.get_context(method)
             if method == "forkserver":
                 try:  # the server imports these once; workers fork from it warm
-                    ctx.set_forkserver_preload(["numpy", "harness.parallel"])
+                    ctx.set_forkserver_preload(["numpy", "harness.core.parallel"])
                 except Exception:  # pragma: no cover
                     pass
             main = threading.current_thread() is threading.main_thread()
@@ -219,7 +219,7 @@ def shutdown_pools() -> None:
 
 def kill_pools() -> None:
     """Stop the cached local worker pools now, running jobs included (on Ctrl-C)."""
-    from harness.lifeline import kill_executor
+    from harness.core.lifeline import kill_executor
 
     with _POOLS_LOCK:
         pools = list(_POOLS.values())
@@ -293,7 +293,7 @@ def _fold(acc: Any, value: Any, combine: Callable | None, folded: bool, first: b
 
 
 def _progress_bar(total: int, desc: str | None, progress: bool | None):
-    from harness.progress import progress as _progress
+    from harness.core.progress import progress as _progress
 
     return _progress(range(total), total=total, desc=desc or "chunks", enabled=progress)
 
@@ -336,7 +336,7 @@ def run_chunks(
     window
         Jobs in flight at once (default ``4 * workers``); bounds memory.
     progress
-        tqdm bar over jobs (``None``: on a terminal only, see :mod:`harness.progress`).
+        tqdm bar over jobs (``None``: on a terminal only, see :mod:`harness.core.progress`).
 
     Returns the folded result (``combine``) or the list of chunk results (``combine=None``);
     ``n_chunks == 0`` returns ``[]`` for a list and ``None`` for a fold.

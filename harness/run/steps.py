@@ -3,7 +3,7 @@
 A run is a list of **steps**: every planned check (by id), then ``"extra"`` (a built-in's extra
 check, when it has one and the whole plan runs), then ``"probes"`` (bad-input and adversarial
 probes). :class:`StepRunner` runs one step and returns a :class:`StepResult`; it is used by the
-supervised worker process (:mod:`harness.checker.worker`, ``isolation="process"``) and in the
+supervised worker process (:mod:`harness.run.worker`, ``isolation="process"``) and in the
 caller's process (``isolation="none"``), so the verdicts, the seeds and the draws are the same.
 
 Around every step the runner also watches the target's manners (contract observations, turned
@@ -31,9 +31,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness.checks import error_verdict
-from harness.context import RunContext
-from harness.samplers import TargetError
+from harness.checks.builders import error_verdict
+from harness.core.context import RunContext
+from harness.checks.samplers import TargetError
 
 __all__ = ["StepResult", "StepRunner", "Watched", "GlobalState", "EXTRA", "PROBES", "step_ids", "failure",
            "run_planned", "tag"]
@@ -276,7 +276,7 @@ class StepRunner:
         res.verdicts, res.findings = f.verdicts, f.findings
 
     def _body(self, step: str, res: StepResult, hook: Any) -> None:
-        from harness.checker.probes import Finding, probe_target
+        from harness.probes.bad_inputs import Finding, probe_target
 
         if step in self.plan:
             res.verdicts = run_planned(self.plan[step], self.plan_fn, self.ctx)
@@ -299,7 +299,7 @@ class StepRunner:
 def failure(step: str, cause: str, plan: dict, ctx: RunContext, *, outcome: str = "crash") -> StepResult:
     """The result of a step that could not complete: a FAIL verdict naming ``cause`` for a plan
     check or the extra check, a failing finding (``outcome`` "crash" or "hang") for the probes."""
-    from harness.checker.probes import Finding
+    from harness.probes.bad_inputs import Finding
 
     res = StepResult(step)
     if step in plan:

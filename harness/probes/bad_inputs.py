@@ -40,7 +40,7 @@ Severity (what makes the target FAIL), decided per input *domain*:
 * **extensions** (a batched temperature of shape ``[n, 1]`` for torch targets, beyond the
   scalar-``tau`` contract): an error is **info**, NaN a **warn**, a silently wrong row-wise law
   a **fail** (pytorch#37162 class).
-* **adversarial streams** (:mod:`harness.checker.adversarial`): under ``u = 0`` and
+* **adversarial streams** (:mod:`harness.probes.adversarial`): under ``u = 0`` and
   ``u = nextafter(1, 0)`` any NaN, out-of-range index or zero-probability category is
   **fail**; under ``exponential_() = 0 / -0.0`` it is a **warn**; an error is a **warn**.
 """
@@ -52,9 +52,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness.checker.jax_kinds import as_protocol
-from harness.checker.reach import reach_findings
-from harness.samplers import TargetError, to_numpy
+from harness.kinds.jax import as_protocol
+from harness.probes.reach import reach_findings
+from harness.checks.samplers import TargetError, to_numpy
 from harness.stats.discrete import chisquare_gof
 from reference.softmax import softmax
 
@@ -157,7 +157,7 @@ def _simplex(out: Any, shape: tuple, dim: int = -1) -> np.ndarray:
     if y.size and not np.all(np.isfinite(y)):
         rows = int(np.sum(~np.all(np.isfinite(y), axis=dim)))
         raise _Outcome("NaN output", f"NaN/inf in {rows} of {y.size // max(1, shape[dim])} rows")
-    # float64 output is held to float32 precision here, as in harness.samplers.draw_relaxed: a
+    # float64 output is held to float32 precision here, as in harness.checks.samplers.draw_relaxed: a
     # float64 output carrying float32 precision is ONE finding (contract.precision), not one per probe
     tol = {2: 1e-2}.get(size, 1e-4)
     if y.size:
@@ -552,7 +552,7 @@ def _probe_noise(fn: Callable, rec: _Recorder, seed: int) -> None:
 # ---------------------------------------------------------------- adversarial -------------
 
 def _probe_adversarial(fn: Callable, kind: str, rec: _Recorder, seed: int) -> None:
-    from harness.checker.adversarial import MODES, adversarial_streams
+    from harness.probes.adversarial import MODES, adversarial_streams
 
     x = np.array([NEG, 0.5, 0.0, 1.0])
     x2 = np.array([0.2, 1.0, NEG])
@@ -620,7 +620,7 @@ def probe_target(fn: Callable, kind: str, *, seed: int = 0, adversarial: bool = 
                  bad_inputs: bool = True, hook: Any = None) -> list[Finding]:
     """Run the bad-input probe (and the adversarial-stream probe) on a (guarded) target of
     ``kind`` and return the findings. Never raises for the target's misbehaviour. ``hook``: see
-    ``_Recorder.run`` (used by :mod:`harness.checker.worker`)."""
+    ``_Recorder.run`` (used by :mod:`harness.run.worker`)."""
     import warnings
 
     with warnings.catch_warnings():
@@ -632,8 +632,8 @@ def _probe_all(fn: Callable, kind: str, seed: int, adversarial: bool, bad_inputs
                hook: Any = None) -> list[Finding]:
     rec = _Recorder("probe", hook)
     s = int(seed) % (2**31)
-    if kind == "token":  # batched LLM token samplers: their own cases (harness.checker.token_probes)
-        found = __import__("harness.checker.token_probes", fromlist=["probe_token"]).probe_token(
+    if kind == "token":  # batched LLM token samplers: their own cases (harness.kinds.token_probes)
+        found = __import__("harness.kinds.token_probes", fromlist=["probe_token"]).probe_token(
             fn, s, adversarial, bad_inputs)
         return found + (reach_findings(fn, kind, s) if adversarial else [])
     fn, kind = as_protocol(fn, kind)  # jax kinds: probed through their NumPy-protocol adapters
@@ -644,9 +644,9 @@ def _probe_all(fn: Callable, kind: str, seed: int, adversarial: bool, bad_inputs
         adv = _Recorder("adversarial", hook)
         _probe_adversarial(fn, kind, adv, s)
         rec.findings.extend(adv.findings)
-        rec.findings.extend(reach_findings(fn, kind, s))  # precision reach (harness.checker.reach)
-    if bad_inputs:  # reproducibility, precision, input mutation (harness.checker.contract)
-        from harness.checker.contract import contract_findings
+        rec.findings.extend(reach_findings(fn, kind, s))  # precision reach (harness.probes.reach)
+    if bad_inputs:  # reproducibility, precision, input mutation (harness.probes.contract)
+        from harness.probes.contract import contract_findings
 
         rec.findings.extend(contract_findings(fn, kind, s))
     return rec.findings

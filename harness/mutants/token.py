@@ -1,5 +1,5 @@
 r"""Token-sampler mutants (and the float32-noise torch mutant of the tail check), registered
-into :data:`harness.mutants.MUTANTS` by one line there.
+into :data:`harness.mutants.catalogue.MUTANTS` by one line there.
 
 Every token mutant is :func:`reference.torch_token_sampler.staged_sample` (validation, greedy
 rows, float64 filters, exponential race) with **one** stage replaced: a ``filters`` keyword of

@@ -1,7 +1,7 @@
 """The supervised worker process (``isolation="process"``):
-``python -u -m harness.checker.worker FD PARENT_PID [PRELOAD,MODULES]``.
+``python -u -m harness.run.worker FD PARENT_PID [PRELOAD,MODULES]``.
 
-Started by :mod:`harness.checker.supervisor` in its own session (process group) with stdin
+Started by :mod:`harness.run.supervisor` in its own session (process group) with stdin
 closed and stdout/stderr (file descriptors 1 and 2, so C-level output too) redirected to a file
 the supervisor reads. ``FD`` is its end of a socket pair carrying pickled messages:
 
@@ -18,7 +18,7 @@ supervisor -> worker                      worker -> supervisor
 ========================================  ===================================================
 
 Any message the worker cannot handle is answered ``("error", traceback)``. The worker runs the
-steps with :class:`harness.checker.steps.StepRunner` (the same code as ``isolation="none"``),
+steps with :class:`harness.run.steps.StepRunner` (the same code as ``isolation="none"``),
 converting *every* BaseException of the target (``SystemExit``, ``KeyboardInterrupt``...) into a
 FAIL; ``os._exit``, signals, hangs and memory growth are the supervisor's business. It dies with
 its parent (``PR_SET_PDEATHSIG`` on Linux) and is killed with its process group at the end of a
@@ -100,7 +100,7 @@ class _Worker:
         """One trial call (:mod:`harness.checker.protocol`), reported around the call like every
         target call, so the supervisor bounds it by the per-call timeout."""
         from harness.checker.protocol import ProtocolMismatch, check_protocol
-        from harness.checker.steps import GlobalState, Watched
+        from harness.run.steps import GlobalState, Watched
 
         state = GlobalState(self.kind)
         before = state.capture()
@@ -115,8 +115,8 @@ class _Worker:
         return ("protocol_ok",)
 
     def setup(self, ctx: Any, only: Any, probes: bool, adversarial: bool) -> tuple:
-        from harness.checker.plans import plan_for, select
-        from harness.checker.steps import StepRunner, Watched
+        from harness.kinds.plans import plan_for, select
+        from harness.run.steps import StepRunner, Watched
 
         plan = select(plan_for(self.kind, ctx.budget), only)
         fn = Watched(self.fn, self.name, self.notify, catch=(BaseException,))
@@ -125,7 +125,7 @@ class _Worker:
         return ("ready", [c.id for c in plan])
 
     def step(self, step: str, known: dict) -> tuple:
-        from harness.checker.steps import PROBES
+        from harness.run.steps import PROBES
 
         res = self.runner.run(step, _CaseHook(self.conn, known) if step == PROBES else None)
         sys.stdout.flush()
@@ -160,9 +160,9 @@ def main(argv: list[str] | None = None) -> None:
     # warm imports: a spare worker waits with these loaded (no target code has run yet)
     import numpy  # noqa: F401
 
-    import harness.checker.plans  # noqa: F401
-    import harness.checker.probes  # noqa: F401
-    import harness.checker.steps  # noqa: F401
+    import harness.kinds.plans  # noqa: F401
+    import harness.probes.bad_inputs  # noqa: F401
+    import harness.run.steps  # noqa: F401
     import harness.checker.targets  # noqa: F401
 
     for mod in filter(None, (argv[3] if len(argv) > 3 else "").split(",")):

@@ -1,7 +1,7 @@
 """The one rendering path for HTML and Markdown documents (the validation report, the checker's
 single-target, conformance-matrix and mutant reports).
 
-One Jinja2 :class:`~jinja2.Environment` loads the templates of ``harness/templates/``
+One Jinja2 :class:`~jinja2.Environment` loads the templates of ``harness/output/templates/``
 (package data). Autoescaping is on for ``*.html`` templates, so every value is HTML-escaped
 exactly once unless a template marks it safe (only the base64 figure data is). Markdown
 templates escape target-controlled text with the filters below: ``md`` (text and table
@@ -82,7 +82,7 @@ def fmt_stat(v: Any) -> str:
     return _fmt_number(v, ".4g", "nan")
 
 
-#: Effect measures of :class:`harness.verdict.Detectable`, in words.
+#: Effect measures of :class:`harness.core.verdict.Detectable`, in words.
 EFFECT_NAMES = {
     "cohen_w": "Cohen's w",
     "tv": "TV distance",
@@ -131,7 +131,7 @@ def _bound(v: Any) -> str:
         return str(b.describe())
     if isinstance(b, Mapping):  # a Bound's to_dict() inside results.json
         try:
-            from harness.verdict import Bound  # type: ignore[attr-defined]
+            from harness.core.verdict import Bound  # type: ignore[attr-defined]
 
             return Bound(**{k: b[k] for k in ("measure", "value", "confidence", "note") if k in b}).describe()
         except Exception:  # noqa: BLE001 - older payloads / no Bound class yet
@@ -144,7 +144,7 @@ def environment():
     """The shared Jinja2 environment (created once)."""
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-    env = Environment(loader=PackageLoader("harness", "templates"),
+    env = Environment(loader=PackageLoader("harness.output", "templates"),
                       autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(md=md_escape, mdcode=md_code, mdtable=md_table, fence=md_fence, p=fmt_p, stat=fmt_stat, effect=effect_text, b64=_b64,
@@ -153,5 +153,5 @@ def environment():
 
 
 def render(template: str, **context: Any) -> str:
-    """Render ``harness/templates/<template>`` (HTML escaped by default, Markdown by filters)."""
+    """Render ``harness/output/templates/<template>`` (HTML escaped by default, Markdown by filters)."""
     return environment().get_template(template).render(**context)

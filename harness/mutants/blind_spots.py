@@ -1,4 +1,4 @@
-"""What a budget cannot see: the known bug classes (the mutants of :mod:`harness.mutants`) whose
+"""What a budget cannot see: the known bug classes (the mutants of :mod:`harness.mutants.catalogue`) whose
 detection needs a larger budget than the one that ran, stated in one line with the command
 that can see them."""
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _what(ms) -> str:
 def unseen(budget: str, kinds: Iterable[str] | None = None, claims: Iterable[str] | None = None) -> list:
     """Mutants (known bug classes) that need a budget beyond both ``budget`` and the default
     (standard), of ``kinds``, caught by checks of ``claims`` (claim ids, the check ids' first part)."""
-    from harness.mutants import MUTANTS
+    from harness.mutants.catalogue import MUTANTS
 
     ks = set(kinds) if kinds is not None else None
     cs = set(claims) if claims is not None else None

@@ -1,10 +1,10 @@
 """Calling a target in the caller's process (``isolation="none"``): per-call timeout, exceptions
 turned into :class:`TargetError`. The default, ``isolation="process"``, runs the target in a
-supervised worker instead (:mod:`harness.checker.supervisor`), which can kill a hung call.
+supervised worker instead (:mod:`harness.run.supervisor`), which can kill a hung call.
 
 Approach: every call of the target runs in a fresh **daemon worker thread**; the caller waits
 at most ``timeout`` seconds (``Thread.join(timeout)``). A call that does not return in time
-raises :class:`~harness.samplers.TargetError` naming the timeout, so the check becomes a FAIL
+raises :class:`~harness.checks.samplers.TargetError` naming the timeout, so the check becomes a FAIL
 and the run moves on.
 
 A Python thread cannot be killed: the hung call keeps running in the background until it
@@ -22,7 +22,7 @@ import sys
 import threading
 from typing import Any, Callable
 
-from harness.samplers import TargetError
+from harness.checks.samplers import TargetError
 
 __all__ = ["GuardedTarget", "FreshGuard", "DEFAULT_TIMEOUT"]
 

@@ -2,7 +2,7 @@ r"""Check plans: which claim checks run for each kind of target, on which logits
 temperatures, with how many samples (from the budget).
 
 Every entry is a :class:`PlannedCheck` whose ``run(target, ctx)`` calls the claim checks of
-:mod:`harness.sampler_checks` (never re-implemented here) and returns Verdicts. All
+:mod:`harness.checks.claims` (never re-implemented here) and returns Verdicts. All
 statistical verdicts of one plan form one Holm family at ``budget.alpha``; ``size`` is the
 number of statistical verdicts an entry contributes (the family is the law's: contract entries
 are deterministic), so the family size (and the power statements, computed at
@@ -50,8 +50,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness.budgets import Budget
-from harness.checks import (
+from harness.core.budgets import Budget
+from harness.checks.builders import (
     conditional_verdict,
     confirm_verdicts,
     confirmation_context,
@@ -59,9 +59,9 @@ from harness.checks import (
     discrete_verdict,
     error_verdict,
 )
-from harness.context import RunContext
-from harness import sampler_checks as sc
-from harness.samplers import (
+from harness.core.context import RunContext
+from harness.checks import claims as sc
+from harness.checks.samplers import (
     TargetError,
     draw_categorical,
     draw_noise,
@@ -70,7 +70,7 @@ from harness.samplers import (
     torch_as_categorical,
     torch_as_relaxed,
 )
-from harness.verdict import Verdict
+from harness.core.verdict import Verdict
 from reference.softmax import softmax
 
 __all__ = [
@@ -111,8 +111,8 @@ LOGITS: dict[str, np.ndarray] = {
 class ConfirmedCheck:
     """``run(target, ctx)`` of a plan entry with confirmed rejections: the entry's body runs at
     ``ctx``; if one of its statistical verdicts has ``p <= sqrt(alpha)`` it runs again under
-    :func:`~harness.checks.confirmation_context` (fresh draws) and those verdicts report
-    ``max(p1, p2)**2`` (:func:`~harness.checks.confirm_verdicts`). A top-level class, so that
+    :func:`~harness.checks.builders.confirmation_context` (fresh draws) and those verdicts report
+    ``max(p1, p2)**2`` (:func:`~harness.checks.builders.confirm_verdicts`). A top-level class, so that
     plans stay picklable by reference."""
 
     def __init__(self, body: Callable[[Callable, RunContext], list[Verdict]]) -> None:
@@ -564,13 +564,13 @@ def _torch_axis_check(fn, ctx, _id):
 
 
 def _tail_n(b: Budget, device: str) -> int:
-    from harness.checker.token_plan import tail_n
+    from harness.kinds.token_plan import tail_n
 
     return tail_n(b, device)
 
 
 def _tail_gap(b: Budget, device: str) -> float:
-    from harness.checker.token_plan import tail_gap_for
+    from harness.kinds.token_plan import tail_gap_for
 
     return tail_gap_for(_tail_n(b, device))
 
@@ -662,10 +662,10 @@ KINDS: dict[str, Callable[[Budget], list[PlannedCheck]]] = {
     "relaxed": _relaxed_plan,
     "noise": _noise_plan,
     "torch": _torch_plan,
-    "jax-categorical": _lazy("harness.checker.jax_kinds:categorical_plan"),
-    "jax-relaxed": _lazy("harness.checker.jax_kinds:relaxed_plan"),
-    "jax-noise": _lazy("harness.checker.jax_kinds:noise_plan"),
-    "token": _lazy("harness.checker.token_plan:token_plan"),
+    "jax-categorical": _lazy("harness.kinds.jax:categorical_plan"),
+    "jax-relaxed": _lazy("harness.kinds.jax:relaxed_plan"),
+    "jax-noise": _lazy("harness.kinds.jax:noise_plan"),
+    "token": _lazy("harness.kinds.token_plan:token_plan"),
 }
 _PLANS = KINDS
 
@@ -727,14 +727,14 @@ def power_targets(kind: str, budget: Budget, family_size: int, device: str = "cp
 
     from harness.stats.power import chisquare_power, max_split_variance
 
-    from harness.checker.jax_kinds import base_kind
+    from harness.kinds.jax import base_kind
 
     kind = base_kind(kind)
     level = budget.alpha / max(1, family_size)
     stage = math.sqrt(level)
     out: dict[str, Any] = {"level": level, "stage_level": stage, "family_size": family_size}
     if kind == "token":
-        from harness.checker.token_plan import power_info
+        from harness.kinds.token_plan import power_info
 
         out.update(power_info(budget, family_size, device))
     if kind in ("categorical", "torch"):

@@ -1,7 +1,7 @@
 """The supervisor of ``isolation="process"``: one worker process per run, watched from here.
 
 The harness process only plans, judges and reports; every step of a run (plan checks, extra,
-probes) runs in a worker (:mod:`harness.checker.worker`), a fresh interpreter started with
+probes) runs in a worker (:mod:`harness.run.worker`), a fresh interpreter started with
 ``subprocess`` (spawned, never forked) in its own session, stdout/stderr redirected to a file.
 :class:`Session` sends it the target (a built-in name, a ``"module:callable"`` string imported
 only there, or the callable pickled with ``cloudpickle``: by reference when importable, by value
@@ -180,7 +180,7 @@ class Worker:
         self.escaped: set[int] = set()  # processes of the target found outside the process group
         self.env = _env_key()
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "harness.checker.worker", str(theirs.fileno()), str(os.getpid()),
+            [sys.executable, "-u", "-m", "harness.run.worker", str(theirs.fileno()), str(os.getpid()),
              ",".join(preload)],
             stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),),
             start_new_session=True, env=env)
@@ -397,7 +397,7 @@ class Session:
         return None if self.timeout is None else max(LOAD_LIMIT_S, self.timeout)
 
     def step_limit(self, step: str) -> float | None:
-        from harness.checker.steps import PROBES
+        from harness.run.steps import PROBES
 
         if self.timeout is None:
             return None
@@ -517,8 +517,8 @@ class Session:
     # ---- steps ---------------------------------------------------------------------------
     def run(self, step: str, fail: Callable[..., Any]) -> Any:
         """Run one step; ``fail(step, cause, outcome=...)`` builds the result of a lost step."""
-        from harness.checker.probes import Finding
-        from harness.checker.steps import PROBES
+        from harness.probes.bad_inputs import Finding
+        from harness.run.steps import PROBES
 
         if self.stopped:
             return fail(step, f"not run: {self.stopped}", outcome="not probed")

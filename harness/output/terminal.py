@@ -1,12 +1,12 @@
 """Terminal text renderings of check results: the per-target table, the conformance matrix
 (targets x checks) and the mutant table, and the row data they share with the Markdown / HTML
-documents of :mod:`harness.checker.documents` (rendered through :mod:`harness.rendering`)."""
+documents of :mod:`harness.output.documents` (rendered through :mod:`harness.output.rendering`)."""
 from __future__ import annotations
 
 import math
 from typing import Any, Iterable, Sequence
 
-from harness.verdict import Verdict
+from harness.core.verdict import Verdict
 
 __all__ = ["text_table", "text_report", "matrix", "matrix_text", "mismatches", "EXIT_MEANINGS",
            "mutant_rows", "mutant_text"]

@@ -42,11 +42,11 @@ from typing import Callable
 
 import numpy as np
 
-from harness.budgets import Budget
-from harness.checks import deterministic_verdict, error_verdict
-from harness.context import RunContext
-from harness.samplers import onehot_rows
-from harness.verdict import Verdict
+from harness.core.budgets import Budget
+from harness.checks.builders import deterministic_verdict, error_verdict
+from harness.core.context import RunContext
+from harness.checks.samplers import onehot_rows
+from harness.core.verdict import Verdict
 
 __all__ = ["jax_key", "JaxCategorical", "JaxRelaxed", "JaxNoise", "ADAPTERS", "as_protocol", "base_kind",
            "categorical_plan", "relaxed_plan", "noise_plan", "gumbel_softmax", "random_categorical",
@@ -130,7 +130,7 @@ def as_protocol(fn: Callable, kind: str) -> tuple[Callable, str]:
 # ---------------------------------------------------------------- plans -------------------
 
 def _adapted(kind: str, b: Budget) -> list:
-    from harness.checker.plans import plan_for
+    from harness.kinds.plans import plan_for
 
     base, cls = ADAPTERS[kind]
     return [replace(pc, run=lambda fn, ctx, _r=pc.run, _c=cls: _r(_c(fn), ctx)) for pc in plan_for(base, b)]
@@ -145,7 +145,7 @@ def noise_plan(b: Budget) -> list:
 
 
 def relaxed_plan(b: Budget) -> list:
-    from harness.checker.plans import LOGITS, PlannedCheck
+    from harness.kinds.plans import LOGITS, PlannedCheck
 
     return _adapted("jax-relaxed", b) + [
         PlannedCheck("G1.jacobian.jax", "G1", "jax.jacrev Jacobian = (diag y - y y^T)/T on own output, K = 5, "
@@ -180,7 +180,7 @@ def _compiled(jax, f):
 def _unguarded(fn: Callable) -> Callable:
     """The target itself: jax transformations trace in the calling thread, so the gradient checks
     cannot go through the guard's worker thread (their sampling calls never do: single draws)."""
-    from harness.checker.guard import GuardedTarget
+    from harness.run.guard import GuardedTarget
 
     while isinstance(fn, GuardedTarget):
         fn = fn.fn

@@ -29,7 +29,7 @@ reported as "not probed"; the probe counts the adversarial values actually deliv
 
 One mechanism patches the streams: :func:`forced_streams` (a bit-generator factory for NumPy, fill
 functions for torch's uniforms and exponentials). :func:`adversarial_streams` is it with the burst
-patterns of :data:`MODES`; the precision-reach probe (:mod:`harness.checker.reach`) uses it with
+patterns of :data:`MODES`; the precision-reach probe (:mod:`harness.probes.reach`) uses it with
 per-position patterns of extreme words.
 
 Severity: ``u = 0`` and ``u = nextafter(1, 0)`` are values real generators return (NumPy's
@@ -85,7 +85,7 @@ class AdversarialBitGenerator:
 
     ``pattern`` (optional) replaces the bursts: ``pattern(i)`` is the ``i``-th word (``None``:
     a PCG64 word), e.g. the word layouts of the precision-reach probe
-    (:mod:`harness.checker.reach`).
+    (:mod:`harness.probes.reach`).
 
     ``numpy.random.Generator(AdversarialBitGenerator(seed, word=0))`` is a full Generator.
     ``forced`` counts the constant words delivered.
