@@ -67,7 +67,7 @@ PLAN = """
 import json, sys
 from harness.core.budgets import get_budget
 from harness.kinds.plans import plan_for
-from harness.checker.targets import BUILTINS  # a built-in's kind (both harnesses have BUILTINS)
+from harness.targets.loading import BUILTINS  # a built-in's kind (both harnesses have BUILTINS)
 print(json.dumps([c.id for c in plan_for(BUILTINS[sys.argv[1]].kind, get_budget(sys.argv[2]))]))
 """
 

@@ -7,7 +7,7 @@ seeds: the harness's power against each bug, measured rather than claimed.
 
 Each mutant is checked at its own budget (``Mutant.budget``; the thorough ones only with
 ``--thorough``: hours on 2 cores) with the checks its catalogue entry names
-(:func:`harness.mutants.catalogue.rejection_rate`), once per seed; the table gives rejected / runs, the rate
+(:func:`harness.checker.mutants.rejection_rate`), once per seed; the table gives rejected / runs, the rate
 and its two-sided 95 % Clopper-Pearson interval. Mutants run in ``--jobs`` processes (spawned).
 Results: ``benchmarks/results/mutant_rejection.{json,md}``. Nothing is asserted here
 (``tests/test_mutants.py::test_mutant_rejection_rate_20_seeds``, marked slow, asserts).
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _one(name: str, seeds: list[int]) -> dict:
     sys.path.insert(0, str(ROOT))
-    from harness.mutants.catalogue import rejection_rate
+    from harness.checker.mutants import rejection_rate
 
     t0 = time.perf_counter()
     r = rejection_rate(name, seeds)

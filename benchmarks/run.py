@@ -7,7 +7,7 @@
 
 Measures and writes ``benchmarks/results/bench.json`` and ``bench.md``:
 
-1. **Throughput** (samples/s) of ``reference.numpy_sampler.counts`` against
+1. **Throughput** (samples/s) of ``harness.core.streaming.counts`` against
    ``numpy.random.Generator.choice`` and against the floor of merely drawing the ``N x K``
    Exp(1) values (``standard_exponential(out=...)`` into a reused buffer), for K = 10 and 1000,
    float32 and float64, on 1 core and on all cores (the floor and ``choice`` get the same
@@ -48,7 +48,7 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
 from harness.core.parallel import resolve_workers, run_chunks  # noqa: E402
-from reference.numpy_sampler import counts  # noqa: E402
+from harness.core.streaming import counts  # noqa: E402
 
 SCHEMA = 1
 RATIO_TARGET = 0.5
@@ -202,7 +202,7 @@ MEMORY_SCRIPT = r"""
 import json, os, resource, sys, time, tracemalloc
 import numpy as np
 import harness.core.parallel as hp
-from reference.numpy_sampler import counts
+from harness.core.streaming import counts
 
 
 def status_kb(field):

@@ -36,8 +36,8 @@ TARGETS = ("reference-token", "torch-multinomial-token")
 
 def throughput(device: str, v: int, b: int, repeats: int) -> dict:
     """Tokens/s of each sampler on a [b, v] float32 batch (T = 0.8, top-k 50, top-p 0.95)."""
-    from harness.kinds.token_plan import TOKEN_LOGITS
-    from harness.kinds.token_targets import torch_multinomial_token
+    from harness.kinds.token.plan import TOKEN_LOGITS
+    from harness.kinds.token.targets import torch_multinomial_token
     from reference.torch_token_sampler import sample_tokens
 
     row = TOKEN_LOGITS["v152k"] if v == 152_064 else TOKEN_LOGITS["v262k"][:v]

@@ -89,7 +89,6 @@ __all__ = [
     "exponential_noise",
     "gumbel_noise",
     "sample",
-    "counts",
     "top_k",
     "DEFAULT_CHUNK_ELEMENTS",
     "DEFAULT_BLOCK_ELEMENTS",
@@ -118,7 +117,7 @@ def as_generator(seed: SeedLike) -> np.random.Generator:
         raise ValueError(f"bad seed {seed!r}: {exc}") from None
 
 
-def _check_dtype(dtype: DTypeLike) -> np.dtype:
+def check_dtype(dtype: DTypeLike) -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -128,7 +127,7 @@ def _check_dtype(dtype: DTypeLike) -> np.dtype:
     return dt
 
 
-def _check_n(n: int, name: str = "n") -> int:
+def check_n(n: int, name: str = "n") -> int:
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         if isinstance(n, (float, np.floating)) and float(n).is_integer():
             n = int(n)
@@ -139,7 +138,7 @@ def _check_n(n: int, name: str = "n") -> int:
     return int(n)
 
 
-def _check_method(method: str) -> str:
+def check_method(method: str) -> str:
     if method not in ("race", "gumbel"):
         raise ValueError(f"method must be 'race' or 'gumbel', got {method!r}")
     return method
@@ -169,7 +168,7 @@ def exponential_noise(
 
     ``out`` (C-contiguous, of ``dtype``) is filled in place and returned; ``rng`` may be a seed.
     """
-    dt = _check_dtype(dtype)
+    dt = check_dtype(dtype)
     rng = as_generator(rng)
     if out is None:
         e = rng.standard_exponential(size=shape, dtype=dt)
@@ -193,7 +192,7 @@ def gumbel_noise(
 
 
 # ------------------------------------------------------------------------- block kernels
-def _weights(logp: NDArray[np.float64], method: str, dt: np.dtype) -> NDArray[np.floating]:
+def race_weights(logp: NDArray[np.float64], method: str, dt: np.dtype) -> NDArray[np.floating]:
     """Per-category factor: ``1/p`` (race; ``+inf`` for p = 0) or ``log p`` (gumbel)."""
     with np.errstate(over="ignore"):
         w = np.exp(-logp) if method == "race" else logp
@@ -305,7 +304,7 @@ def _make_generator(seed: np.random.SeedSequence) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(seed))
 
 
-def _counts_chunk(index: int, seed: np.random.SeedSequence, w: NDArray, n: int,
+def counts_chunk(index: int, seed: np.random.SeedSequence, w: NDArray, n: int,
                   chunk_rows: int, method: str, dt: np.dtype, block_elements: int
                   ) -> NDArray[np.int64]:
     """Chunk task for :func:`harness.core.parallel.run_chunks`: counts of rows
@@ -317,7 +316,7 @@ def _counts_chunk(index: int, seed: np.random.SeedSequence, w: NDArray, n: int,
 
 
 # ------------------------------------------------------------------------------ public API
-def _prepare(logits: ArrayLike, axis: int) -> tuple[NDArray[np.float64], tuple[int, ...]]:
+def prepare_logits(logits: ArrayLike, axis: int) -> tuple[NDArray[np.float64], tuple[int, ...]]:
     """Validated float64 log-probabilities with the category axis moved last."""
     x = validate_logits(logits, axis)
     logp = np.moveaxis(log_softmax(x.astype(np.float64), axis=axis), axis, -1)
@@ -344,15 +343,15 @@ def sample(
     stream through a reused block of about ``block_elements`` noise values (memory
     O(output + block + logits)).
     """
-    n = _check_n(n)
-    dt = _check_dtype(dtype)
-    method = _check_method(method)
-    logp, batch = _prepare(logits, axis)
+    n = check_n(n)
+    dt = check_dtype(dtype)
+    method = check_method(method)
+    logp, batch = prepare_logits(logits, axis)
     rng = as_generator(seed)
     out = np.zeros((n,) + batch, dtype=np.int64)
     if n == 0 or logp.size == 0:
         return out
-    w = _weights(logp, method, dt)
+    w = race_weights(logp, method, dt)
     br = _block_rows(logp.size, block_elements)
     kernel = _race_rows if method == "race" else _gumbel_rows
     with np.errstate(invalid="ignore"):  # 0 * inf from an exact-zero draw: caught, redrawn
@@ -360,58 +359,6 @@ def sample(
     return out
 
 
-def counts(
-    logits: ArrayLike,
-    n: int,
-    seed: SeedLike = None,
-    *,
-    axis: int = -1,
-    dtype: DTypeLike = np.float64,
-    method: Method = "race",
-    chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
-    block_elements: int = DEFAULT_BLOCK_ELEMENTS,
-    workers: int | None = None,
-    scheduler=None,
-    progress: bool | None = None,
-) -> NDArray[np.int64]:
-    r"""Category counts of ``n`` Gumbel-max draws, streamed in chunks, in parallel.
-
-    Returns an ``int64`` array shaped like ``logits`` (counts along ``axis``, each slice
-    summing to ``n``; every category counted, zeros included). Memory is
-    O(K + block) per worker whatever ``n`` (1e10 is fine). The draws are cut into chunks of
-    ``max(1, chunk_elements // K)`` rows, chunk ``c`` seeded by child ``c`` of the root
-    ``SeedSequence`` (batched logits: batch entry ``b`` uses the root's child ``b`` as its own
-    root), and run by :func:`harness.core.parallel.run_chunks`: ``workers`` processes (``None`` = all
-    cores, 1 = in this process) or a Dask ``scheduler`` (``"local"``, an address, or a
-    ``distributed.Client``). The result for a given seed is the same for every ``workers`` and
-    ``scheduler``.
-    """
-    from harness.core.parallel import child_seed, root_seed, run_chunks
-
-    n = _check_n(n)
-    dt = _check_dtype(dtype)
-    method = _check_method(method)
-    chunk_elements = _check_n(chunk_elements, "chunk_elements") or 1
-    block_elements = _check_n(block_elements, "block_elements") or 1
-    logp, batch = _prepare(logits, axis)
-    k = logp.shape[-1]
-    root = root_seed(seed)
-    w_all = _weights(logp, method, dt).reshape(-1, k)
-    chunk_rows = max(1, chunk_elements // k)
-    n_chunks = -(-n // chunk_rows)
-    result = np.zeros(w_all.shape, np.int64)
-    for b in range(w_all.shape[0]):
-        if n == 0:
-            break
-        sub_root = root if not batch else child_seed(root, b)
-        total = run_chunks(
-            _counts_chunk, n_chunks, sub_root,
-            args=(w_all[b], n, chunk_rows, method, dt, block_elements),
-            combine=operator.add, workers=workers, scheduler=scheduler, progress=progress,
-            desc="counts",
-        )
-        result[b] = total
-    return np.moveaxis(result.reshape(batch + (k,)), -1, axis)
 
 
 def top_k(
@@ -432,7 +379,7 @@ def top_k(
     categories instead). Ties between equal scores have probability about :math:`2^{-53}`
     (float64) and go to the lower index. Returns shape ``(n, k)``; streams in blocks.
     """
-    n = _check_n(n)
+    n = check_n(n)
     x = validate_logits(logits)
     if x.ndim != 1:
         raise ValueError(f"top_k takes 1-D logits, got shape {x.shape}")
@@ -445,7 +392,7 @@ def top_k(
             f"cannot draw k={k} categories without replacement: only {nonzero} of "
             f"{x.shape[0]} categories have nonzero probability"
         )
-    dt = _check_dtype(dtype)
+    dt = check_dtype(dtype)
     logp = log_softmax(x.astype(np.float64)).astype(dt)
     rng = as_generator(seed)
     size = x.shape[0]

@@ -206,7 +206,7 @@ def test_hanging_target_times_out_and_run_moves_on(isolation):
     (lambda logits, n, seed: object(), "returned shape (), expected (3,)"),
 ])
 def test_wrong_shape_outputs_are_one_protocol_mismatch(bad, cause):
-    from harness.checker.protocol import ProtocolMismatch
+    from harness.targets.protocol import ProtocolMismatch
 
     with pytest.raises(ProtocolMismatch, match="protocol mismatch") as e:
         check_sampler(bad, "categorical", budget="quick", only=["T1.law.power"])

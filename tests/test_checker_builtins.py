@@ -47,7 +47,7 @@ def test_f_gumbel_softmax_known_warnings_are_listed():
 
 
 def test_jax_targets_skip_cleanly_without_jax(monkeypatch):
-    import harness.checker.targets as tg
+    import harness.targets.loading as tg
 
     real = importlib.util.find_spec
     monkeypatch.setattr(tg.importlib.util, "find_spec", lambda name, *a: None if name == "jax" else real(name, *a))

@@ -70,7 +70,7 @@ def test_json_output(capsys):
 
 
 def test_builtin_all_writes_matrix(monkeypatch, tmp_path, capsys):
-    import harness.checker.targets as tg
+    import harness.targets.loading as tg
 
     subset = {k: tg.BUILTINS[k] for k in ("reference-categorical", "numpy-gumbel")}
     subset["needs-missing"] = tg.BuiltinTarget("needs-missing", "noise", "x", lambda: None,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from harness.checker import check_sampler
-from harness.checker.protocol import ProtocolMismatch
+from harness.targets.protocol import ProtocolMismatch
 from harness.cli import main
 
 CAT = ["check", "harness.checks.samplers:reference_categorical", "--kind", "categorical", "--budget", "quick"]

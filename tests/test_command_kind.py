@@ -1,4 +1,4 @@
-"""Samplers in any language: the `command` target (harness.checker.external), the worked C
+"""Samplers in any language: the `command` target (harness.targets.external), the worked C
 example (examples/c_sampler), crash/timeout handling, and offline `--samples` checks."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from harness.checker import check_sampler
-from harness.checker.external import CommandTarget, check_samples
+from harness.targets.external import CommandTarget, check_samples
 from harness.cli import main
 from harness.checks.samplers import TargetError
 

@@ -1,6 +1,7 @@
 """Holm-Bonferroni: against a brute-force step-down, and its family-wise error rate measured
 over seeds (independent and dependent p-values, and real verdicts judged by judge_family)."""
 from __future__ import annotations
+from harness.core import streaming
 
 import zlib
 
@@ -153,8 +154,8 @@ def test_fwer_of_judge_family_on_real_verdicts():
         g = numpy_sampler.gumbel_noise(rng, (500, 5))
         mx = (logits + g).max(axis=1)
         vs = [
-            discrete_verdict("T1", "a", "", numpy_sampler.counts(logits, 2000, s), p, seed=s),
-            discrete_verdict("T1", "b", "", numpy_sampler.counts(logits, 3000, s + 1), p, seed=s),
+            discrete_verdict("T1", "a", "", streaming.counts(logits, 2000, s), p, seed=s),
+            discrete_verdict("T1", "b", "", streaming.counts(logits, 3000, s + 1), p, seed=s),
             discrete_verdict("T1", "c", "", np.bincount(rng.choice(5, 1000, p=p), minlength=5), p),
             ks_verdict("T2", "d", "", mx, lambda v: stats.gumbel_r.cdf(v, loc=0.0), seed=s),
             tail_verdict("T1", "e", "", int(rng.binomial(5000, 0.01)), 5000, 0.01),

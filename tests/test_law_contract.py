@@ -175,7 +175,7 @@ def test_seed_ignoring_target_fails_the_contract_not_the_law():
 @pytest.mark.parametrize("kind,name", [("relaxed", "reference-relaxed"), ("noise", "reference-noise"),
                                        ("torch", "reference-torch")])
 def test_reproducibility_probe_passes_correct_builtins(kind, name):
-    from harness.checker.targets import BUILTINS
+    from harness.targets.loading import BUILTINS
 
     fs = {f.probe: f for f in contract_findings(BUILTINS[name].factory(), kind, seed=1)}
     assert fs["contract.reproducible"].severity == "ok"
@@ -219,7 +219,7 @@ def test_fixture_fails_on_contract_by_default_and_law_only_judges_the_law(pytest
 # ---- conformance matrix -----------------------------------------------------------------------
 
 def test_builtin_expectations_by_budget():
-    from harness.checker.targets import BUILTINS
+    from harness.targets.loading import BUILTINS
 
     f32 = BUILTINS["torch-gumbel-noise-f32"]
     # the float32 noise cap: the reach probe fails the contract at every budget, N.tail the law
@@ -231,7 +231,7 @@ def test_builtin_expectations_by_budget():
 
 
 def test_matrix_counts_mismatches_and_fits_100_columns(monkeypatch, capsys):
-    import harness.checker.targets as tg
+    import harness.targets.loading as tg
 
     subset = {"reference-categorical": tg.BUILTINS["reference-categorical"],
               # declared conforming but law-broken: a mismatch

@@ -7,7 +7,8 @@ import re
 import pytest
 
 import harness.mutants.catalogue as mm
-from harness.mutants.catalogue import MUTANTS, run_mutant, standard_mutants, thorough_mutants
+from harness.checker.mutants import run_mutant
+from harness.mutants.catalogue import MUTANTS, standard_mutants, thorough_mutants
 
 
 @pytest.mark.parametrize("name", [m.name for m in standard_mutants()])
@@ -102,7 +103,7 @@ def test_mutant_rejection_rate_20_seeds(name):
     """Issue 9: every standard-budget mutant's rejection rate over 20 independent seeds at its
     budget, with a 95% Clopper-Pearson interval; the harness claims power >= 0.9 against each,
     so the interval's upper end must reach 0.9 (and in practice every seed rejects)."""
-    from harness.mutants.catalogue import rejection_rate
+    from harness.checker.mutants import rejection_rate
 
     r = rejection_rate(name, range(20))
     print(r)

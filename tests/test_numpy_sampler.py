@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 import reference.numpy_sampler as ns
+from harness.core.streaming import counts
 from harness.stats.discrete import binomial_tail, chisquare_gof
 from reference.laws import plackett_luce_table
 from reference.numpy_sampler import (
     SMALL_K,
     as_generator,
-    counts,
     exponential_noise,
     gumbel_noise,
     sample,
@@ -438,7 +438,7 @@ def test_counts_peak_rss_under_300mb(n):
     peak RSS (VmHWM: interpreter, NumPy and SciPy included) < 300 MB."""
     code = textwrap.dedent(f"""
         import numpy as np
-        from reference.numpy_sampler import counts
+        from harness.core.streaming import counts
         c = counts(np.linspace(0.0, 1.0, 10), {n}, 1, workers=1)
         assert int(c.sum()) == {n}
         for line in open("/proc/self/status"):

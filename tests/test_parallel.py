@@ -13,7 +13,7 @@ import pytest
 
 from harness.core import parallel
 from harness.core.parallel import child_seed, resolve_workers, root_seed, run_chunks
-from reference.numpy_sampler import counts
+from harness.core.streaming import counts
 
 X = np.array([0.3, -1.0, 2.0, -np.inf, 0.0, 1.1, -0.4])
 
@@ -141,7 +141,7 @@ def test_default_backend_never_imports_dask():
     code = textwrap.dedent("""
         import sys
         import numpy as np
-        from reference.numpy_sampler import counts
+        from harness.core.streaming import counts
         c = counts(np.zeros(4), 200_000, 0, workers=2, chunk_elements=1 << 14)
         assert c.sum() == 200_000
         bad = [m for m in ("dask", "distributed") if m in sys.modules]

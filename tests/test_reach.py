@@ -57,7 +57,7 @@ def test_correct_builder_configurations_keep_the_float64_promise(kind, fn):
                                   "numpy-choice", "numpy-gumbel", "torch-gumbel-noise",
                                   "torch-categorical", "torch-multinomial"])
 def test_no_correct_builtin_is_flagged(name):
-    from harness.checker.targets import BUILTINS
+    from harness.targets.loading import BUILTINS
 
     b = BUILTINS[name]
     (f,) = reach_findings(b.factory(), b.kind, seed=0)

@@ -79,7 +79,7 @@ def test_pearson_gof_monte_carlo_below_the_switch():
 
 def test_sizes_categorical_checker_quick():
     """Fast version: every configuration of the categorical checker at quick, 1e5 nulls each."""
-    from harness.checker.targets import resolve
+    from harness.targets.loading import resolve
 
     fn, kind, _, _ = resolve("numpy-choice", None)
     rows = _assert_sizes(_configs([(fn, kind)], "quick"), n_null=100_000)
@@ -92,7 +92,7 @@ def test_sizes_every_checker_kind_1e6(budget):
     """Every Pearson configuration of the categorical, relaxed and torch checkers (numpy-choice,
     the reference relaxed sampler, torch.nn.functional.gumbel_softmax) at ``budget``: size at
     sqrt(alpha/m) and sqrt(alpha) measured over 1e6 null simulations (two bins: exact)."""
-    from harness.checker.targets import resolve
+    from harness.targets.loading import resolve
 
     targets = [resolve(name, None)[:2] for name in ("numpy-choice", "torch-gumbel-softmax")]
     rows = _assert_sizes(_configs(targets, budget), n_null=1_000_000)

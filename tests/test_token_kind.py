@@ -14,7 +14,7 @@ import torch
 from harness.core.budgets import get_budget
 from harness.checker import check_sampler
 from harness.kinds.plans import KINDS, plan_for
-from harness.kinds.token_plan import (GRADES, TOKEN_LOGITS, Row, tail_gap_for, tail_grade_power, tail_n,
+from harness.kinds.token.plan import (GRADES, TOKEN_LOGITS, Row, tail_gap_for, tail_grade_power, tail_n,
                                         tail_power_table, token_counts)
 from harness.cli import main
 from harness.mutants.catalogue import MUTANTS, run_mutant
@@ -93,7 +93,7 @@ def test_float32_noise_rejected_by_the_tail_check_at_thorough(name):
 
 
 def test_tail_power_table_matches_the_documented_table():
-    import harness.kinds.token_plan as tp
+    import harness.kinds.token.plan as tp
 
     doc = {}
     for line in tp.__doc__.splitlines():

@@ -2,6 +2,7 @@
 bit-identical reproducibility from a seed, the verdict builders, and the budgets' power
 table."""
 from __future__ import annotations
+from harness.core import streaming
 
 import json
 import math
@@ -11,7 +12,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.core.budgets import BUDGETS, format_power_table, get_budget, power_table
+from harness.core.budgets import BUDGETS, get_budget
+from harness.checker.power_table import format_power_table, power_table
 from harness.checks.builders import (
     ad_verdict,
     conditional_verdict,
@@ -100,7 +102,7 @@ def test_fail_message_reads_like_a_test_failure():
 
 
 def test_pass_message_and_assert_verdict():
-    good = numpy_sampler.counts(np.log(P), 10_000, 5)
+    good = streaming.counts(np.log(P), 10_000, 5)
     v = discrete_verdict("T1", "T1.ok", "P(i) = p_i", good, P, seed=5)
     assert v.passed is None
     assert assert_verdict(v).passed is True  # judged alone at its alpha
@@ -140,9 +142,9 @@ def test_ks_verdict_nonfinite_samples_fail():
 
 
 def test_discrete_verdict_methods():
-    small = numpy_sampler.counts(np.log(P), 30, 1)
+    small = streaming.counts(np.log(P), 30, 1)
     assert "exact" in discrete_verdict("T1", "a", "", small, P).test
-    big = numpy_sampler.counts(np.log(P), 5000, 1)
+    big = streaming.counts(np.log(P), 5000, 1)
     assert discrete_verdict("T1", "b", "", big, P).test == "Pearson chi-square"
     assert "G test" in discrete_verdict("T1", "c", "", big, P, method="g").test
     mc = discrete_verdict("T1", "d", "", small, P, method="monte-carlo", seed=4, n_sim=999)
@@ -154,7 +156,7 @@ def test_discrete_verdict_methods():
 
 
 def test_detectable_statement():
-    v = discrete_verdict("T1", "a", "", numpy_sampler.counts(np.log(P), 10_000, 1), P,
+    v = discrete_verdict("T1", "a", "", streaming.counts(np.log(P), 10_000, 1), P,
                          alpha=0.01, family_size=50)
     d = v.detectable
     assert d.measure == "cohen_w" and d.level == level_for(0.01, 50) == 2e-4
@@ -176,14 +178,14 @@ def _battery(seed: int) -> list[Verdict]:
     lab, mx = s.argmax(axis=1), s.max(axis=1)
     cdf = lambda v: stats.gumbel_r.cdf(v, loc=0.0)  # noqa: E731  (lse(log P) = 0)
     vs = [
-        discrete_verdict("T1", "chi2", "P(i) = p_i", numpy_sampler.counts(logits, 20_000, seed), P, seed=seed),
-        discrete_verdict("T1", "exact", "P(i) = p_i", numpy_sampler.counts(logits, 25, seed), P, seed=seed),
-        discrete_verdict("T1", "mc", "P(i) = p_i", numpy_sampler.counts(logits, 60, seed), P, seed=seed,
+        discrete_verdict("T1", "chi2", "P(i) = p_i", streaming.counts(logits, 20_000, seed), P, seed=seed),
+        discrete_verdict("T1", "exact", "P(i) = p_i", streaming.counts(logits, 25, seed), P, seed=seed),
+        discrete_verdict("T1", "mc", "P(i) = p_i", streaming.counts(logits, 60, seed), P, seed=seed,
                          method="monte-carlo", n_sim=999),
         ks_verdict("T2", "ks", "M ~ Gumbel(lse)", mx, cdf, seed=seed),
         ad_verdict("T2", "ad", "M ~ Gumbel(lse)", mx, cdf, seed=seed),
         conditional_verdict("T3", "t3", "M | argmax ~ Gumbel(lse)", lab, mx, cdf, seed=seed),
-        tail_verdict("T1", "tail", "rare", int(numpy_sampler.counts(logits, 5000, seed)[0]), 5000,
+        tail_verdict("T1", "tail", "rare", int(streaming.counts(logits, 5000, seed)[0]), 5000,
                      float(P[0]), seed=seed),
     ]
     return judge_family(vs, 0.01)

@@ -13,20 +13,24 @@ CLI: ``gumbel-harness check MODULE:CALLABLE --kind KIND`` / ``--builtin NAME|all
 ``--mutant NAME|all`` (:mod:`harness.checker.command`). pytest: the ``gumbel_check`` fixture
 (:mod:`harness.pytest_plugin`).
 
-Modules: :mod:`~harness.kinds.plans` (which checks per kind, power), :mod:`~harness.checker.api`
-(run + result), :mod:`~harness.run.guard` (per-call timeout), :mod:`~harness.probes.bad_inputs`
-(bad inputs), :mod:`~harness.probes.adversarial` (forced RNG boundary values),
-:mod:`~harness.probes.contract` (reproducibility, precision, input-mutation probes),
-:mod:`~harness.checker.protocol` (one trial call: does the callable fit its kind),
-:mod:`~harness.checker.reproduce` (shell-quoted reproduce commands),
-:mod:`~harness.checker.targets` (built-ins, loading), :mod:`~harness.output.terminal` (terminal
-tables), :mod:`~harness.output.documents` (Markdown / HTML through :mod:`harness.output.rendering`, and
-the atomically written ``--out`` directories), :mod:`~harness.kinds.relaxed_extras` (RelaxedOneHotCategorical.log_prob vs C1),
-:mod:`~harness.probes.reach` (precision reach of the noise), :mod:`~harness.kinds.jax`
-(key-based JAX kinds), :mod:`~harness.checker.external` (command targets, offline samples),
-:mod:`~harness.run.steps` (one step of a run, global-state and input checks, both isolation
-modes), :mod:`~harness.run.supervisor` / :mod:`~harness.run.worker` (the supervised worker
-process of ``isolation="process"``).
+The house (floors, lowest first; a module imports only from its own floor or below, which
+``tests/test_architecture.py`` holds):
+
+==================  ==========================================================================
+``reference``       exact laws and reference samplers (imports nothing of ``harness``)
+``harness.stats``   the statistics: tests, power, bounds, confirmation (no ``harness`` import)
+``harness.core``    budgets, seeds, the Verdict, the run context, progress, the chunk pool
+``harness.checks``  verdict builders, the claim checks on samplers, the validating draws
+``harness.probes``  findings and their recorder, adversarial streams, precision reach, contract
+``harness.mutants`` the mutant catalogue (broken samplers of real bugs)
+``harness.kinds``   one module per sampler kind (:class:`~harness.kinds.Kind`)
+``harness.experiments``  the report's claims, one module each
+``harness.targets`` reaching a target: loading, the protocol trial, commands, fixed samples
+``harness.run``     running a check: the guard, the steps, the supervisor and its worker
+``harness.output``  rendering: terminal tables, Markdown / HTML documents, ``--out`` directories
+``harness.checker`` the API (:func:`check_sampler`), the ``check`` command, offline samples
+``harness.report``  the validation report
+==================  ==========================================================================
 
 The names below are imported lazily (as in :mod:`harness`), so that the supervisor and the
 worker (``import harness.run.supervisor``) start without importing SciPy and the checks.
@@ -44,16 +48,17 @@ _LAZY = {
     "check_sampler": "harness.checker.api",
     "DEFAULT_TIMEOUT": "harness.run.guard",
     "GuardedTarget": "harness.run.guard",
-    "PlannedCheck": "harness.kinds.plans",
-    "plan_for": "harness.kinds.plans",
-    "power_targets": "harness.kinds.plans",
-    "Finding": "harness.probes.bad_inputs",
-    "probe_target": "harness.probes.bad_inputs",
-    "ProtocolMismatch": "harness.checker.protocol",
-    "BUILTINS": "harness.checker.targets",
-    "BuiltinTarget": "harness.checker.targets",
-    "TargetLoadError": "harness.checker.targets",
-    "load_target": "harness.checker.targets",
+    "PlannedCheck": "harness.kinds",
+    "plan_for": "harness.kinds",
+    "power_targets": "harness.kinds",
+    "Kind": "harness.kinds",
+    "register": "harness.kinds",
+    "Finding": "harness.probes.findings",
+    "ProtocolMismatch": "harness.targets.protocol",
+    "BUILTINS": "harness.targets.loading",
+    "BuiltinTarget": "harness.targets.loading",
+    "TargetLoadError": "harness.targets.loading",
+    "load_target": "harness.targets.loading",
 }
 __all__ = list(_LAZY)
 

@@ -1,8 +1,8 @@
 """The Python API of the checker: :func:`check_sampler` -> :class:`CheckResult`, and
 :func:`assert_conforms` for tests.
 
-A check run = the plan of the target's kind (:mod:`harness.kinds.plans`), plus the findings
-of the bad-input, adversarial and contract probes (:mod:`harness.probes.bad_inputs`,
+A check run = the plan of the target's kind (:mod:`harness.kinds`), plus the findings
+of the bad-input, adversarial and contract probes (the kind's, :meth:`harness.kinds.Kind.probe`;
 :mod:`harness.probes.contract`). The result has two verdicts:
 
 * the **law** (``group == "law"`` plan checks: the statistical law checks and the gradient
@@ -32,13 +32,13 @@ from typing import Any, Callable, Iterable
 from harness.core.budgets import get_budget
 from harness.run.guard import DEFAULT_TIMEOUT, FreshGuard, GuardedTarget
 from harness.run.guard import FreshGuard as _FreshGuard  # noqa: F401 - old name
-from harness.kinds.plans import NO_CHECKS, plan_for, power_targets, select
-from harness.probes.bad_inputs import Finding
-from harness.checker.protocol import ProtocolMismatch, check_protocol
+from harness.kinds import NO_CHECKS, plan_for, power_targets, select
+from harness.probes.findings import Finding
+from harness.targets.protocol import ProtocolMismatch, check_protocol
 from harness.checker.reproduce import reproduce_template
 from harness.run.steps import EXTRA, PROBES, StepRunner, Watched, failure, step_ids, tag
 from harness.run.supervisor import DEFAULT_MEMORY_LIMIT, Session, format_bytes, parse_memory, pickle_target
-from harness.checker.targets import TargetLoadError, TargetSpec, describe, load
+from harness.targets.loading import TargetLoadError, TargetSpec, describe, load
 from harness.checks.builders import error_verdict
 from harness.core.context import RunContext
 from harness.core.seeds import validate_seed
@@ -305,7 +305,8 @@ def check_sampler(
     ----------
     target: a callable following one of the protocols (README, :mod:`harness.checks.samplers`), a
         ``"module:callable"`` string, or a built-in target name (:data:`BUILTINS`).
-    kind: ``"categorical"``, ``"relaxed"``, ``"noise"`` or ``"torch"``; optional for built-ins
+    kind: a registered kind (:func:`harness.kinds.kind_names`: ``"categorical"``, ``"relaxed"``,
+        ``"noise"``, ``"torch"``, ``"token"``, the ``jax-*`` kinds); optional for built-ins
         and for callables with a ``gumbel_harness_kind`` attribute.
     budget: ``"quick"``, ``"standard"`` (the issue-5 power guarantees) or ``"thorough"``, or a
         :class:`~harness.core.budgets.Budget`.
@@ -326,8 +327,8 @@ def check_sampler(
     memory_limit: bytes (or ``"8G"``, ``"512M"``; None/0: none) of resident memory the worker
         may use (``isolation="process"``).
     Returns a :class:`CheckResult`; raises only for unusable arguments (``ValueError``,
-    :class:`~harness.checker.targets.TargetLoadError`, and its subclass
-    :class:`~harness.checker.protocol.ProtocolMismatch` when one trial call shows that the
+    :class:`~harness.targets.loading.TargetLoadError`, and its subclass
+    :class:`~harness.targets.protocol.ProtocolMismatch` when one trial call shows that the
     callable does not fit ``kind``), never for the target's behaviour in the checks.
     """
     t_start = time.perf_counter()

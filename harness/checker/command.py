@@ -63,9 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("target", nargs="?", help="MODULE:CALLABLE following one of the sampler protocols")
-    from harness.kinds.plans import KINDS
+    from harness.kinds import kind_names
 
-    parser.add_argument("--kind", choices=list(KINDS),
+    parser.add_argument("--kind", choices=kind_names(),
                         help="the protocol of the target (required for MODULE:CALLABLE unless the callable "
                              "has a gumbel_harness_kind attribute)")
     parser.add_argument("--builtin", metavar="NAME|all", help="check a built-in target (see --list) or all")
@@ -99,7 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
     parser.add_argument("--command", dest="command_template", metavar="TEMPLATE", help="check an executable (any language): a command "
                         "template with {n} {seed} {k} {temperature} {logits} (text file) {logits_npy} {out}; samples "
-                        "on stdout or in {out} (harness.checker.external)")
+                        "on stdout or in {out} (harness.targets.external)")
     parser.add_argument("--samples", metavar="FILE", help="check a fixed offline sample (.npy or whitespace text): "
                         "the laws only (no seeds, no probes)")
     parser.add_argument("--logits", metavar="FILE", help="with --samples: the logits the sample was drawn for")
@@ -114,8 +114,8 @@ def _err(msg: str) -> int:
 
 def _list() -> int:
     from harness.core.budgets import get_budget
-    from harness.kinds.plans import plan_for
-    from harness.checker.targets import BUILTINS
+    from harness.kinds import all_kinds
+    from harness.targets.loading import BUILTINS
     from harness.mutants.catalogue import MUTANTS
 
     print("Built-in targets:")
@@ -126,17 +126,15 @@ def _list() -> int:
     for m in MUTANTS.values():
         print(f"  {m.name:28s} {m.kind:11s} B{m.bug:<3d} {m.budget:9s} caught by {', '.join(m.caught_by)}")
     b = get_budget("standard")
-    from harness.kinds.plans import KINDS
-
-    for kind in KINDS:
-        print(f"\nPlan for kind {kind} (standard budget):")
-        for c in plan_for(kind, b):
+    for kind in all_kinds():
+        print(f"\nPlan for kind {kind.name} (standard budget):")
+        for c in kind.plan(b):
             print(f"  {c.id:26s} {c.claim:6s} {c.title}")
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.checker.targets import BUILTINS, TargetLoadError
+    from harness.targets.loading import BUILTINS, TargetLoadError
 
     if args.list:
         return _list()
@@ -208,10 +206,10 @@ def _run_one(target, kind, args, common) -> int:
 
 
 def _run_command(args, common) -> int:
-    from harness.checker.external import COMMAND_KINDS, CommandTarget
+    from harness.targets.external import CommandTarget, command_kinds
 
-    if args.kind not in COMMAND_KINDS:
-        return _err(f"--command needs --kind {' / '.join(COMMAND_KINDS)} (the protocol its output follows)")
+    if args.kind not in command_kinds():
+        return _err(f"--command needs --kind {' / '.join(command_kinds())} (the protocol its output follows)")
     target = CommandTarget(args.command_template, args.kind, timeout=common["timeout"])
     # the command's own timeout kills its process group; the thread guard waits a little longer,
     # so a killed call is reported as such and later calls (fresh processes) still run
@@ -220,11 +218,12 @@ def _run_command(args, common) -> int:
 
 
 def _run_samples(args) -> int:
-    from harness.checker.external import COMMAND_KINDS, check_samples
+    from harness.checker.offline import check_samples
     from harness.output.documents import write_single
+    from harness.targets.external import command_kinds
 
-    if args.kind not in COMMAND_KINDS:
-        return _err(f"--samples needs --kind {' / '.join(COMMAND_KINDS)}")
+    if args.kind not in command_kinds():
+        return _err(f"--samples needs --kind {' / '.join(command_kinds())}")
     res = check_samples(args.samples, args.logits, args.kind, temperature=args.temperature)
     print(res.to_json() if args.json else res.report() + "\n\n" + res.info["offline"])
     if args.out:
@@ -237,10 +236,10 @@ def _run_all(args, common) -> int:
     from harness.checker.api import check_sampler
     from harness.output.documents import write_matrix
     from harness.output.terminal import matrix_text, mismatches
-    from harness.checker.targets import BUILTINS
+    from harness.targets.loading import BUILTINS
 
     from harness.core.budgets import get_budget
-    from harness.kinds.plans import matches, parse_only, plan_for
+    from harness.kinds import matches, parse_only, plan_for
 
     pats = parse_only(common["only"])
     b = get_budget(args.budget)
@@ -292,7 +291,8 @@ def _run_all(args, common) -> int:
 def _run_mutants(args, common) -> int:
     from harness.output.documents import write_mutants
     from harness.output.terminal import mutant_text
-    from harness.mutants.catalogue import MUTANTS, run_mutant
+    from harness.checker.mutants import run_mutant
+    from harness.mutants.catalogue import MUTANTS
 
     if args.mutant == "all":
         ms = list(MUTANTS.values())

@@ -95,7 +95,7 @@ def reproduce_template(target: Any, fn: Callable, name: str, kind: str, budget: 
         return _template(_cli(["--mutant", name.split(":", 1)[1]], None, budget, seed))
     if builtin:
         return _template(_cli(["--builtin", name], None, budget, seed))
-    if name.startswith("command:"):  # harness.checker.external.CommandTarget
+    if name.startswith("command:"):  # harness.targets.external.CommandTarget
         return _template(_cli(["--command", name.split(":", 1)[1]], kind, budget, seed))
     spec = target if isinstance(target, str) else importable_spec(fn)
     if spec is not None:

@@ -254,7 +254,7 @@ def draw_tokens(fn: TokenSampler, logits: Any, temperature: Any, *, top_k: Any =
     """One call of a token sampler on a ``[B, V]`` batch (a torch tensor, passed as is), with
     the parameters passed as given (scalars, ``None`` or ``[B]`` tensors) and ``seed=seed``;
     validate: shape ``(B,)``, integer dtype (or integral floats), ids in ``[0, V)``. Returns
-    int64 NumPy ids. The plans build the batches (:mod:`harness.kinds.token_plan`)."""
+    int64 NumPy ids. The plans build the batches (:mod:`harness.kinds.token.plan`)."""
     b, v = int(logits.shape[0]), int(logits.shape[1])
     what = f"{what}(logits [{b}, {v}], seed={seed})"
     try:

@@ -1,9 +1,9 @@
 """Named sample-size presets. A budget fixes every sample size of a run, hence its power.
 
-The power each budget gives is computed, not guessed: :func:`power_table` evaluates the
+The power each budget gives is computed, not guessed: :func:`harness.checker.power_table.power_table` evaluates the
 minimum detectable effects (confirmed power 0.9) at the **planned family size m of each entry
-point** (the report, each checker kind; :func:`family_size`), and the report prints it
-(:func:`format_power_table`). Every figure holds at the per-check Bonferroni level
+point** (the report, each checker kind; its ``family_size``) from :func:`power_row`
+(this module: data and one pure function of a budget; the table lives above the plans). Every figure holds at the per-check Bonferroni level
 ``L = alpha / m`` (the most stringent level Holm can apply, so it is conservative) for the
 confirmed two-stage p-value of :mod:`harness.stats.confirm`: each stage at ``sqrt(L)`` with
 power ``sqrt(0.9)``. The family alpha is 1e-4: a correct sampler fails a run with probability at
@@ -17,7 +17,7 @@ standard   4 000 000   200 000       200 000    200 000     50 000 000
 thorough   100 000 000 2 000 000     2 000 000  2 000 000   2 000 000 000
 =========  ==========  ============  =========  ==========  ==========
 
-Power (``tests/test_verdict.py`` checks these figures against :func:`power_table`)::
+Power (``tests/test_verdict.py`` checks these figures against ``power_table``)::
 
     entry        budget    m    level L   Cohen w   TV*       KS dist  DKWM eps  z shift  tail 0-hit  tail 1e-6
     report       quick     121  8.26e-07  0.0139    0.00697   0.0234   0.0139    0.035    3.78e-06    inf
@@ -72,8 +72,7 @@ from harness.stats.power import (
     z_detectable,
 )
 
-__all__ = ["Budget", "BUDGETS", "get_budget", "power_table", "power_row", "format_power_table",
-           "family_size", "ENTRY_POINTS", "DEFAULT_ALPHA", "DEFAULT_FAMILY_SIZE"]
+__all__ = ["Budget", "BUDGETS", "get_budget", "power_row", "DEFAULT_ALPHA", "DEFAULT_FAMILY_SIZE"]
 
 DEFAULT_ALPHA = 1e-4  # a correct sampler fails a run with probability <= 1e-4 (confirmed p-values)
 DEFAULT_FAMILY_SIZE = 50  # order of the number of statistical checks in one report run
@@ -112,24 +111,8 @@ def get_budget(name: str | Budget) -> Budget:
         raise ValueError(f"unknown budget {name!r}; choose one of {sorted(BUDGETS)}") from None
 
 
-#: the entry points whose family sizes the power table uses: the report and each checker kind
-ENTRY_POINTS = ("report", "categorical", "relaxed", "noise", "torch")
 
 
-def family_size(entry: str, budget: Budget | str) -> int:
-    """The planned family size m (number of statistical checks) of an entry point at ``budget``:
-    ``"report"`` (all experiments, :meth:`Experiment.planned`) or a checker kind (the sizes of
-    :func:`harness.kinds.plans.plan_for`)."""
-    b = get_budget(budget)
-    if entry == "report":
-        from harness.core.context import RunContext
-        from harness.experiments import all_experiments
-
-        ctx = RunContext(budget=b)
-        return max(1, sum(e.planned(ctx) for e in all_experiments()))
-    from harness.kinds.plans import plan_for
-
-    return max(1, sum(c.size for c in plan_for(entry, b) if c.group == "law"))  # the law's Holm family
 
 
 def power_row(b: Budget, m: int, df: int = 9, *, tail_rate: float = 1e-6, power: float = 0.9) -> dict:
@@ -164,34 +147,5 @@ def power_row(b: Budget, m: int, df: int = 9, *, tail_rate: float = 1e-6, power:
     }
 
 
-def power_table(entries: tuple[str, ...] | None = None, df: int = 9, *, tail_rate: float = 1e-6,
-                power: float = 0.9, sizes: dict | None = None) -> list[dict]:
-    """For each budget and each entry point (default :data:`ENTRY_POINTS`), :func:`power_row` at
-    the planned family size of that entry point (:func:`family_size`; ``sizes[(entry, budget)]``
-    overrides it): detectable Cohen's w (chi-square with ``df``) and the TV detected against
-    every alternative for ``df + 1`` equiprobable categories; KS sup-distance and DKWM epsilon at
-    the continuous N (the relaxed N is the same); the z-test shift in standard deviations at the
-    gradient N; the smallest category rate whose total absence is caught at the tail N; the
-    relative change (deficit or excess) of a ``tail_rate`` category detected at the tail N by the
-    exact binomial test (exact power)."""
-    rows = []
-    for entry in entries or ENTRY_POINTS:
-        for b in BUDGETS.values():
-            m = (sizes or {}).get((entry, b.name)) or family_size(entry, b)
-            rows.append({"entry": entry, **power_row(b, m, df, tail_rate=tail_rate, power=power)})
-    return rows
 
 
-def format_power_table(entries: tuple[str, ...] | None = None, df: int = 9) -> str:
-    """:func:`power_table` as aligned text (for the report and the CLI)."""
-    rows = power_table(entries, df)
-    head = ["entry", "budget", "m", "level", "Cohen w", "TV", "KS dist", "DKWM eps", "z shift/sd",
-            "tail 0-hit rate", f"tail {rows[0]['tail_rate']:g} rel."]
-    keys = ["entry", "budget", "m", "level", "cohen_w", "tv_uniform", "ks_distance", "dkwm_epsilon",
-            "z_shift_sd", "tail_absent_rate", "tail_relative_change"]
-    body = [[str(r[k]) if isinstance(r[k], (str, int)) else f"{r[k]:.3g}" for k in keys] for r in rows]
-    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    out = [fmt.format(*head).rstrip()] + [fmt.format(*b).rstrip() for b in body]
-    return "\n".join(out) + (f"\n(confirmed power 0.9 at the Bonferroni level alpha/m of each entry point; "
-                             f"each stage at sqrt(alpha/m) with power 0.949; chi-square df = {df})")

@@ -53,7 +53,7 @@ class RunContext:
                     family_size=self.family_size)
 
     def parallel_kwargs(self) -> dict:
-        """Keyword arguments for :func:`reference.numpy_sampler.counts` /
+        """Keyword arguments for :func:`harness.core.streaming.counts` /
         :func:`harness.core.parallel.run_chunks` inside a check: the Dask scheduler when one is set,
         otherwise one process (experiments already run in parallel with each other)."""
         if self.scheduler:

@@ -28,7 +28,7 @@ from harness.experiments.base import Collector, counts_figure_data, experiment, 
 from harness.checks.samplers import reference_categorical
 from harness.checks.claims import categorical_law, fmt_logits
 from reference import laws
-from reference.numpy_sampler import counts as np_counts
+from harness.core.streaming import counts as np_counts
 from reference.softmax import logsumexp, softmax
 
 CLAIM = "P(argmax_i (x_i + g_i) = i) = softmax(x)_i"
@@ -296,12 +296,12 @@ def run(ctx: RunContext):
     text = f"{CLAIM} for K = 1000 random logits (N(0, 1.5^2)), x = {fmt_logits(x)}"
     col.guard(check, text, lambda: discrete_verdict(
         "T1", check, text, np_counts(x, n["n_mc_k1000"], ctx.seed_for(check), **ctx.parallel_kwargs()), softmax(x),
-        **col.kw(check), details={"K": 1000, "implementation": "reference.numpy_sampler.counts (race)"}))
+        **col.kw(check), details={"K": 1000, "implementation": "harness.core.streaming.counts (race)"}))
 
     check = "T1.mc.literal_argmax"
     x = np.random.default_rng(ctx.seed_for(check + ".logits")).normal(0.0, 2.0, 12)
     text = f"{CLAIM}, literal argmax(x + g) with g = -log E (method='gumbel'), x = {fmt_logits(x)}"
     col.guard(check, text, lambda: discrete_verdict(
         "T1", check, text, np_counts(x, n["n_mc_literal"], ctx.seed_for(check), method="gumbel", **ctx.parallel_kwargs()), softmax(x),
-        **col.kw(check), details={"implementation": "reference.numpy_sampler.counts(method='gumbel')"}))
+        **col.kw(check), details={"implementation": "harness.core.streaming.counts(method='gumbel')"}))
     return col.result()

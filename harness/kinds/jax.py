@@ -42,15 +42,16 @@ from typing import Callable
 
 import numpy as np
 
-from harness.core.budgets import Budget
 from harness.checks.builders import deterministic_verdict, error_verdict
-from harness.core.context import RunContext
 from harness.checks.samplers import onehot_rows
+from harness.core.budgets import Budget
+from harness.core.context import RunContext
 from harness.core.verdict import Verdict
+from harness.kinds.base import BuiltinTarget, Kind, PlannedCheck, get_kind, load_callable, register
+from harness.kinds.common import LOGITS
 
-__all__ = ["jax_key", "JaxCategorical", "JaxRelaxed", "JaxNoise", "ADAPTERS", "as_protocol", "base_kind",
-           "categorical_plan", "relaxed_plan", "noise_plan", "gumbel_softmax", "random_categorical",
-           "random_gumbel", "numpyro_categorical", "numpyro_gumbel", "JAX_MUTANTS"]
+__all__ = ["jax_key", "JaxCategorical", "JaxRelaxed", "JaxNoise", "KINDS", "relaxed_plan", "gumbel_softmax",
+           "random_categorical", "random_gumbel", "numpyro_categorical", "numpyro_gumbel", "JAX_MUTANTS"]
 
 
 def jax_key(seed: int):
@@ -107,47 +108,16 @@ class JaxNoise(_Adapter):
         return np.asarray(self.fn(jax_key(seed), tuple(int(s) for s in shape)))
 
 
-#: jax kind -> (NumPy protocol kind, adapter class)
-ADAPTERS: dict[str, tuple[str, type]] = {
-    "jax-categorical": ("categorical", JaxCategorical),
-    "jax-relaxed": ("relaxed", JaxRelaxed),
-    "jax-noise": ("noise", JaxNoise),
-}
-
-
-def base_kind(kind: str) -> str:
-    return ADAPTERS[kind][0] if kind in ADAPTERS else kind
-
-
-def as_protocol(fn: Callable, kind: str) -> tuple[Callable, str]:
-    """``(adapter(fn), base kind)`` for a jax kind, ``(fn, kind)`` otherwise."""
-    if kind in ADAPTERS:
-        base, cls = ADAPTERS[kind]
-        return cls(fn), base
-    return fn, kind
-
-
 # ---------------------------------------------------------------- plans -------------------
 
-def _adapted(kind: str, b: Budget) -> list:
-    from harness.kinds.plans import plan_for
-
-    base, cls = ADAPTERS[kind]
-    return [replace(pc, run=lambda fn, ctx, _r=pc.run, _c=cls: _r(_c(fn), ctx)) for pc in plan_for(base, b)]
-
-
-def categorical_plan(b: Budget) -> list:
-    return _adapted("jax-categorical", b)
-
-
-def noise_plan(b: Budget) -> list:
-    return _adapted("jax-noise", b)
+def _adapted_plan(base: str, cls: type) -> Callable:
+    def plan(b: Budget) -> list:
+        return [replace(pc, run=lambda fn, ctx, _r=pc.run, _c=cls: _r(_c(fn), ctx)) for pc in get_kind(base).plan(b)]
+    return plan
 
 
 def relaxed_plan(b: Budget) -> list:
-    from harness.kinds.plans import LOGITS, PlannedCheck
-
-    return _adapted("jax-relaxed", b) + [
+    return _adapted_plan("relaxed", JaxRelaxed)(b) + [
         PlannedCheck("G1.jacobian.jax", "G1", "jax.jacrev Jacobian = (diag y - y y^T)/T on own output, K = 5, "
                      "T = 0.5", 0, lambda fn, ctx: jacobian_check(fn, LOGITS["k5"], 0.5, ctx, check="G1.jacobian.jax")),
         PlannedCheck("G4.st.jax", "G4", "straight-through: hard=True one-hot of the soft argmax, soft Jacobian, "
@@ -179,10 +149,9 @@ def _compiled(jax, f):
 
 def _unguarded(fn: Callable) -> Callable:
     """The target itself: jax transformations trace in the calling thread, so the gradient checks
-    cannot go through the guard's worker thread (their sampling calls never do: single draws)."""
-    from harness.run.guard import GuardedTarget
-
-    while isinstance(fn, GuardedTarget):
+    cannot go through the guard's worker thread (their sampling calls never do: single draws).
+    Wrappers that call the target elsewhere mark their class ``calls_elsewhere = True``."""
+    while type(fn).__dict__.get("calls_elsewhere", False):
         fn = fn.fn
     return fn
 
@@ -382,3 +351,50 @@ JAX_MUTANTS: dict[str, tuple[str, Callable, tuple[str, ...]]] = {
     "jax_exp_noise": ("jax-noise", mutant_exp_noise, ("N.law",)),
 }
 
+
+# ---------------------------------------------------------------- the kinds ---------------
+
+def _adapted_kind(name: str, base: str, cls: type, signature: str, plan: Callable | None,
+                  builtins: tuple) -> Kind:
+    """A JAX kind: the ``base`` NumPy protocol behind the adapter ``cls`` (plans, probes, reach,
+    contract and power of the base kind, through the adapter)."""
+    return register(Kind(name=name, signature=signature, plan=plan or _adapted_plan(base, cls), adapt=cls,
+                         base=base, builtins=builtins, preload=("jax",),
+                         description=f"JAX {base} samplers: functions of a PRNG key"))
+
+
+def _builtin(name, kind, description, path, requires=("jax",), **kw) -> BuiltinTarget:
+    return BuiltinTarget(name, kind, description, lambda: load_callable(path), requires=requires, **kw)
+
+
+KINDS = (
+    _adapted_kind("jax-categorical", "categorical", JaxCategorical, "fn(key, logits: jax.Array (K,), n: int) -> n "
+                  "integers in [0, K)", None, (
+                      _builtin("jax-categorical", "jax-categorical", "jax.random.categorical(key, logits, shape=(n,)) "
+                               "(float32 logits); NaN logits and all -inf logits return a valid-looking index "
+                               "(tfp#1571 / MLX#4177 class)", "harness.kinds.jax:random_categorical",
+                               expect_pass=False, expect_law=True, expect_contract=False,
+                               notes="argmax(logits + gumbel) without validation; its noise is jax.random.gumbel "
+                                     "mode 'low' (gap reach 20.4 nats: float32-grade, what its float32 logits "
+                                     "promise)"),
+                      _builtin("numpyro-categorical", "jax-categorical", "numpyro.distributions.Categorical(logits)"
+                               ".sample(key, (n,)) (jax.random.categorical underneath: the same findings)",
+                               "harness.kinds.jax:numpyro_categorical", requires=("jax", "numpyro"),
+                               expect_pass=False, expect_law=False))),
+    _adapted_kind("jax-relaxed", "relaxed", JaxRelaxed, "fn(key, logits: jax.Array (K,), temperature: float, n: int"
+                  "[, hard=bool]) -> (n, K) points on the simplex", relaxed_plan, (
+                      _builtin("jax-gumbel-softmax", "jax-relaxed", "reference JAX Gumbel-softmax softmax((x + g)/T) "
+                               "on jax.random.gumbel, straight-through hard=True (float32); G1/G4 with jax.jacrev",
+                               "harness.kinds.jax:gumbel_softmax"),)),
+    _adapted_kind("jax-noise", "noise", JaxNoise, "fn(key, shape: tuple[int, ...]) -> standard Gumbel draws of that "
+                  "shape", None, (
+                      _builtin("jax-gumbel", "jax-noise", "jax.random.gumbel(key, shape) (float32, default mode "
+                               "'low': g in [-4.47, 15.94], jax#5348): reach.noise fails at every budget (23.0 bits "
+                               "< the float32 24); N.tail confirms at thorough", "harness.kinds.jax:random_gumbel",
+                               expect_pass=False, expect_law=False, expect_contract=False, expect_budget="thorough",
+                               notes="mode='low' draws u on a 2^-23 grid in [tiny, 1): g <= -log(2^-23) = 15.94"),
+                      _builtin("numpyro-gumbel", "jax-noise", "numpyro.distributions.Gumbel(0, 1).sample(key, shape) "
+                               "(float32; jax.random.gumbel underneath: the jax#5348 cap)",
+                               "harness.kinds.jax:numpyro_gumbel", requires=("jax", "numpyro"), expect_pass=False,
+                               expect_law=False, expect_contract=False, expect_budget="thorough"))),
+)

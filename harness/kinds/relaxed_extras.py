@@ -32,7 +32,7 @@ def relaxed_onehot_logprob_check(ctx) -> tuple[list, list, dict]:
     """(verdicts, findings, info) for ``torch.distributions.RelaxedOneHotCategorical.log_prob``."""
     import torch
 
-    from harness.probes.bad_inputs import Finding
+    from harness.probes.findings import Finding
     from reference.laws import concrete_logpdf
 
     text = "RelaxedOneHotCategorical.log_prob(y) = C1 Concrete log-density (Maddison et al. 2017)"

@@ -152,7 +152,7 @@ def _contract_cell(r) -> str:
 
 def _expectation(r) -> tuple[str, str]:
     """(expected "law/contract", matched "yes"/"NO"/"") of a built-in's result."""
-    from harness.checker.targets import BUILTINS
+    from harness.targets.loading import BUILTINS
 
     t = BUILTINS.get(r.target)
     if t is None:
@@ -226,12 +226,13 @@ def matrix_text(results, skipped=None, width: int = 100) -> str:
     groups (abbreviated: p. probe, adv. adversarial, c. contract) are wrapped under the row."""
     import textwrap
 
-    kinds = {"categorical": "cat", "relaxed": "relax", "noise": "noise", "torch": "torch"}
+    from harness.kinds import get_kind
+
     head = ["target", "kind", "law", "contract", "expected", "match", "s"]
     rows, notes = [], []
     for r in results:
         exp, match = _expectation(r)
-        rows.append([r.target, kinds.get(r.kind, r.kind[:5]), _law_cell(r), _contract_cell(r),
+        rows.append([r.target, get_kind(r.kind).abbrev, _law_cell(r), _contract_cell(r),
                      exp or "-", match or "-", f"{r.seconds:.1f}"])
         notes.append(_failing_groups(r))
     for name, why in (skipped or {}).items():

@@ -43,13 +43,15 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import threading
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["MODES", "AdversarialBitGenerator", "adversarial_streams", "forced_streams", "StreamStats"]
+__all__ = ["MODES", "AdversarialBitGenerator", "adversarial_streams", "forced_streams", "StreamStats",
+           "adversarial_probe"]
 
 #: mode -> (what it forces, severity of a misbehaviour under it)
 MODES: dict[str, tuple[str, str]] = {
@@ -271,3 +273,46 @@ def forced_streams(numpy_generator=None, torch_uniform=None, torch_exponential=N
             else:
                 setattr(obj, name, old)
         assert np.random.default_rng is orig_rng
+
+
+# ---------------------------------------------------------------- the probe ---------------
+
+def adversarial_probe(fn: Callable, rec, seed: int, call: Callable, ok_text: str) -> None:
+    """One finding per mode of :data:`MODES` on ``rec`` (a :class:`~harness.probes.findings.Recorder`):
+    ``call(fn, x, seed)`` makes the kind's calls for the logits ``[-inf, 0.5, 0, 1]`` and
+    ``[0.2, 1, -inf]`` under the forced stream and raises an
+    :class:`~harness.probes.findings.Outcome` when a masked category comes back. A mode that
+    delivered no forced draw is "not probed" (or dropped, for the exponential modes)."""
+    from harness.probes.findings import Finding
+
+    x = np.array([-math.inf, 0.5, 0.0, 1.0])
+    x2 = np.array([0.2, 1.0, -math.inf])
+    for mode, (what, sev) in MODES.items():
+        delivered = [0]
+
+        def body(mode=mode):
+            with adversarial_streams(mode) as st:
+                try:
+                    for xx in (x, x2):
+                        call(fn, xx, seed)
+                finally:
+                    delivered[0] = st.delivered
+            return "ok/documented", ok_text
+
+        rec.run(f"{mode}", f"adversarial stream: {what}", "adversarial", body,
+                on_error="warn", on_nan=sev)
+        f = rec.findings[-1]
+        if delivered[0] == 0:
+            if mode.startswith("E") and f.outcome == "ok/documented":
+                rec.findings.pop()  # torch exponential_ not used: nothing to say
+                continue
+            if f.outcome == "ok/documented":
+                rec.findings[-1] = Finding(f.probe, f.input, f.domain, "not probed", "info",
+                                           "the target does not draw from numpy.random.default_rng / torch's "
+                                           "uniform and exponential primitives")
+                continue
+        if f.severity == "fail" and sev == "warn":
+            rec.findings[-1] = Finding(f.probe, f.input, f.domain, f.outcome, "warn", f.detail)
+        elif f.outcome in ("invalid output", "silent wrong answer") and sev == "fail":
+            rec.findings[-1] = Finding(f.probe, f.input, f.domain, f.outcome, "fail", f.detail)
+

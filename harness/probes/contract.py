@@ -2,8 +2,8 @@ r"""Cheap contract probes (every Finding is contract, never part of the law's Ho
 
 * ``contract.reproducible``: the same seed twice gives identical draws, and a different seed
   gives different draws (a target that ignores its seed, or draws from global state, fails).
-  Two small calls with seed ``s`` and one with ``s + 1``; for ``torch`` targets the seed is
-  ``torch.manual_seed``. Two different seeds giving identical draws by chance has probability
+  Two small calls with seed ``s`` and one with ``s + 1``, made by the kind's own small call
+  (for ``torch`` targets the seed is ``torch.manual_seed``). Two different seeds giving identical draws by chance has probability
   below 1e-30 for these sizes (64 categorical draws of p = (0.1, 0.2, 0.3, 0.4): 0.3^64; real-valued
   draws: 0), so a FAIL is never a false alarm.
 * ``contract.precision``: the output rows of a relaxed / torch (``hard=False``) target lie on the
@@ -23,52 +23,25 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness.probes.bad_inputs import Finding
-from harness.checks.samplers import (
-    to_numpy,
-    implied_precision,
-    simplex_deviation,
-    simplex_tolerance,
-)
+from harness.probes.findings import Finding
+from harness.checks.samplers import implied_precision, simplex_deviation, simplex_tolerance
 
-__all__ = ["contract_findings", "CONTRACT_KINDS"]
+__all__ = ["contract_findings", "numpy_input"]
 
 _X = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
 _N = 64
-
-
-def _call_np(fn: Callable, kind: str, x: np.ndarray, seed: int) -> np.ndarray:
-    """One small call of ``fn`` under the protocol ``kind`` (``x`` is passed as given)."""
-    if kind == "categorical":
-        return to_numpy(fn(x, _N, seed), "categorical sampler")
-    if kind == "relaxed":
-        return to_numpy(fn(x, 1.0, _N, seed), "relaxed sampler")
-    if kind == "noise":
-        return to_numpy(fn((_N,), seed), "noise sampler")
-    if kind == "torch":
-        import torch
-
-        torch.manual_seed(int(seed) % (2**63))
-        t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float64).expand(_N, -1).contiguous()
-        with torch.no_grad():
-            return to_numpy(fn(t, tau=1.0, hard=False, dim=-1), "torch sampler (hard=False)")
-    raise KeyError(kind)
-
-
-#: kinds these probes know how to call (other kinds: no contract probe findings here)
-CONTRACT_KINDS = ("categorical", "relaxed", "noise", "torch")
 
 
 def _err(exc: BaseException) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
 
 
-def _reproducible(fn: Callable, kind: str, seed: int) -> Finding:
+def _reproducible(fn: Callable, call: Callable, seed: int) -> Finding:
     inp = f"three calls: seed {seed}, seed {seed} again, seed {seed + 1}"
     try:
-        a = _call_np(fn, kind, _X.copy(), seed)
-        b = _call_np(fn, kind, _X.copy(), seed)
-        c = _call_np(fn, kind, _X.copy(), seed + 1)
+        a = call(fn, _X.copy(), _N, seed)
+        b = call(fn, _X.copy(), _N, seed)
+        c = call(fn, _X.copy(), _N, seed + 1)
     except Exception as exc:  # noqa: BLE001 - the law checks report call failures
         return Finding("contract.reproducible", inp, "valid", "not probed", "info", f"a call failed: {_err(exc)}")
     same = a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
@@ -85,12 +58,10 @@ def _reproducible(fn: Callable, kind: str, seed: int) -> Finding:
                    "same seed: identical draws; another seed: different draws")
 
 
-def _precision(fn: Callable, kind: str, seed: int) -> Finding | None:
-    if kind not in ("relaxed", "torch"):
-        return None
+def _precision(fn: Callable, call: Callable, seed: int) -> Finding:
     inp = f"float64 logits, T = 1, n = {_N}"
     try:
-        y = _call_np(fn, kind, _X.copy(), seed)
+        y = call(fn, _X.copy(), _N, seed)
     except Exception as exc:  # noqa: BLE001
         return Finding("contract.precision", inp, "valid", "not probed", "info", f"the call failed: {_err(exc)}")
     if y.dtype.kind != "f" or y.ndim != 2 or not np.all(np.isfinite(y)):
@@ -110,22 +81,13 @@ def _precision(fn: Callable, kind: str, seed: int) -> Finding | None:
     return Finding("contract.precision", inp, "valid", "ok", "ok", detail)
 
 
-def _input_unchanged(fn: Callable, kind: str, seed: int) -> Finding | None:
-    if kind == "noise":
-        return None
+def _input_unchanged(fn: Callable, call: Callable, seed: int, make_input: Callable) -> Finding:
     inp = "float64 logits (checked after the call)"
     try:
-        if kind == "torch":
-            import torch
-
-            x = torch.as_tensor(_X, dtype=torch.float64).expand(_N, -1).contiguous()
-            before = x.clone()
-            _call_np(fn, kind, x, seed)
-            changed = not torch.equal(x, before)
-        else:
-            x = _X.copy()
-            _call_np(fn, kind, x, seed)
-            changed = not np.array_equal(x, _X)
+        x = make_input(_X, _N)
+        before = _copy(x)
+        call(fn, x, _N, seed)
+        changed = not _equal(x, before)
     except Exception as exc:  # noqa: BLE001
         return Finding("contract.input_unchanged", inp, "valid", "not probed", "info", f"the call failed: {_err(exc)}")
     if changed:
@@ -135,10 +97,33 @@ def _input_unchanged(fn: Callable, kind: str, seed: int) -> Finding | None:
     return Finding("contract.input_unchanged", inp, "valid", "ok", "ok", "input unchanged")
 
 
-def contract_findings(fn: Callable, kind: str, seed: int = 0) -> list[Finding]:
-    """The contract probes of this module for a (guarded) target of ``kind``."""
-    if kind not in CONTRACT_KINDS:
-        return []
+def _copy(x):
+    return x.clone() if hasattr(x, "clone") else np.array(x, copy=True)
+
+
+def _equal(a, b) -> bool:
+    if hasattr(a, "clone"):
+        import torch
+
+        return bool(torch.equal(a, b))
+    return bool(np.array_equal(a, b))
+
+
+def numpy_input(x: np.ndarray, n: int) -> np.ndarray:
+    """The logits as the NumPy protocols take them: a fresh float64 ``(K,)`` copy."""
+    return np.array(x, dtype=np.float64, copy=True)
+
+
+def contract_findings(fn: Callable, seed: int, call: Callable, *, precision: bool = False,
+                      make_input: Callable | None = numpy_input) -> list[Finding]:
+    """The contract probes of this module for a (guarded) target whose kind makes one small call
+    with ``call(fn, x, n, seed) -> ndarray``: reproducibility always; ``precision`` for outputs on
+    the simplex; input mutation when ``make_input(x, n)`` builds the argument the call passes on
+    (None: the kind takes no logits)."""
     s = int(seed) % (2**31)
-    out: list[Any] = [_reproducible(fn, kind, s), _precision(fn, kind, s), _input_unchanged(fn, kind, s)]
-    return [f for f in out if f is not None]
+    out: list[Any] = [_reproducible(fn, call, s)]
+    if precision:
+        out.append(_precision(fn, call, s))
+    if make_input is not None:
+        out.append(_input_unchanged(fn, call, s, make_input))
+    return out

@@ -9,7 +9,7 @@ draws from (:func:`harness.probes.adversarial.forced_streams`), so it can hand t
 
 * **noise** targets: every draw is one extreme at a time (the table below); the largest and
   smallest finite noise seen are the *reach* ``[g_lo, g_hi]``.
-* **categorical / relaxed / torch** targets (and any kind registered in :data:`SELECTORS`):
+* **categorical / relaxed / torch / token** targets (any kind whose :class:`ReachStrategy` has a ``select``):
   K = 2 logits ``[0, -d]``; the streams give the low category (1) an extreme that makes its
   noise large and its rival (0) one that makes its noise small, in each natural draw layout
   (``row``: row-major ``[n, K]``, one draw per category and row, as in ``argmax(x + g)``;
@@ -78,7 +78,7 @@ import numpy as np
 
 from harness.probes.adversarial import AdversarialBitGenerator, forced_streams
 
-__all__ = ["DRAWS", "GRADES", "LAYOUTS", "SELECTORS", "Reach", "measure_noise", "measure_gap",
+__all__ = ["DRAWS", "GRADES", "LAYOUTS", "Reach", "ReachStrategy", "measure_noise", "measure_gap",
            "reach_findings", "grade_of", "promised_bits"]
 
 LN2 = math.log(2.0)
@@ -236,41 +236,6 @@ def _forced(word_at: Callable[[int], int | None], cls_at: Callable[[int, int], s
             yield st
 
 
-# ---------------------------------------------------------------- selectors ---------------
-
-def _select_categorical(fn, x, n, seed):
-    return np.asarray(fn(x, n, seed)).reshape(-1)
-
-
-def _select_relaxed(fn, x, n, seed):
-    y = np.asarray(fn(x, 1.0, n, seed), dtype=np.float64)
-    return np.argmax(y, axis=1)
-
-
-def _select_torch(fn, x, n, seed):
-    import torch
-
-    torch.manual_seed(seed)
-    xt = torch.as_tensor(x, dtype=torch.float64).expand(n, -1).contiguous()
-    with torch.no_grad():
-        y = fn(xt, tau=1.0, hard=True, dim=-1)
-    return np.argmax(y.detach().cpu().double().numpy(), axis=1)
-
-
-def _select_token(fn, x, n, seed):
-    import torch
-
-    xt = torch.as_tensor(x, dtype=torch.float64).expand(n, -1).contiguous()
-    with torch.no_grad():
-        ids = fn(xt, 1.0, seed=seed)
-    return np.asarray(torch.as_tensor(ids).cpu()).reshape(-1)
-
-
-#: kind -> select(fn, logits (K = 2), n, seed) -> n selected indices. A new kind whose target
-#: picks categories (e.g. a token sampler) registers one line here.
-SELECTORS: dict[str, Callable] = {"categorical": _select_categorical, "relaxed": _select_relaxed,
-                                  "torch": _select_torch, "token": _select_token}
-
 #: layout -> category of the i-th draw: for NumPy words (``total`` None: the row count ``n`` of
 #: the call is used) and for torch/jax tensors (``total`` = numel).
 LAYOUTS: dict[str, Callable[[int, int], int]] = {
@@ -285,11 +250,11 @@ LAYOUTS: dict[str, Callable[[int, int], int]] = {
 
 @dataclass(frozen=True)
 class Reach:
-    """A measured reach: ``kind`` ("noise" or "gap"), ``lo``/``hi`` (noise range) or ``gap``
+    """A measured reach: ``what`` ("noise" or "gap"), ``lo``/``hi`` (noise range) or ``gap``
     (nats), ``bits``, ``grade``, ``stream`` (which draws / layout achieved it), ``seconds``;
     ``measurable`` False when the streams did not reach the target (``why``)."""
 
-    kind: str
+    what: str
     measurable: bool
     bits: float = float("nan")
     grade: str = ""
@@ -303,14 +268,14 @@ class Reach:
     @property
     def missing_mass(self) -> float:
         """The probability mass beyond the reach (module doc)."""
-        if self.kind == "noise":
+        if self.what == "noise":
             return float(-math.expm1(-math.exp(-self.hi)) + math.exp(-math.exp(-self.lo)))
         return float(1.0 / (1.0 + math.exp(self.gap)))
 
     def describe(self) -> str:
         if not self.measurable:
             return f"not measurable ({self.why})"
-        if self.kind == "noise":
+        if self.what == "noise":
             return (f"noise reach [{self.lo:.2f}, {self.hi:.2f}] = {self.bits:.1f} bits ({self.grade}-grade; "
                     f"via {self.stream})")
         top = ">= " if self.gap >= GAP_MAX else ""
@@ -383,17 +348,16 @@ def _candidates(numpy_words: bool) -> list[tuple[str, Draw, Draw]]:
             (numpy_words and lo.name != hi.name)]
 
 
-def measure_gap(fn: Callable, kind: str, seed: int = 0) -> Reach:
+def measure_gap(fn: Callable, select: Callable, seed: int = 0) -> Reach:
     """Largest gap ``d`` at which category 1 of ``[0, -d]`` is still selected (module doc)."""
     jb = _JaxBits()
     try:
-        return _measure_gap(fn, kind, seed, jb)
+        return _measure_gap(fn, select, seed, jb)
     finally:
         jb.close()
 
 
-def _measure_gap(fn: Callable, kind: str, seed: int, jb: _JaxBits) -> Reach:
-    select = SELECTORS[kind]
+def _measure_gap(fn: Callable, select: Callable, seed: int, jb: _JaxBits) -> Reach:
     t0 = time.perf_counter()
     n = N_ROWS
     seen = {"delivered": 0}
@@ -471,18 +435,31 @@ def _claim(fn: Callable) -> str | None:
     return None
 
 
-def _output_itemsize(fn: Callable, kind: str) -> int:
-    """Itemsize of the floating output (8 for categorical targets: float64 logits)."""
+@dataclass(frozen=True)
+class ReachStrategy:
+    """How the reach of a kind's target is measured (its :class:`~harness.kinds.Kind` holds one):
+
+    * ``noise=True``: the target returns noise; :func:`measure_noise` reads its range;
+    * otherwise ``select(fn, logits (K = 2), n, seed) -> n selected indices`` and
+      :func:`measure_gap` finds the largest gap still crossed.
+
+    ``sample(fn)`` makes one tiny call whose floating output dtype is the precision the target
+    promises ("its output dtype"); ``None``: the promise is the float64 logits the harness feeds."""
+
+    select: Callable | None = None
+    noise: bool = False
+    sample: Callable | None = None
+
+
+def _output_itemsize(fn: Callable, strategy: ReachStrategy) -> int:
+    """Itemsize of the floating output (8 when the promise is the float64 logits)."""
     claim = _claim(fn)
     if claim:
         return {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "half": 2}.get(str(claim), 8)
+    if strategy.sample is None:
+        return 8
     try:
-        if kind == "noise":
-            out = fn((4,), 0)
-        elif kind == "relaxed":
-            out = fn(np.zeros(2), 1.0, 2, 0)
-        else:
-            return 8
+        out = strategy.sample(fn)
     except Exception:  # noqa: BLE001
         return 8
     dt = getattr(out, "dtype", None)
@@ -491,31 +468,31 @@ def _output_itemsize(fn: Callable, kind: str) -> int:
     return np.asarray(out).dtype.itemsize
 
 
-def reach_findings(fn: Callable, kind: str, seed: int = 0) -> list:
-    """The ``reach.*`` contract finding for a target of ``kind`` (none for unknown kinds)."""
-    from harness.probes.bad_inputs import Finding
+def reach_findings(fn: Callable, strategy: ReachStrategy | None, seed: int = 0) -> list:
+    """The ``reach.*`` contract finding for a target measured by ``strategy`` (none without one)."""
+    from harness.probes.findings import Finding
 
-    if kind == "noise":
+    if strategy is None:
+        return []
+    if strategy.noise:
         r = measure_noise(fn, seed)
         probe, what = "reach.noise", "noise under forced extreme uniforms / exponentials"
-    elif kind in SELECTORS:
-        r = measure_gap(fn, kind, seed)
-        probe, what = "reach.gap", "K = 2 logits [0, -d], low category given the extreme noise, rival the opposite"
     else:
-        return []
+        r = measure_gap(fn, strategy.select, seed)
+        probe, what = "reach.gap", "K = 2 logits [0, -d], low category given the extreme noise, rival the opposite"
     if not r.measurable:
         return [Finding(probe, what, "contract", "not measurable", "info",
                         f"{r.why}; measured in {r.seconds:.2f} s")]
-    pname, pbits = promised_bits(_output_itemsize(fn, kind))
-    source = "the float64 logits" if kind != "noise" and kind != "relaxed" else "its output dtype"
+    pname, pbits = promised_bits(_output_itemsize(fn, strategy))
+    source = "the float64 logits" if strategy.sample is None else "its output dtype"
     if _claim(fn):
         source = "its gumbel_harness_precision claim"
-    tail = ("P(g > g_hi) + P(g < g_lo)" if r.kind == "noise" else f"P(L > {r.gap:.2f}) = 1/(1 + e^d)")
+    tail = ("P(g > g_hi) + P(g < g_lo)" if r.what == "noise" else f"P(L > {r.gap:.2f}) = 1/(1 + e^d)")
     detail = (f"{r.describe()}; {source} promise {pname}-grade (>= {pbits:g} bits); tail mass beyond the "
               f"reach: {tail} = {r.missing_mass:.3g} per draw; measured in {r.seconds:.2f} s")
     if r.bits + 1e-9 >= pbits:
         return [Finding(probe, what, "contract", f"{r.grade}-grade reach", "ok", detail)]
-    lost = ("noise beyond the reach is never produced" if r.kind == "noise" else
+    lost = ("noise beyond the reach is never produced" if r.what == "noise" else
             f"a category {r.gap:.1f}+ nats below its rival is never selected")
     return [Finding(probe, what, "contract", f"{r.grade}-grade reach below the {pname} promise", "fail",
                     f"{lost}: {detail}")]

@@ -270,7 +270,7 @@ def render(figure: Mapping[str, Any]) -> bytes:
 
 def summary_png(rows: Sequence[Mapping[str, Any]]) -> bytes:
     """The claim summary table as an image (one row per claim)."""
-    from harness.report.runner import SMALLEST_P
+    from harness.report.columns import SMALLEST_P
 
     cols = ["claim", "title", "checks", SMALLEST_P, "alpha", "weakest detectable effect (power 0.9)", "verdict"]
     short = lambda s, m: s if len(s) <= m else s[: m - 3] + "..."  # noqa: E731

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from harness.output.rendering import fmt_p, fmt_stat
-from harness.report.runner import SMALLEST_P, claim_rows
+from harness.report.columns import SMALLEST_P
+from harness.report.runner import claim_rows
 
 __all__ = ["to_html", "to_markdown", "figure_path", "console_table"]
 

@@ -27,6 +27,7 @@ from harness.experiments import ExperimentResult, get, keep_verdict, select
 from harness.experiments.base import Experiment
 from harness.core.progress import progress
 from harness.core.verdict import Verdict, judge_family
+from harness.report.columns import SMALLEST_P
 
 __all__ = ["ReportRun", "run_report", "execute", "claim_rows", "reproducible_view", "SCHEMA"]
 
@@ -133,7 +134,6 @@ def _fmt_p(p: float | None) -> str:
 
 
 #: Summary column: the smallest p-value of a claim and the Holm level its rejection would need.
-SMALLEST_P = "smallest p (level needed)"
 
 
 def _weakest_words(c: dict[str, Any]) -> str:
@@ -301,7 +301,8 @@ def mutant_table(budget: Budget, seed: int, show_progress: bool | None = None) -
     kind, bugs.md B number, mirrored issues, expected checks, budget needed / used, rejected?,
     checks that caught it, smallest Holm-adjusted p) and the names of escaped mutants."""
     from harness.output.terminal import mutant_rows
-    from harness.mutants.catalogue import MUTANTS, run_mutant
+    from harness.checker.mutants import run_mutant
+    from harness.mutants.catalogue import MUTANTS
 
     level = max(_BUDGET_RANK["standard"], _BUDGET_RANK.get(budget.name, 1))
     chosen = [m for m in MUTANTS.values() if _BUDGET_RANK[m.budget] <= level]

@@ -44,6 +44,8 @@ class GuardedTarget:
     ``hung`` is set after the first timeout; later calls raise immediately.
     """
 
+    calls_elsewhere = True  # the call runs in a worker thread (jax's gradient checks unwrap it)
+
     def __init__(self, fn: Callable, timeout: float | None = DEFAULT_TIMEOUT, name: str = "target"):
         self.fn = fn
         self.timeout = None if timeout is None or timeout <= 0 else float(timeout)

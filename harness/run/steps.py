@@ -32,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from harness.checks.builders import error_verdict
+from harness.kinds.base import get_kind
 from harness.core.context import RunContext
 from harness.checks.samplers import TargetError
 
@@ -151,10 +152,19 @@ class Watched:
 class GlobalState:
     """Snapshot / compare / restore of the process-wide state a sampler must leave alone."""
 
-    def __init__(self, kind: str):
-        self.kind = kind
-        if kind.startswith("jax"):
-            import jax  # noqa: F401 - importing jax draws from NumPy's global RNG: not the target's doing
+    def __init__(self, kind: Any = None):
+        """``kind``: the :class:`~harness.kinds.Kind` (or its name) whose run this watches: its
+        ``preload`` modules are imported first (importing jax draws from NumPy's global RNG: not
+        the target's doing), and torch's RNG is not watched when the kind's protocol makes the
+        harness seed it (``seeds_torch``). ``None``: the harness seeds torch itself (built-ins'
+        extra checks)."""
+        import importlib
+
+        k = get_kind(kind) if kind is not None else None
+        self.watch_torch_rng = k is not None and not k.seeds_torch
+        for mod in (k.preload if k is not None else ()):
+            if mod != "torch":
+                importlib.import_module(mod)
 
     def capture(self) -> dict[str, Any]:
         snap: dict[str, Any] = {
@@ -167,7 +177,7 @@ class GlobalState:
         if torch is not None:
             snap["torch default dtype"] = torch.get_default_dtype()
             snap["torch grad mode"] = torch.is_grad_enabled()
-            if self.kind != "torch":
+            if self.watch_torch_rng:
                 snap["torch global RNG state"] = torch.get_rng_state()
         return snap
 
@@ -248,7 +258,7 @@ class StepRunner:
 
     def run(self, step: str, hook: Any = None) -> StepResult:
         # the harness seeds torch itself for the torch kind and in the built-ins' extra check
-        state = GlobalState("torch" if step == EXTRA else self.kind)
+        state = GlobalState(None if step == EXTRA else self.kind)
         before = state.capture()
         watched = list({id(f): f for f in (self.plan_fn, self.probe_fn)}.values())
         n_mut = [len(f.mutations) for f in watched]
@@ -276,7 +286,7 @@ class StepRunner:
         res.verdicts, res.findings = f.verdicts, f.findings
 
     def _body(self, step: str, res: StepResult, hook: Any) -> None:
-        from harness.probes.bad_inputs import Finding, probe_target
+        from harness.probes.findings import Finding
 
         if step in self.plan:
             res.verdicts = run_planned(self.plan[step], self.plan_fn, self.ctx)
@@ -287,8 +297,9 @@ class StepRunner:
                 res.verdicts = [error_verdict("extra", "extra", "extra check", exc)]
         elif step == PROBES:
             try:
-                res.findings = probe_target(self.probe_fn, self.kind, seed=self.ctx.seed_for("probe"),
-                                            adversarial=self.adversarial, bad_inputs=self.probes, hook=hook)
+                res.findings = get_kind(self.kind).probe(self.probe_fn, seed=self.ctx.seed_for("probe"),
+                                                         adversarial=self.adversarial, bad_inputs=self.probes,
+                                                         hook=hook)
             except Exception as exc:  # noqa: BLE001 - never crash on the target's account
                 res.findings = [Finding("probe", "the probe itself", "valid", "invalid output", "warn",
                                         f"probe aborted: {type(exc).__name__}: {exc}")]
@@ -299,7 +310,7 @@ class StepRunner:
 def failure(step: str, cause: str, plan: dict, ctx: RunContext, *, outcome: str = "crash") -> StepResult:
     """The result of a step that could not complete: a FAIL verdict naming ``cause`` for a plan
     check or the extra check, a failing finding (``outcome`` "crash" or "hang") for the probes."""
-    from harness.probes.bad_inputs import Finding
+    from harness.probes.findings import Finding
 
     res = StepResult(step)
     if step in plan:

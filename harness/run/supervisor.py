@@ -409,8 +409,10 @@ class Session:
         return self.worker.wait(self.load_limit, self.memory_limit)
 
     def _send_load(self) -> None:
-        if self.payload["kind"] == "torch":
-            _POOL.preload = ("torch",)
+        if self.payload["kind"] is not None:
+            from harness.kinds.base import get_kind
+
+            _POOL.preload = get_kind(self.payload["kind"]).preload or _POOL.preload
         self.worker = _POOL.take()
         self.worker.on_return = self._returned
         self.workers += 1
@@ -517,7 +519,7 @@ class Session:
     # ---- steps ---------------------------------------------------------------------------
     def run(self, step: str, fail: Callable[..., Any]) -> Any:
         """Run one step; ``fail(step, cause, outcome=...)`` builds the result of a lost step."""
-        from harness.probes.bad_inputs import Finding
+        from harness.probes.findings import Finding
         from harness.run.steps import PROBES
 
         if self.stopped:

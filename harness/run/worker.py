@@ -26,6 +26,7 @@ run, so threads and children the target left behind never outlive the run.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import signal
@@ -68,7 +69,7 @@ class _Worker:
         self.conn.send(("c", started))
 
     def load(self, p: dict) -> tuple:
-        from harness.checker.targets import TargetLoadError, TargetSpec, describe, load
+        from harness.targets.loading import TargetLoadError, TargetSpec, describe, load
 
         sys.path[:] = p["sys_path"]
         os.chdir(p["cwd"])
@@ -92,14 +93,16 @@ class _Worker:
             return ("load_hostile", f"the target raised {type(exc).__name__}{code} while it was loaded "
                                     "(at import time)")
         self.builtin = spec.builtin
-        if self.kind == "torch":
-            import torch  # noqa: F401 - the plan needs it; meanwhile the supervisor plans too
+        from harness.kinds.base import get_kind
+
+        for mod in get_kind(self.kind).preload:  # the plan needs it; meanwhile the supervisor plans too
+            importlib.import_module(mod)
         return ("loaded", self.kind, spec.builtin.name if spec.builtin else None)
 
     def protocol(self) -> tuple:
-        """One trial call (:mod:`harness.checker.protocol`), reported around the call like every
+        """One trial call (:mod:`harness.targets.protocol`), reported around the call like every
         target call, so the supervisor bounds it by the per-call timeout."""
-        from harness.checker.protocol import ProtocolMismatch, check_protocol
+        from harness.targets.protocol import ProtocolMismatch, check_protocol
         from harness.run.steps import GlobalState, Watched
 
         state = GlobalState(self.kind)
@@ -115,10 +118,10 @@ class _Worker:
         return ("protocol_ok",)
 
     def setup(self, ctx: Any, only: Any, probes: bool, adversarial: bool) -> tuple:
-        from harness.kinds.plans import plan_for, select
+        from harness.kinds.base import get_kind, select
         from harness.run.steps import StepRunner, Watched
 
-        plan = select(plan_for(self.kind, ctx.budget), only)
+        plan = select(get_kind(self.kind).plan(ctx.budget), only)
         fn = Watched(self.fn, self.name, self.notify, catch=(BaseException,))
         self.runner = StepRunner(self.kind, ctx, plan, plan_fn=fn, probe_fn=fn, builtin=self.builtin,
                                  probes=probes, adversarial=adversarial, catch=(BaseException,))
@@ -160,10 +163,12 @@ def main(argv: list[str] | None = None) -> None:
     # warm imports: a spare worker waits with these loaded (no target code has run yet)
     import numpy  # noqa: F401
 
-    import harness.kinds.plans  # noqa: F401
-    import harness.probes.bad_inputs  # noqa: F401
+    import harness.kinds
+
+    harness.kinds.kind_names()  # the built-in kinds' modules
+    import harness.probes.findings  # noqa: F401
     import harness.run.steps  # noqa: F401
-    import harness.checker.targets  # noqa: F401
+    import harness.targets.loading  # noqa: F401
 
     for mod in filter(None, (argv[3] if len(argv) > 3 else "").split(",")):
         __import__(mod)  # e.g. torch, when the previous run of the supervisor's process needed it

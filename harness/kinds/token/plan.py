@@ -63,6 +63,7 @@ from harness.core.context import RunContext
 from harness.checks.samplers import MAX_CALL_ELEMENTS, TargetError, draw_tokens
 from harness.core.seeds import seeded_chunks
 from harness.core.verdict import Verdict
+from harness.kinds.base import mk
 from reference.token_laws import token_probs
 
 __all__ = ["token_plan", "Row", "token_counts", "large_n", "tail_n", "tail_gap_for",
@@ -344,8 +345,6 @@ def _tail(fn, ctx, cid):
 
 def token_plan(b: Budget) -> list:
     """The checks of the ``token`` kind at budget ``b`` (module doc)."""
-    from harness.kinds.plans import _mk
-
     L = TOKEN_LOGITS
     ns = b.n_relaxed
     n8 = b.n_discrete // 8
@@ -389,4 +388,4 @@ def token_plan(b: Budget) -> list:
         ("TK.tail", f"tail mass: V = 2, {tail_gap_for(tn):.1f} nats gap, N = {tn:,} on CPU "
          f"(x{CUDA_TAIL_FACTOR} on CUDA), exact binomial", 1, _tail),
     ]
-    return [_mk(cid, "TK", title, size, body) for cid, title, size, body in entries]
+    return [mk(cid, "TK", title, size, body) for cid, title, size, body in entries]

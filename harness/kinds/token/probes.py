@@ -1,6 +1,6 @@
 r"""Bad-input probe and adversarial streams for the ``token`` kind (findings, not verdicts).
 
-Same outcomes and severities as :mod:`harness.probes.bad_inputs` (valid input: an error is a
+Same outcomes and severities as :mod:`harness.probes.findings` (valid input: an error is a
 **warn**, NaN / out-of-range / a probability-0 token / wrong law is a **fail**; invalid input:
 a clear error is **ok**, a valid-looking id for NaN or all ``-inf`` logits is a **fail**, a
 bad parameter accepted silently is a **warn**). Valid edges: ``V = 1``, an empty batch,
@@ -24,9 +24,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness.probes.bad_inputs import LAW_THRESHOLD, Finding, _call, _indices, _mini_law, _Outcome, _Recorder
+from harness.probes.findings import LAW_THRESHOLD, Finding, Outcome, Recorder, call, indices, mini_law
 
-__all__ = ["probe_token"]
+__all__ = ["bad_inputs", "adversarial", "select"]
 
 NEG, POS, NAN = -math.inf, math.inf, math.nan
 LOG4 = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
@@ -43,12 +43,12 @@ def _law_chk(probs: np.ndarray) -> Callable:
         counts = np.bincount(idx, minlength=probs.size)
         zero = (probs == 0) & (counts > 0)
         if zero.any():
-            raise _Outcome("silent wrong answer", f"probability-0 token(s) {np.flatnonzero(zero)[:5].tolist()} "
+            raise Outcome("silent wrong answer", f"probability-0 token(s) {np.flatnonzero(zero)[:5].tolist()} "
                            f"returned {int(counts[zero].sum())} times")
         if idx.size >= 1000 and (probs > 0).sum() > 1:
-            pv = _mini_law(counts, probs)
+            pv = mini_law(counts, probs)
             if pv < LAW_THRESHOLD:
-                raise _Outcome("silent wrong answer", f"frequencies {np.round(counts / idx.size, 3).tolist()[:8]} vs "
+                raise Outcome("silent wrong answer", f"frequencies {np.round(counts / idx.size, 3).tolist()[:8]} vs "
                                f"p = {np.round(probs, 3).tolist()[:8]} (chi-square p = {pv:.2g})")
         return "ok/documented", "valid ids, probability-0 tokens never returned" + (
             ", frequencies fit the law" if idx.size >= 1000 else "")
@@ -59,17 +59,17 @@ def _const(i: int) -> Callable:
     def chk(idx):
         if np.all(idx == i):
             return "ok/documented", f"always {i}"
-        raise _Outcome("silent wrong answer", f"returned {np.unique(idx)[:5].tolist()}, expected only {i}")
+        raise Outcome("silent wrong answer", f"returned {np.unique(idx)[:5].tolist()}, expected only {i}")
     return chk
 
 
 def _silent(idx):
-    raise _Outcome("silent wrong answer", f"returned valid-looking ids {np.unique(idx)[:5].tolist()} for logits "
+    raise Outcome("silent wrong answer", f"returned valid-looking ids {np.unique(idx)[:5].tolist()} for logits "
                    "that define no distribution")
 
 
 def _accepted(idx):
-    raise _Outcome("accepted silently", f"returned ids {np.unique(idx)[:5].tolist()} for an invalid parameter")
+    raise Outcome("accepted silently", f"returned ids {np.unique(idx)[:5].tolist()} for an invalid parameter")
 
 
 def _cases():
@@ -129,10 +129,10 @@ def _cases():
     return cases
 
 
-def _run_case(rec: _Recorder, fn: Callable, seed: int, probe, desc, domain, x, t, kw, chk) -> None:
+def _run_case(rec: Recorder, fn: Callable, seed: int, probe, desc, domain, x, t, kw, chk) -> None:
     def body():
-        out = _call(fn, x, t, seed=seed, **kw)
-        return chk(_indices(out, int(x.shape[0]), int(x.shape[1])))
+        out = call(fn, x, t, seed=seed, **kw)
+        return chk(indices(out, int(x.shape[0]), int(x.shape[1])))
 
     rec.run(probe, desc, domain, body)
     f = rec.findings[-1]
@@ -142,7 +142,7 @@ def _run_case(rec: _Recorder, fn: Callable, seed: int, probe, desc, domain, x, t
         rec.findings[-1] = Finding(f.probe, f.input, f.domain, f.outcome, "ok", "always the +inf token (limit)")
 
 
-def _adversarial(rec: _Recorder, fn: Callable, seed: int) -> None:
+def _adversarial(rec: Recorder, fn: Callable, seed: int) -> None:
     from harness.probes.adversarial import MODES, adversarial_streams
 
     calls = [(np.array([NEG, 0.5, 0.0, 1.0]), {}, [0]),
@@ -155,11 +155,11 @@ def _adversarial(rec: _Recorder, fn: Callable, seed: int) -> None:
             with adversarial_streams(mode) as st:
                 try:
                     for x, kw, forbidden in calls:
-                        out = _call(fn, _batch(x, 1024), 1.0, seed=seed, **kw)
-                        idx = _indices(out, 1024, x.size)
+                        out = call(fn, _batch(x, 1024), 1.0, seed=seed, **kw)
+                        idx = indices(out, 1024, x.size)
                         hit = np.isin(idx, forbidden)
                         if hit.any():
-                            raise _Outcome("silent wrong answer", f"masked / filtered-out token(s) "
+                            raise Outcome("silent wrong answer", f"masked / filtered-out token(s) "
                                            f"{np.unique(idx[hit]).tolist()} returned {int(hit.sum())} times "
                                            f"(logits {x.tolist()}, {kw or 'no filter'})")
                 finally:
@@ -174,14 +174,22 @@ def _adversarial(rec: _Recorder, fn: Callable, seed: int) -> None:
                                        "and exponential primitives")
 
 
-def probe_token(fn: Callable, seed: int, adversarial: bool = True, bad_inputs: bool = True) -> list[Finding]:
-    """Bad-input and adversarial findings for a token-kind target."""
-    rec = _Recorder("probe")
-    if bad_inputs:
-        for i, case in enumerate(_cases()):
-            _run_case(rec, fn, seed + i, *case)
-    if adversarial:
-        adv = _Recorder("adversarial")
-        _adversarial(adv, fn, seed)
-        rec.findings.extend(adv.findings)
-    return rec.findings
+def bad_inputs(fn: Callable, rec: Recorder, seed: int) -> None:
+    """The bad-input cases of a token-kind target, recorded on ``rec``."""
+    for i, case in enumerate(_cases()):
+        _run_case(rec, fn, seed + i, *case)
+
+
+def adversarial(fn: Callable, rec: Recorder, seed: int) -> None:
+    """The adversarial-stream cases of a token-kind target, recorded on ``rec``."""
+    _adversarial(rec, fn, seed)
+
+
+def select(fn, x, n, seed):
+    """Reach probe: the ids drawn for ``n`` rows of the K = 2 logits ``x`` at T = 1."""
+    import torch
+
+    xt = torch.as_tensor(x, dtype=torch.float64).expand(n, -1).contiguous()
+    with torch.no_grad():
+        ids = fn(xt, 1.0, seed=seed)
+    return np.asarray(torch.as_tensor(ids).cpu()).reshape(-1)

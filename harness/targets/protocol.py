@@ -12,60 +12,42 @@ the trial call is left to the checks (they report it as a FAIL naming the cause)
 from __future__ import annotations
 
 import inspect
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
-from harness.checker.targets import TargetLoadError
+from harness.kinds.base import Kind, all_kinds, get_kind, kind_names
+from harness.targets.loading import TargetLoadError
 from harness.checks.samplers import describe_non_array
 
-__all__ = ["ProtocolMismatch", "SIGNATURES", "check_protocol"]
+__all__ = ["ProtocolMismatch", "check_protocol", "signatures"]
 
-#: The call each kind makes, as a user reads it (README "Sampler protocols").
-SIGNATURES: dict[str, str] = {
-    "categorical": "fn(logits: ndarray (K,), n: int, seed: int) -> n integers in [0, K)",
-    "relaxed": "fn(logits: ndarray (K,), temperature: float, n: int, seed: int) -> (n, K) points on the simplex",
-    "noise": "fn(shape: tuple[int, ...], seed: int) -> standard Gumbel draws of that shape",
-    "torch": "fn(logits: Tensor, tau=float, hard=bool, dim=int) -> Tensor of the logits' shape "
-             "(the contract of torch.nn.functional.gumbel_softmax)",
-}
+
+def signatures() -> dict[str, str]:
+    """The call each registered kind makes, as a user reads it (README "Sampler protocols")."""
+    return {k.name: k.signature for k in all_kinds()}
 
 
 class ProtocolMismatch(TargetLoadError):
     """The callable does not fit the protocol of the requested kind (CLI exit status 2)."""
 
 
-_X = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
+def _mismatch(name: str, kind: Kind, why: str) -> ProtocolMismatch:
+    others = [k for k in kind_names() if k != kind.name]
+    return ProtocolMismatch(f"protocol mismatch: {name} does not fit --kind {kind.name}: {why}. The {kind.name} "
+                            f"protocol is {kind.signature} (other kinds: {', '.join(others)}; README 'Sampler "
+                            "protocols')")
 
 
-def _trial(kind: str) -> tuple[tuple, dict, tuple]:
-    """(args, kwargs, expected output shape) of the trial call of ``kind``."""
-    if kind == "categorical":
-        return (_X.copy(), 3, 12345), {}, (3,)
-    if kind == "relaxed":
-        return (_X.copy(), 1.0, 3, 12345), {}, (3, 4)
-    if kind == "noise":
-        return ((3,), 12345), {}, (3,)
-    import torch
-
-    x = torch.as_tensor(_X, dtype=torch.float64).expand(3, -1).contiguous()
-    return (x,), {"tau": 1.0, "hard": False, "dim": -1}, (3, 4)
-
-
-def _mismatch(name: str, kind: str, why: str) -> ProtocolMismatch:
-    others = [k for k in SIGNATURES if k != kind]
-    return ProtocolMismatch(f"protocol mismatch: {name} does not fit --kind {kind}: {why}. The {kind} protocol "
-                            f"is {SIGNATURES[kind]} (other kinds: {', '.join(others)}; README 'Sampler protocols')")
-
-
-def check_protocol(fn: Callable, kind: str, name: str, call: Callable | None = None) -> None:
+def check_protocol(fn: Callable, kind: Any, name: str, call: Callable | None = None) -> None:
     """Raise :class:`ProtocolMismatch` unless ``fn`` takes the ``kind`` call and returns an array
     of the protocol's shape for a tiny input. ``call`` (default ``fn``) makes the trial call,
-    e.g. a :class:`~harness.run.guard.GuardedTarget` with a timeout. Kinds this module does not
-    know are not checked."""
-    if kind not in SIGNATURES:
+    e.g. a :class:`~harness.run.guard.GuardedTarget` with a timeout. A kind without a ``trial``
+    is not checked."""
+    kind = get_kind(kind)
+    if kind.trial is None:
         return
-    args, kwargs, shape = _trial(kind)
+    args, kwargs, shape = kind.trial()
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):  # builtins / C functions without a signature
@@ -76,7 +58,7 @@ def check_protocol(fn: Callable, kind: str, name: str, call: Callable | None = N
         except TypeError as exc:
             why = f"its signature {name.split(':')[-1]}{sig} cannot take the call ({exc})"
             raise _mismatch(name, kind, why) from None
-    if kind == "torch":
+    if kind.seeds_torch:
         import torch
 
         torch.manual_seed(12345)

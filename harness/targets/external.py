@@ -59,10 +59,21 @@ from typing import Any
 import numpy as np
 
 from harness.checks.samplers import TargetError
+from harness.kinds.base import all_kinds, get_kind
 
-__all__ = ["CommandTarget", "check_samples", "read_array", "COMMAND_KINDS"]
+__all__ = ["CommandTarget", "FixedSample", "read_array", "command_kinds", "load_array", "OFFLINE_STATEMENT"]
 
-COMMAND_KINDS = ("categorical", "relaxed", "noise")
+
+def command_kinds() -> list[str]:
+    """The kinds a command template or a fixed sample can reach (their ``external`` protocol)."""
+    return [k.name for k in all_kinds() if k.external is not None]
+
+
+def _external(kind: str, what: str):
+    k = get_kind(kind)
+    if k.external is None:
+        raise ValueError(f"{what} has kind {' / '.join(command_kinds())}, not {kind!r}")
+    return k.external
 _PLACEHOLDERS = ("n", "seed", "k", "temperature", "logits", "logits_npy", "out")
 
 
@@ -103,8 +114,7 @@ class CommandTarget:
     """A protocol callable that runs ``template`` per call (module doc). Picklable."""
 
     def __init__(self, template: str, kind: str, *, timeout: float | None = 120.0, cwd: str | None = None):
-        if kind not in COMMAND_KINDS:
-            raise ValueError(f"a command target has kind {' / '.join(COMMAND_KINDS)}, not {kind!r}")
+        self.protocol = _external(kind, "a command target")
         try:
             self.argv = shlex.split(template)
         except ValueError as exc:
@@ -128,16 +138,8 @@ class CommandTarget:
 
     # the protocols ------------------------------------------------------------------
     def __call__(self, *args: Any) -> np.ndarray:
-        if self.kind == "categorical":
-            logits, n, seed = args
-            return self._run(np.asarray(logits, dtype=np.float64), int(n), int(seed), None, (int(n),))
-        if self.kind == "relaxed":
-            logits, t, n, seed = args
-            x = np.asarray(logits, dtype=np.float64)
-            return self._run(x, int(n), int(seed), float(t), (int(n), x.shape[-1]))
-        shape, seed = args
-        shape = tuple(int(s) for s in shape)
-        return self._run(np.zeros(0), int(np.prod(shape)) if shape else 1, int(seed), None, shape)
+        x, n, seed, t, shape = self.protocol.request(args)
+        return self._run(np.zeros(0) if x is None else x, n, seed, t, shape)
 
     def _run(self, x: np.ndarray, n: int, seed: int, t: float | None, shape: tuple) -> np.ndarray:
         line = " ".join(_fmt(v) for v in x.ravel()) + "\n"
@@ -164,10 +166,10 @@ class CommandTarget:
             raise TargetError(f"{what} returned {arr.size} values, expected {int(np.prod(shape))} "
                               f"(shape {shape})")
         arr = arr.reshape(shape)
-        if self.kind == "categorical" and arr.dtype.kind == "f" and np.all(np.isfinite(arr)) \
+        if self.protocol.integer_output and arr.dtype.kind == "f" and np.all(np.isfinite(arr)) \
                 and np.all(arr == np.round(arr)):
             arr = arr.astype(np.int64)
-        elif self.kind != "categorical" and arr.dtype.kind in "iu":
+        elif not self.protocol.integer_output and arr.dtype.kind in "iu":
             arr = arr.astype(np.float64)
         return arr
 
@@ -239,21 +241,18 @@ class FixedSample:
         return out
 
     def __call__(self, *args):
-        if self.kind == "noise":
-            shape, _seed = args
-            return self._next(int(np.prod(shape))).reshape(shape)
-        if self.kind == "categorical":
-            logits, n, _seed = args
-        else:
-            logits, t, n, _seed = args
-            if self.temperature is None or not math.isclose(t, self.temperature):
-                raise TargetError(f"the fixed sample was drawn at T = {self.temperature}, not {t}")
-        if not np.array_equal(np.asarray(logits, dtype=np.float64), self.logits):
+        logits, n, _seed, t, shape = get_kind(self.kind).external.request(args)
+        if logits is None:
+            return self._next(n).reshape(shape)
+        if t is not None and (self.temperature is None or not math.isclose(t, self.temperature)):
+            raise TargetError(f"the fixed sample was drawn at T = {self.temperature}, not {t}")
+        if not np.array_equal(logits, self.logits):
             raise TargetError("a fixed sample cannot be redrawn for other logits")
-        return self._next(int(n))
+        return self._next(n)
 
 
-def _load(path: str, what: str) -> np.ndarray:
+def load_array(path: str, what: str) -> np.ndarray:
+    """The numbers of a samples / logits file (text or ``.npy``); ``ValueError`` when unusable."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
@@ -263,79 +262,3 @@ def _load(path: str, what: str) -> np.ndarray:
         return read_array(data, f"{what} file {path}")
     except TargetError as exc:
         raise ValueError(str(exc)) from None
-
-
-def check_samples(samples_path: str, logits_path: str | None, kind: str, *, temperature: float | None = None,
-                  alpha: float = 0.01, name: str | None = None):
-    """Check a fixed sample (module doc). Returns a :class:`~harness.checker.api.CheckResult`;
-    ``ValueError`` for unusable files or arguments."""
-    import time
-    from dataclasses import replace
-
-    from harness.checks import claims as sc
-    from harness.core.budgets import get_budget
-    from harness.checker.api import CheckResult, _versions
-    from harness.core.context import RunContext
-    from harness.core.verdict import judge_family
-
-    t0 = time.perf_counter()
-    if kind not in COMMAND_KINDS:
-        raise ValueError(f"--samples supports kinds {', '.join(COMMAND_KINDS)}, not {kind!r}")
-    s = _load(samples_path, "samples")
-    if kind != "categorical":
-        s = s.astype(np.float64)
-    x = None
-    if kind != "noise":
-        if not logits_path:
-            raise ValueError(f"--samples with --kind {kind} needs --logits FILE (the logits the sample was drawn for)")
-        x = _load(logits_path, "logits").astype(np.float64).ravel()
-        if x.size < 2:
-            raise ValueError(f"the logits file {logits_path!r} holds {x.size} value(s); need K >= 2")
-    if kind == "categorical":
-        s = s.ravel()
-        if s.size == 0 or not np.all(np.isfinite(s)) or np.any(s != np.round(s)) or s.min() < 0 or s.max() >= x.size:
-            raise ValueError(f"the samples must be integers in [0, {x.size}) (K from the logits file)")
-        s = s.astype(np.int64)
-        checks = [("T1.law.offline", lambda fn, ctx: sc.categorical_law(fn, x, s.size, ctx, check="T1.law.offline",
-                                                                         label="offline sample"))]
-    elif kind == "relaxed":
-        if temperature is None or not temperature > 0:
-            raise ValueError("--samples with --kind relaxed needs --temperature T > 0 (the sample's temperature)")
-        if s.ndim == 1:
-            if s.size % x.size:
-                raise ValueError(f"{s.size} values are not rows of K = {x.size}")
-            s = s.reshape(-1, x.size)
-        if s.shape[1] != x.size:
-            raise ValueError(f"the samples have {s.shape[1]} columns, the logits K = {x.size}")
-        n = s.shape[0]
-        checks = [("C3.round.offline", lambda fn, ctx: sc.rounding_law(fn, x, temperature, n, ctx,
-                                                                        check="C3.round.offline")),
-                  ("C2.scale.offline", lambda fn, ctx: sc.logratio_scale(fn, x, temperature, n, ctx,
-                                                                          check="C2.scale.offline")),
-                  ("C2.marginal.offline", lambda fn, ctx: sc.logratio_marginal(fn, x, temperature, n, ctx,
-                                                                               check="C2.marginal.offline"))]
-    else:
-        s = s.ravel()
-        n = s.size
-        checks = [("N.law.offline", lambda fn, ctx: sc.noise_law(fn, n, ctx, check="N.law.offline")),
-                  ("N.tail.offline", lambda fn, ctx: sc.noise_tail(fn, n, ctx, check="N.tail.offline"))]
-    fixed = FixedSample(s, x, kind, temperature)
-    sizes = {"T1.law.offline": 1, "C3.round.offline": 1, "C2.scale.offline": 1, "C2.marginal.offline": x.size - 1
-             if x is not None else 0, "N.law.offline": 2, "N.tail.offline": 1}
-    family = sum(sizes[c] for c, _ in checks)
-    b = replace(get_budget("quick"), name="offline", alpha=float(alpha))
-    ctx = RunContext(budget=b, seed=0, family_size=family, reproduce="")
-    verdicts, timings = [], {}
-    for cid, body in checks:
-        t1 = time.perf_counter()
-        vs = body(fixed, ctx)
-        timings[cid] = round(time.perf_counter() - t1, 3)
-        verdicts += [replace(v, seed=None, reproduce="", details={**dict(v.details), "plan_check": cid,
-                                                                  "offline": True}) for v in vs]
-    judged = judge_family(verdicts, b.alpha)
-    return CheckResult(target=name or f"samples:{samples_path}", kind=kind, budget="offline", seed=0, alpha=b.alpha,
-                       family_size=family, verdicts=judged, findings=[], timings=timings,
-                       seconds=round(time.perf_counter() - t0, 3),
-                       plan=[{"id": c, "claim": c.split(".")[0], "title": c, "size": sizes[c], "column": c}
-                             for c, _ in checks],
-                       info={"versions": _versions(), "offline": OFFLINE_STATEMENT, "n": int(len(s))})

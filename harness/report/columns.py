@@ -1,0 +1,3 @@
+"""Column names shared by the report's tables and figures."""
+
+SMALLEST_P = "smallest p (level needed)"

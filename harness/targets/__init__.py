@@ -1,0 +1,1 @@
+"""How a target is reached: loading ``MODULE:CALLABLE`` and built-in names (:mod:`~harness.targets.loading`), the protocol trial (:mod:`~harness.targets.protocol`), command templates and fixed samples (:mod:`~harness.targets.external`)."""
