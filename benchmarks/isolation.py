@@ -66,7 +66,7 @@ print(json.dumps(r))
 PLAN = """
 import json, sys
 from harness.core.budgets import get_budget
-from harness.kinds.plans import plan_for
+from harness.kinds import plan_for
 from harness.targets.loading import BUILTINS  # a built-in's kind (both harnesses have BUILTINS)
 print(json.dumps([c.id for c in plan_for(BUILTINS[sys.argv[1]].kind, get_budget(sys.argv[2]))]))
 """

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from harness.core.version import __version__
 
 _LAZY = {
     "BUDGETS": "harness.core.budgets",

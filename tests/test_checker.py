@@ -11,7 +11,7 @@ import pytest
 
 from harness.core.budgets import get_budget
 from harness.checker import CheckResult, ConformanceError, assert_conforms, check_sampler, plan_for, power_targets
-from harness.kinds.plans import select
+from harness.kinds import select
 from harness.checks.samplers import reference_categorical, reference_relaxed
 
 ALPHA = 1e-4  # the family alpha of every budget (confirmed p-values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from harness.core.budgets import get_budget
-from harness.kinds.plans import plan_for
+from harness.kinds import plan_for
 
 import pytest
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from harness.checker import check_sampler
-from harness.targets.external import CommandTarget, check_samples
+from harness.checker.offline import check_samples
+from harness.targets.external import CommandTarget
 from harness.cli import main
 from harness.checks.samplers import TargetError
 

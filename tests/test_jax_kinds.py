@@ -10,15 +10,15 @@ import pytest
 
 from harness.checker import check_sampler
 from harness.kinds.jax import (
-    JAX_MUTANTS, JaxCategorical, JaxNoise, JaxRelaxed, as_protocol, gumbel_softmax, jax_key, random_categorical,
+    JAX_MUTANTS, JaxCategorical, JaxNoise, JaxRelaxed, gumbel_softmax, jax_key, random_categorical,
     random_gumbel,
 )
-from harness.kinds.plans import KINDS, plan_for
+from harness.kinds import get_kind, kind_names, plan_for
 from harness.core.budgets import get_budget
 
 
 def test_kinds_registered_and_plans_reuse_the_numpy_ids():
-    assert {"jax-categorical", "jax-relaxed", "jax-noise"} <= set(KINDS)
+    assert {"jax-categorical", "jax-relaxed", "jax-noise"} <= set(kind_names())
     b = get_budget("quick")
     ids = [c.id for c in plan_for("jax-relaxed", b)]
     assert ids[:len(plan_for("relaxed", b))] == [c.id for c in plan_for("relaxed", b)]
@@ -36,9 +36,10 @@ def test_keys_are_derived_from_the_seed_and_adapters_pickle():
     assert np.array_equal(cat(np.log([0.2, 0.8]), 50, 3), cat(np.log([0.2, 0.8]), 50, 3))
     for ad in (cat, JaxRelaxed(gumbel_softmax), JaxNoise(random_gumbel)):
         assert type(pickle.loads(pickle.dumps(ad))) is type(ad)
-    fn, kind = as_protocol(random_gumbel, "jax-noise")
+    fn, kind = get_kind("jax-noise").protocol_view(random_gumbel)
+    kind = kind.name
     assert kind == "noise" and isinstance(fn, JaxNoise)
-    assert as_protocol(random_gumbel, "noise") == (random_gumbel, "noise")
+    assert get_kind("noise").protocol_view(random_gumbel) == (random_gumbel, get_kind("noise"))
 
 
 def test_reference_gumbel_softmax_gradients_pass():

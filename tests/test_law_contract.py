@@ -9,7 +9,7 @@ import pytest
 
 from harness.core.budgets import get_budget
 from harness.checker import ConformanceError, assert_conforms, check_sampler, plan_for
-from harness.probes.contract import contract_findings
+from harness.kinds import get_kind
 from harness.cli import main
 
 pytest_plugins = ["pytester"]
@@ -161,7 +161,7 @@ def test_rows_summing_to_1001_name_the_cause():
                                         (ignores_seed_fixed, "ignores its seed"),
                                         (gumbel_max, "ok")])
 def test_reproducibility_probe(fn, outcome):
-    (f,) = [f for f in contract_findings(fn, "categorical", seed=3) if f.probe == "contract.reproducible"]
+    (f,) = [f for f in get_kind("categorical").contract(fn, 3) if f.probe == "contract.reproducible"]
     assert f.outcome == outcome
     assert f.severity == ("ok" if outcome == "ok" else "fail")
 
@@ -177,14 +177,14 @@ def test_seed_ignoring_target_fails_the_contract_not_the_law():
 def test_reproducibility_probe_passes_correct_builtins(kind, name):
     from harness.targets.loading import BUILTINS
 
-    fs = {f.probe: f for f in contract_findings(BUILTINS[name].factory(), kind, seed=1)}
+    fs = {f.probe: f for f in get_kind(kind).contract(BUILTINS[name].factory(), 1)}
     assert fs["contract.reproducible"].severity == "ok"
     if kind != "noise":
         assert fs["contract.precision"].severity == "ok" and fs["contract.input_unchanged"].severity == "ok"
 
 
 def test_mutating_sampler_is_told_so():
-    (f,) = [f for f in contract_findings(mutates_input, "categorical") if f.probe == "contract.input_unchanged"]
+    (f,) = [f for f in get_kind("categorical").contract(mutates_input, 0) if f.probe == "contract.input_unchanged"]
     assert f.severity == "fail" and "modified the logits" in f.detail
 
 

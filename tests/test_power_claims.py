@@ -21,7 +21,8 @@ import pytest
 from scipy import stats
 
 from harness.core.budgets import get_budget
-from harness.kinds.plans import LOGITS, plan_for
+from harness.kinds import plan_for
+from harness.kinds.common import LOGITS
 from harness.checks.builders import discrete_verdict, stage_for, z_verdict
 from harness.stats.calibration import clopper_pearson
 from harness.stats.confirm import STAGE_POWER

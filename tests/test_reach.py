@@ -9,6 +9,7 @@ import pytest
 
 import harness.mutants.catalogue as mm
 from harness.checker import check_sampler
+from harness.kinds import get_kind
 from harness.probes.reach import GRADES, Reach, grade_of, measure_gap, measure_noise, reach_findings
 from harness.mutants.catalogue import MUTANTS
 
@@ -48,7 +49,7 @@ def test_a_full_quick_check_of_a_thorough_tail_mutant_fails_by_the_reach_alone()
     ("torch", mm.torch_gumbel_softmax()),
 ])
 def test_correct_builder_configurations_keep_the_float64_promise(kind, fn):
-    (f,) = reach_findings(fn, kind, seed=0)
+    (f,) = reach_findings(fn, get_kind(kind).reach, seed=0)
     assert f.severity == "ok" and f.outcome == "float64-grade reach", f
 
 
@@ -60,7 +61,8 @@ def test_no_correct_builtin_is_flagged(name):
     from harness.targets.loading import BUILTINS
 
     b = BUILTINS[name]
-    (f,) = reach_findings(b.factory(), b.kind, seed=0)
+    fn, kind = get_kind(b.kind).protocol_view(b.factory())
+    (f,) = reach_findings(fn, kind.reach, seed=0)
     assert f.severity in ("ok", "info"), f
     if name in ("torch-categorical", "torch-multinomial"):  # C++ samplers: no stream reaches them
         assert f.outcome == "not measurable"
@@ -79,7 +81,7 @@ def test_exact_reaches():
     assert b24.missing_mass == pytest.approx(2 * 2.0 ** -24, rel=0.01)
     b31 = measure_noise(MUTANTS["noise_bits31"].fn)
     assert b31.hi == pytest.approx(-math.log(-math.log1p(-2.0 ** -31)), abs=1e-9) and b31.grade == "31-bit"
-    g = measure_gap(MUTANTS["cat_bits24"].fn, "categorical")
+    g = measure_gap(MUTANTS["cat_bits24"].fn, get_kind("categorical").reach.select)
     assert g.gap == pytest.approx(24 * math.log(2) + math.log(24 * math.log(2)), abs=0.02)  # 16.64 + 2.81
     assert g.missing_mass == pytest.approx(1 / (1 + math.exp(g.gap)))
 
@@ -98,7 +100,7 @@ def test_precision_claim_attribute_lowers_the_promise():
         def __call__(self, logits, n, seed):
             return MUTANTS["cat_bits24"].fn(logits, n, seed)
 
-    (f,) = reach_findings(Claimed(), "categorical")
+    (f,) = reach_findings(Claimed(), get_kind("categorical").reach)
     assert f.severity == "ok" and "gumbel_harness_precision" in f.detail
     res = check_sampler(Claimed(), "categorical", budget="quick", only="none", probes=False, adversarial=True)
     (f,) = [f for f in res.findings if f.probe == "reach.gap"]  # seen through the guards too
@@ -109,5 +111,5 @@ def test_unreached_target_is_not_measurable():
     def legacy(shape, seed):  # np.random.seed-style generator: the streams cannot reach it
         return np.random.RandomState(seed).gumbel(size=shape)
 
-    (f,) = reach_findings(legacy, "noise")
+    (f,) = reach_findings(legacy, get_kind("noise").reach)
     assert f.outcome == "not measurable" and f.severity == "info"

@@ -13,11 +13,12 @@ import torch
 
 from harness.core.budgets import get_budget
 from harness.checker import check_sampler
-from harness.kinds.plans import KINDS, plan_for
+from harness.kinds import kind_names, plan_for
 from harness.kinds.token.plan import (GRADES, TOKEN_LOGITS, Row, tail_gap_for, tail_grade_power, tail_n,
                                         tail_power_table, token_counts)
 from harness.cli import main
-from harness.mutants.catalogue import MUTANTS, run_mutant
+from harness.checker.mutants import run_mutant
+from harness.mutants.catalogue import MUTANTS
 from reference.torch_token_sampler import sample_tokens
 
 SMALL = ["TK.law.v8", "TK.law.v64", "TK.batch", "TK.temp", "TK.filter.top_k", "TK.filter.top_p",
@@ -27,7 +28,7 @@ HF = importlib.util.find_spec("transformers") is not None
 
 
 def test_token_kind_is_registered_and_plan_is_one_family():
-    assert "token" in KINDS
+    assert "token" in kind_names()
     plan = plan_for("token", get_budget("standard"))
     ids = [c.id for c in plan]
     assert len(ids) == len(set(ids))

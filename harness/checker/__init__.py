@@ -54,6 +54,7 @@ _LAZY = {
     "Kind": "harness.kinds",
     "register": "harness.kinds",
     "Finding": "harness.probes.findings",
+    "probe_target": "harness.kinds",
     "ProtocolMismatch": "harness.targets.protocol",
     "BUILTINS": "harness.targets.loading",
     "BuiltinTarget": "harness.targets.loading",

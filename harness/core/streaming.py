@@ -7,7 +7,7 @@ from __future__ import annotations
 import operator
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from harness.core.parallel import child_seed, root_seed, run_chunks
 from reference.numpy_sampler import (DEFAULT_BLOCK_ELEMENTS, DEFAULT_CHUNK_ELEMENTS, Method, SeedLike, check_dtype, check_method, check_n, counts_chunk, prepare_logits, race_weights)

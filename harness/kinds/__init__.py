@@ -26,12 +26,18 @@ from harness.kinds.base import (NO_CHECKS, BuiltinTarget, ExternalProtocol, Kind
 
 __all__ = ["Kind", "PlannedCheck", "BuiltinTarget", "ExternalProtocol", "UnknownKind", "get_kind", "kind_names",
            "all_kinds", "register", "unregister", "plan_for", "power_targets", "select", "matches", "parse_only",
-           "NO_CHECKS"]
+           "NO_CHECKS", "probe_target"]
 
 
 def plan_for(kind: Any, budget) -> list[PlannedCheck]:
     """The checks of ``kind`` (a name or a :class:`Kind`) at ``budget``."""
     return get_kind(kind).plan(budget)
+
+
+def probe_target(fn, kind: Any, **kwargs: Any) -> list:
+    """The findings of ``kind``'s probes on ``fn`` (:meth:`Kind.probe`: ``seed``, ``adversarial``,
+    ``bad_inputs``, ``hook``)."""
+    return get_kind(kind).probe(fn, **kwargs)
 
 
 def power_targets(kind: Any, budget, family_size: int, device: str = "cpu") -> dict[str, Any]:

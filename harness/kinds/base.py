@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from harness.checks.builders import confirm_verdicts, confirmation_context
@@ -234,6 +234,7 @@ class Kind:
     external: ExternalProtocol | None = None
     description: str = ""
     short: str = ""
+    module: str = ""  # the module that registered the kind (set by :func:`register`)
 
     @property
     def abbrev(self) -> str:
@@ -306,12 +307,20 @@ _REGISTRY: dict[str, Kind] = {}
 
 
 def register(kind: Kind, *, replace: bool = False) -> Kind:
-    """Register ``kind`` (its ``name`` becomes a ``--kind`` / ``kind=`` value). ``ValueError`` when
-    the name is taken (``replace=True`` overrides it)."""
+    """Register ``kind`` (its ``name`` becomes a ``--kind`` / ``kind=`` value) and return it, with
+    ``module`` set to the calling module (a supervised worker imports that module to know the
+    kind). ``ValueError`` when another module took the name (``replace=True`` overrides it);
+    re-importing the same module re-registers it."""
     if not isinstance(kind, Kind):
         raise TypeError(f"register() takes a Kind, got {type(kind).__name__}")
-    if kind.name in _REGISTRY and not replace and _REGISTRY[kind.name] is not kind:
-        raise ValueError(f"kind {kind.name!r} is already registered")
+    if not kind.module:
+        import dataclasses
+        import sys
+
+        kind = dataclasses.replace(kind, module=sys._getframe(1).f_globals.get("__name__", ""))
+    old = _REGISTRY.get(kind.name)
+    if old is not None and not replace and old.module != kind.module:
+        raise ValueError(f"kind {kind.name!r} is already registered (by {old.module})")
     _REGISTRY[kind.name] = kind
     return kind
 

@@ -7,7 +7,6 @@ reference race) and power statement (any alternative at TV 0.002 on ``T1.law.pow
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
@@ -20,7 +19,7 @@ from harness.kinds.base import BuiltinTarget, ExternalProtocol, Kind, PlannedChe
 from harness.kinds.common import LOGITS, seeded_torch, tail_gap, tv_power
 from harness.probes.adversarial import adversarial_probe
 from harness.probes.contract import contract_findings
-from harness.probes.findings import NAN, NEG, POS, Outcome, Recorder, call, indices, mini_law
+from harness.probes.findings import LAW_THRESHOLD, NAN, NEG, POS, Finding, Outcome, Recorder, call, indices, mini_law
 from harness.probes.reach import ReachStrategy
 from reference.softmax import softmax
 

@@ -19,13 +19,14 @@ from harness.kinds.base import BuiltinTarget, ExternalProtocol, Kind, PlannedChe
 from harness.kinds.common import LOGITS, seeded_torch, temperature_power
 from harness.probes.adversarial import adversarial_probe
 from harness.probes.contract import contract_findings
-from harness.probes.findings import NAN, NEG, POS, Finding, Outcome, Recorder, call, mini_law, simplex
+from harness.probes.findings import LAW_THRESHOLD, NAN, NEG, POS, Finding, Outcome, Recorder, call, mini_law, simplex
 from harness.probes.reach import ReachStrategy
 from reference.softmax import softmax
 
 __all__ = ["KIND", "plan", "entries", "cases", "soften", "torch_relaxed_onehot"]
 
 SIGNATURE = "fn(logits: ndarray (K,), temperature: float, n: int, seed: int) -> (n, K) points on the simplex"
+LOG4 = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
 
 
 # ------------------------------------------------------------------ plan ------------------

@@ -9,16 +9,14 @@ for this kind (``torch.manual_seed``), so changes of that state are the protocol
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Callable
 
 import numpy as np
 
 from harness.checks import claims as sc
-from harness.checks.builders import deterministic_verdict, error_verdict
-from harness.checks.samplers import (TargetError, onehot_rows, simplex_tolerance, to_numpy, torch_as_categorical,
-                                     torch_as_relaxed)
+from harness.checks.samplers import to_numpy, torch_as_categorical, torch_as_relaxed
 from harness.core.budgets import Budget
+from harness.checks.torch_contract import axis_check, dim0_categorical, dtype_check, mixed_batch
 from harness.kinds.base import BuiltinTarget, Kind, PlannedCheck, load_callable, mk, register
 from harness.kinds.common import LOGITS, temperature_power, tv_power
 from harness.kinds.relaxed import cases as relaxed_cases
@@ -26,7 +24,7 @@ from harness.kinds.relaxed import entries as relaxed_entries
 from harness.kinds.relaxed import soften
 from harness.probes.adversarial import adversarial_probe
 from harness.probes.contract import contract_findings
-from harness.probes.findings import NAN, NEG, Finding, Outcome, Recorder, call, mini_law, simplex
+from harness.probes.findings import LAW_THRESHOLD, NAN, NEG, Finding, Outcome, Recorder, call, mini_law, simplex
 from harness.probes.reach import ReachStrategy
 from reference.softmax import softmax
 
@@ -38,141 +36,6 @@ LOG4 = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
 
 
 # ------------------------------------------------------------------ plan ------------------
-
-def _torch_dim0_categorical(fn: Callable) -> Callable:
-    """Categorical sampler through ``dim=0`` of a transposed (non-contiguous) ``(K, n)`` view."""
-    import torch
-
-    def sampler(logits: np.ndarray, n: int, seed: int):
-        torch.manual_seed(int(seed) % (2**63))
-        k = logits.shape[-1]
-        base = torch.as_tensor(logits, dtype=torch.float64).expand(n, k).contiguous()
-        x = base.t()  # (K, n), strides (1, K): non-contiguous
-        assert not x.is_contiguous() or n == 1
-        with torch.no_grad():
-            y = fn(x, tau=1.0, hard=True, dim=0)
-        if not isinstance(y, torch.Tensor):
-            raise TargetError(f"dim=0 call returned {type(y).__name__}, expected a tensor")
-        if tuple(y.shape) != (k, n):
-            raise TargetError(f"dim=0 on a ({k}, {n}) input returned shape {tuple(y.shape)}")
-        yn = y.detach().cpu().double().numpy()
-        ok = onehot_rows(yn, axis=0)
-        if not ok.all():
-            raise TargetError(f"hard=True, dim=0: {int((~ok).sum())} of {n} columns are not exactly one-hot "
-                              "along dim 0 (dim ignored: normalised along the last axis?)")
-        return np.argmax(yn, axis=0)
-
-    return sampler
-
-
-def _torch_mixed_batch(fn: Callable, other: np.ndarray) -> Callable:
-    """Categorical sampler whose rows alternate ``logits`` / ``other`` in one batch; returns the
-    indices of the ``logits`` rows. Rows mixed, broadcast wrongly or sharing noise fail the law."""
-    import torch
-
-    def sampler(logits: np.ndarray, n: int, seed: int):
-        torch.manual_seed(int(seed) % (2**63))
-        k = logits.shape[-1]
-        x = torch.empty((2 * n, k), dtype=torch.float64)
-        x[0::2] = torch.as_tensor(logits, dtype=torch.float64)
-        x[1::2] = torch.as_tensor(other, dtype=torch.float64)
-        with torch.no_grad():
-            y = fn(x, tau=1.0, hard=True, dim=-1)
-        if not isinstance(y, torch.Tensor) or tuple(y.shape) != (2 * n, k):
-            raise TargetError(f"mixed batch of shape {(2 * n, k)} returned "
-                              f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}")
-        yn = y.detach().cpu().double().numpy()[0::2]
-        ok = onehot_rows(yn)
-        if not ok.all():
-            raise TargetError(f"hard=True: {int((~ok).sum())} rows are not exactly one-hot")
-        return np.argmax(yn, axis=1)
-
-    return sampler
-
-
-def _torch_dtype_check(dtype_name: str) -> Callable:
-    def run(fn, ctx, _id):
-        import torch
-
-        dt = getattr(torch, dtype_name)
-        x = torch.as_tensor(LOGITS["power"], dtype=torch.float64).expand(256, -1).to(dt).contiguous()
-        text = (f"{dtype_name} logits -> {dtype_name} output of the same shape, finite, on the simplex "
-                "(hard=True: exactly one-hot)")
-        seed = ctx.seed_for(_id)
-        problems = []
-        try:
-            torch.manual_seed(seed % (2**63))
-            with torch.no_grad():
-                for hard in (False, True):
-                    y = fn(x, tau=1.0, hard=hard, dim=-1)
-                    if not isinstance(y, torch.Tensor):
-                        problems.append(f"hard={hard}: returned {type(y).__name__}")
-                        continue
-                    if y.dtype != dt:
-                        problems.append(f"hard={hard}: output dtype {y.dtype}, expected {dt}")
-                    if tuple(y.shape) != tuple(x.shape):
-                        problems.append(f"hard={hard}: output shape {tuple(y.shape)}, expected {tuple(x.shape)}")
-                        continue
-                    yn = y.detach().cpu().double().numpy()
-                    if not np.all(np.isfinite(yn)):
-                        problems.append(f"hard={hard}: {int(np.sum(~np.isfinite(yn)))} non-finite values")
-                        continue
-                    tol = simplex_tolerance(np.dtype(f"f{min(8, torch.finfo(dt).bits // 8)}"))
-                    dev = float(np.max(np.abs(yn.sum(axis=1) - 1)))
-                    if yn.min() < -tol or dev > tol:
-                        problems.append(f"hard={hard}: off the simplex (min {yn.min():.3g}, max |sum-1| {dev:.3g})")
-                    if hard:
-                        oh = onehot_rows(yn)
-                        if not oh.all():
-                            problems.append(f"hard=True: {int((~oh).sum())} rows not exactly one-hot")
-        except TargetError as exc:
-            return [error_verdict("dtype", _id, text, f"target error: {exc}", seed=seed, alpha=ctx.alpha,
-                                  test="dtype contract")]
-        except Exception as exc:  # noqa: BLE001
-            return [error_verdict("dtype", _id, text, f"target raised {type(exc).__name__}: {exc}", seed=seed,
-                                  alpha=ctx.alpha, test="dtype contract")]
-        v = deterministic_verdict("dtype", _id, text, float(len(problems)), 0.0, test="dtype contract",
-                                  reason="; ".join(problems) or "same dtype, finite, on the simplex",
-                                  details={"dtype": dtype_name})
-        return [replace(v, seed=seed)]
-
-    return run
-
-
-def _torch_axis_check(fn, ctx, _id):
-    """3-D input (B, K, C), dim=1: normalised along dim 1 (soft), one-hot along dim 1 (hard)."""
-    import torch
-
-    text = "3-D logits (B, K, C) with dim=1: y sums to 1 along dim 1; hard=True is one-hot along dim 1"
-    seed = ctx.seed_for(_id)
-    x = torch.as_tensor(LOGITS["power"], dtype=torch.float64)[None, :, None].expand(64, 4, 5).contiguous()
-    problems = []
-    try:
-        torch.manual_seed(seed % (2**63))
-        with torch.no_grad():
-            for hard in (False, True):
-                y = fn(x, tau=1.0, hard=hard, dim=1)
-                if not isinstance(y, torch.Tensor) or tuple(y.shape) != tuple(x.shape):
-                    problems.append(f"hard={hard}: returned "
-                                    f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}")
-                    continue
-                yn = y.double().numpy()
-                if not np.all(np.isfinite(yn)):
-                    problems.append(f"hard={hard}: non-finite values")
-                    continue
-                dev = float(np.max(np.abs(yn.sum(axis=1) - 1)))
-                if dev > 1e-9:
-                    problems.append(f"hard={hard}: sums along dim 1 off by {dev:.3g} (normalised along another dim?)")
-                if hard and not np.all(np.sum(yn == 1, axis=1) == 1):
-                    problems.append("hard=True: not one-hot along dim 1")
-    except TargetError as exc:
-        return [error_verdict("dim", _id, text, f"target error: {exc}", seed=seed, alpha=ctx.alpha, test="dim contract")]
-    except Exception as exc:  # noqa: BLE001
-        return [error_verdict("dim", _id, text, f"target raised {type(exc).__name__}: {exc}", seed=seed,
-                              alpha=ctx.alpha, test="dim contract")]
-    return [replace(deterministic_verdict("dim", _id, text, float(len(problems)), 0.0, test="dim contract",
-                                          reason="; ".join(problems) or "normalised along dim 1"), seed=seed)]
-
 
 def _tail_n(b: Budget, device: str) -> int:
     from harness.kinds.token.plan import tail_n
@@ -227,12 +90,12 @@ def plan(b: Budget) -> list[PlannedCheck]:
          lambda fn, ctx, _id: sc.logratio_scale(torch_as_relaxed(fn, dtype=f32, device=ctx.device),
                                                 L["power"], 1.0, nr, ctx, check=_id)),
         ("dim.law", "C3", f"hard=True law through dim=0 of a transposed (non-contiguous) input, N = {nr:,}", 1,
-         lambda fn, ctx, _id: sc.categorical_law(_torch_dim0_categorical(fn), L["power"], nr, ctx, check=_id,
+         lambda fn, ctx, _id: sc.categorical_law(dim0_categorical(fn), L["power"], nr, ctx, check=_id,
                                                  claim="C3", label="dim=0, transposed")),
         ("batch.mixed", "C3", f"rows with different logits in one batch keep their own law, N = {nr:,}", 1,
-         lambda fn, ctx, _id: sc.categorical_law(_torch_mixed_batch(fn, L["power"][::-1].copy()), L["power"],
+         lambda fn, ctx, _id: sc.categorical_law(mixed_batch(fn, L["power"][::-1].copy()), L["power"],
                                                  nr, ctx, check=_id, claim="C3", label="mixed batch")),
-        ("dim.axis1", "dim", "3-D input, dim=1: normalised / one-hot along dim 1", 0, _torch_axis_check,
+        ("dim.axis1", "dim", "3-D input, dim=1: normalised / one-hot along dim 1", 0, axis_check,
          "contract"),
         ("C3.tail", "C3", f"hard=True tail mass: K = 2, gap {_tail_gap(b, 'cpu'):.1f} nats, N = {_tail_n(b, 'cpu'):,} "
          f"on CPU (x{_tail_n(b, 'cuda') // _tail_n(b, 'cpu')} on CUDA), exact binomial (float32-grade noise caught at thorough / CUDA standard)", 1,
@@ -240,7 +103,7 @@ def plan(b: Budget) -> list[PlannedCheck]:
     ]
     for name in ("float16", "bfloat16", "float32", "float64"):
         entries.append((f"dtype.{name}", "dtype", f"{name} in -> {name} out, finite, on the simplex", 0,
-                        _torch_dtype_check(name), "contract"))
+                        dtype_check(name), "contract"))
     entries += [
         ("G1.jacobian.f64", "G1", "autograd Jacobian = (diag y - y y^T)/T on own output, T = 1, float64", 0,
          lambda fn, ctx, _id: sc.jacobian(fn, L["power"], 1.0, ctx, check=_id, dtype=f64)),

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from harness import __version__
+from harness.core.version import __version__
 from harness.core.budgets import Budget
 from harness.checks.builders import error_verdict
 from harness.core.context import RunContext

@@ -160,10 +160,20 @@ def kill_marked(token: str, killed: set[int] | None = None, passes: int = 5) -> 
     return killed
 
 
-def _harness_root() -> str:
-    import harness
+def _kind_module(kind: str | None) -> str | None:
+    """The module that registered ``kind``, for the worker to import first (a kind registered by
+    the user's own module; the built-in kinds come with ``harness.kinds``)."""
+    if kind is None:
+        return None
+    from harness.kinds.base import get_kind
 
-    return os.path.dirname(os.path.dirname(os.path.abspath(harness.__file__)))
+    mod = get_kind(kind).module
+    return None if not mod or mod.startswith("harness.") else mod
+
+
+def _harness_root() -> str:
+    """The directory that holds the ``harness`` package (harness/run/supervisor.py: three up)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Worker:
@@ -379,7 +389,7 @@ class Session:
     def __init__(self, target: tuple, kind: str | None, name: str, *, timeout: float | None,
                  memory_limit: int | None):
         self.payload = {"target": target, "kind": kind, "name": name, "sys_path": list(sys.path),
-                        "cwd": os.getcwd()}
+                        "cwd": os.getcwd(), "kind_module": _kind_module(kind)}
         self.timeout = None if timeout is None or timeout <= 0 else float(timeout)
         self.memory_limit = memory_limit
         self.worker: Worker | None = None

@@ -75,6 +75,12 @@ class _Worker:
         os.chdir(p["cwd"])
         src, ref = p["target"]
         self.name = p["name"]
+        if p.get("kind_module"):  # a kind registered by the user's module: register it here too
+            try:
+                importlib.import_module(p["kind_module"])
+            except Exception as exc:  # noqa: BLE001
+                return ("load_error", "TargetLoadError", f"cannot import the module {p['kind_module']!r} that "
+                                                         f"registers kind {p['kind']!r}: {type(exc).__name__}: {exc}")
         if src == "object":
             try:
                 spec = TargetSpec("object", pickle.loads(ref), p["kind"], p["name"])

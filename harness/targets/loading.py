@@ -11,7 +11,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
-from harness.kinds.base import BuiltinTarget, UnknownKind, all_kinds, get_kind, kind_names
+from harness.kinds.base import BuiltinTarget, all_kinds, get_kind, kind_names
 
 __all__ = ["BuiltinTarget", "BUILTINS", "load_target", "resolve", "describe", "load", "TargetSpec",
            "TargetLoadError", "builtin_names"]
