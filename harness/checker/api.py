@@ -235,8 +235,20 @@ class CheckResult:
             "caught_by": self.caught_by(),
         })
 
-    def to_json(self, **kw) -> str:
-        return json.dumps(self.to_dict(), indent=kw.pop("indent", 2), **kw)
+    def to_json(self, *, full: bool = False, **kw) -> str:
+        """The result as JSON: verdicts and findings, with the long arrays behind the figures
+        replaced by references into :meth:`arrays` (``full=True``: inline, as :meth:`to_dict`)."""
+        from harness.output.bulk import split_bulk
+
+        data = self.to_dict() if full else split_bulk(self.to_dict())[0]
+        return json.dumps(data, indent=kw.pop("indent", 2), **kw)
+
+    def arrays(self) -> dict[str, Any]:
+        """The long arrays that :meth:`to_json` leaves out, by their JSON path
+        (:mod:`harness.output.bulk`; ``--out`` writes them to ``arrays.npz``)."""
+        from harness.output.bulk import split_bulk
+
+        return split_bulk(self.to_dict())[1]
 
 
 def verdict_group(v: Verdict) -> str:

@@ -235,6 +235,7 @@ class Kind:
     description: str = ""
     short: str = ""
     module: str = ""  # the module that registered the kind (set by :func:`register`)
+    param_hints: tuple[str, ...] = ()  # parameter names typical of the kind (protocol-mismatch hints)
 
     @property
     def abbrev(self) -> str:

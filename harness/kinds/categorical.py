@@ -255,4 +255,4 @@ KIND = register(Kind(
     name="categorical", signature=SIGNATURE, plan=plan, trial=trial, bad_inputs=bad_inputs,
     adversarial=adversarial, reach=ReachStrategy(select=select), contract=contract, power=power,
     builtins=BUILTINS, external=ExternalProtocol(request=request, offline=offline, integer_output=True),
-    description="argmax / categorical samplers: n indices per call", short="cat"))
+    description="argmax / categorical samplers: n indices per call", short="cat", param_hints=("logits", "n", "seed", "num_samples")))

@@ -169,4 +169,5 @@ KIND = register(Kind(
     name="noise", signature=SIGNATURE, plan=plan, trial=trial, bad_inputs=bad_inputs, adversarial=adversarial,
     reach=ReachStrategy(noise=True, sample=lambda fn: fn((4,), 0)), contract=contract, builtins=BUILTINS,
     external=ExternalProtocol(request=request, offline=offline, needs_logits=False),
-    description="Gumbel noise generators: standard Gumbel draws of a shape"))
+    description="Gumbel noise generators: standard Gumbel draws of a shape",
+    param_hints=("shape", "size", "seed")))

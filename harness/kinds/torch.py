@@ -325,4 +325,5 @@ BUILTINS = (
 KIND = register(Kind(
     name="torch", signature=SIGNATURE, plan=plan, trial=trial, bad_inputs=bad_inputs, adversarial=adversarial,
     reach=ReachStrategy(select=select), contract=contract, power=power, builtins=BUILTINS, seeds_torch=True,
-    preload=("torch",), description="torch Gumbel-softmax functions with F.gumbel_softmax's contract"))
+    preload=("torch",), description="torch Gumbel-softmax functions with F.gumbel_softmax's contract",
+    param_hints=("logits", "tau", "hard", "dim", "eps")))

@@ -106,15 +106,27 @@ def mutant_html(entries, budget: str = "") -> str:
 
 # ---------------------------------------------------------------- files --------------------
 
-def single_files(res, prefix: str = "") -> dict[str, str]:
+def single_files(res, prefix: str = "") -> dict[str, str | bytes]:
+    """``check-<target>.json`` (verdicts and findings; the long arrays by reference),
+    ``check-<target>.arrays.npz`` (those arrays, when there are any: :mod:`harness.output.bulk`),
+    ``.md`` and ``.html``."""
+    from harness.output.bulk import npz_bytes
+
     base = f"{prefix}check-{_slug(str(res.target))}"
-    return {f"{base}.json": res.to_json(), f"{base}.md": markdown_report(res), f"{base}.html": html_report(res)}
+    files: dict[str, str | bytes] = {f"{base}.json": res.to_json(), f"{base}.md": markdown_report(res),
+                                     f"{base}.html": html_report(res)}
+    arrays = res.arrays()
+    if arrays:
+        files[f"{base}.arrays.npz"] = npz_bytes(arrays)
+    return files
 
 
 def matrix_files(results, skipped, budget: str, seed: int) -> dict[str, str]:
     head, rows = matrix(results, skipped)
+    from harness.output.bulk import split_bulk
+
     data = {"budget": budget, "seed": seed, "columns": head, "rows": rows, "skipped": skipped,
-            "results": [r.to_dict() for r in results]}
+            "results": [split_bulk(r.to_dict())[0] for r in results]}
     files = {"conformance.json": json.dumps(data, indent=2),
              "conformance.md": matrix_markdown(results, skipped, budget, seed),
              "conformance.html": matrix_html(results, skipped, budget, seed)}

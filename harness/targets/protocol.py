@@ -12,6 +12,7 @@ the trial call is left to the checks (they report it as a FAIL naming the cause)
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any, Callable
 
 import numpy as np
@@ -32,11 +33,43 @@ class ProtocolMismatch(TargetLoadError):
     """The callable does not fit the protocol of the requested kind (CLI exit status 2)."""
 
 
-def _mismatch(name: str, kind: Kind, why: str) -> ProtocolMismatch:
+#: a TypeError / AttributeError that says the arguments do not fit (not any error of the target)
+_ARGUMENT_ERROR = re.compile(r"argument|must be|expected|positional|keyword|takes|has no attribute|not supported "
+                             r"between|unsupported operand|object is not|got an unexpected", re.IGNORECASE)
+
+
+def looks_like(fn: Callable, but_not: str = "") -> list[str]:
+    """The kinds ``fn`` most resembles, best first: score = how many of its parameter names are
+    the kind's ``param_hints`` (``tau`` / ``hard``: torch; ``top_k``: token...), plus one when its
+    signature can take the kind's trial call (no call is made)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return []
+    params = set(sig.parameters)
+    scored = []
+    for k in all_kinds():
+        if k.trial is None or k.name == but_not or k.adapt is not None:
+            continue
+        score = len(params & set(k.param_hints))
+        try:
+            args, kwargs, _ = k.trial()
+            sig.bind(*args, **kwargs)
+            score += 1
+        except Exception:  # noqa: BLE001 - does not bind (or the trial needs a missing package)
+            pass
+        if score > 1 or (score == 1 and not k.param_hints):
+            scored.append((-score, k.name))
+    return [name for _, name in sorted(scored)]
+
+
+def _mismatch(name: str, kind: Kind, why: str, fn: Callable | None = None) -> ProtocolMismatch:
     others = [k for k in kind_names() if k != kind.name]
-    return ProtocolMismatch(f"protocol mismatch: {name} does not fit --kind {kind.name}: {why}. The {kind.name} "
-                            f"protocol is {kind.signature} (other kinds: {', '.join(others)}; README 'Sampler "
-                            "protocols')")
+    fits = looks_like(fn, kind.name) if fn is not None else []
+    hint = f" It looks like --kind {fits[0]} (from its parameter names)." if fits else ""
+    return ProtocolMismatch(f"protocol mismatch: {name} does not fit --kind {kind.name}: {why}.{hint} The "
+                            f"{kind.name} protocol is {kind.signature} (other kinds: {', '.join(others)}; "
+                            "docs/checker.md 'Sampler protocols')")
 
 
 def check_protocol(fn: Callable, kind: Any, name: str, call: Callable | None = None) -> None:
@@ -57,7 +90,7 @@ def check_protocol(fn: Callable, kind: Any, name: str, call: Callable | None = N
             sig.bind(*args, **kwargs)
         except TypeError as exc:
             why = f"its signature {name.split(':')[-1]}{sig} cannot take the call ({exc})"
-            raise _mismatch(name, kind, why) from None
+            raise _mismatch(name, kind, why, fn) from None
     if kind.seeds_torch:
         import torch
 
@@ -65,12 +98,15 @@ def check_protocol(fn: Callable, kind: Any, name: str, call: Callable | None = N
     try:
         out = (call or fn)(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - failures of a callable whose signature fits: the checks report them
-        if sig is None and "TypeError" in f"{type(exc).__name__}: {exc}":
-            raise _mismatch(name, kind, f"the trial call raised {exc}") from None
+        # a TypeError / AttributeError on the tiny valid trial input means the arguments do not
+        # fit (a torch function handed NumPy logits...); other errors are left to the checks
+        text = f"{type(exc).__name__}: {exc}"
+        if ("TypeError" in text or "AttributeError" in text) and (sig is None or _ARGUMENT_ERROR.search(text)):
+            raise _mismatch(name, kind, f"the trial call raised {text}", fn) from None
         return
     bad = describe_non_array(out)
     if bad is not None:
-        raise _mismatch(name, kind, f"the trial call {bad}")
+        raise _mismatch(name, kind, f"the trial call {bad}", fn)
     got = tuple(getattr(out, "shape", np.shape(out)) if not isinstance(out, (list, tuple)) else np.shape(out))
     if got != shape:
-        raise _mismatch(name, kind, f"the trial call (n = 3, K = 4) returned shape {got}, expected {shape}")
+        raise _mismatch(name, kind, f"the trial call (n = 3, K = 4) returned shape {got}, expected {shape}", fn)

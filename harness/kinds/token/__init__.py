@@ -56,4 +56,5 @@ BUILTINS = (
 KIND = register(Kind(
     name="token", signature=SIGNATURE, plan=token_plan, trial=trial, bad_inputs=probes.bad_inputs,
     adversarial=probes.adversarial, reach=ReachStrategy(select=probes.select), power=power, builtins=BUILTINS,
-    description="batched LLM token samplers (temperature, top-k, top-p, min-p)"))
+    description="batched LLM token samplers (temperature, top-k, top-p, min-p)",
+    param_hints=("logits", "temperature", "top_k", "top_p", "min_p", "seed", "generator")))
