@@ -332,21 +332,30 @@ def stage_names(profile: "str | LawProfile | None" = None) -> tuple[str, ...]:
 
 
 
-def _stage_top_k(s: np.ndarray, keep: np.ndarray, k: int, rule: str) -> np.ndarray:
+def _desc_order(s: np.ndarray, flip: bool = False) -> np.ndarray:
+    """Indices by score descending; equal scores lower index first (``flip``: higher first)."""
+    if not flip:
+        return np.argsort(-s, kind="stable")
+    return (s.size - 1) - np.argsort(-s[::-1], kind="stable")
+
+
+def _stage_top_k(s: np.ndarray, keep: np.ndarray, k: int, rule: str, flip: bool = False) -> np.ndarray:
     sm = np.where(keep, s, -np.inf)
     if rule == "ties_kept":
         tau = np.sort(sm)[::-1][k - 1]
         return sm >= tau
-    order = np.argsort(-sm, kind="stable")  # exactly k; canonical: boundary ties to the lower index
+    # exactly k; canonical: boundary ties to the lower index (flip: to the higher, if unspecified)
+    order = _desc_order(sm, flip and rule == "exact_unspecified")
     ks = np.zeros(s.size, dtype=bool)
     ks[order[:k]] = True
     return ks
 
 
 def _stage_top_p(s: np.ndarray, keep: np.ndarray, finite: np.ndarray, p: float,
-                 prof: LawProfile) -> np.ndarray:
+                 prof: LawProfile, flip: bool = False) -> np.ndarray:
     q = _softmax_kept(s, keep if prof.top_p_base == "renormalised" else finite)
-    order = np.argsort(-s, kind="stable")  # scores descending, ties: lower index first
+    # scores descending, ties: lower index first (flip: higher first, if the order is unspecified)
+    order = _desc_order(s, flip and prof.top_p_ties == "unspecified")
     incl = np.cumsum(q[order])
     before = incl - q[order]
     if prof.top_p_crossing == "kept":
@@ -363,9 +372,10 @@ def _stage_top_p(s: np.ndarray, keep: np.ndarray, finite: np.ndarray, p: float,
 
 
 def _filtered(x: np.ndarray, t: float, k: int, p: float, m: float, prof: LawProfile,
-              on_stage: Any = None) -> np.ndarray:
+              on_stage: Any = None, flip: bool = False) -> np.ndarray:
     """The kept mask of one validated row under ``prof`` (``T > 0``, not greedy).
-    ``on_stage(name, s, keep)`` is called before each active filter (for :func:`ambiguous`)."""
+    ``on_stage(name, s, keep)`` is called before each active filter (for :func:`ambiguous`);
+    ``flip`` breaks the *unspecified* ties the other way (higher index first)."""
     v = x.size
     finite = np.isfinite(x)
     keep = finite.copy()
@@ -382,9 +392,9 @@ def _filtered(x: np.ndarray, t: float, k: int, p: float, m: float, prof: LawProf
         if on_stage is not None:
             on_stage(st, s, keep)
         if st == "top_k":
-            keep &= _stage_top_k(s, keep, k, prof.top_k_rule)
+            keep &= _stage_top_k(s, keep, k, prof.top_k_rule, flip)
         elif st == "top_p":
-            keep &= _stage_top_p(s, keep, finite, p, prof)
+            keep &= _stage_top_p(s, keep, finite, p, prof, flip)
         else:
             q = _softmax_kept(s, keep)
             keep &= q >= m * q.max()
@@ -573,11 +583,10 @@ def ambiguous(row: Any, profile: "str | LawProfile | None" = None, *, tol: float
         if prof.greedy_ties == "any" and n_max > 1:
             return f"greedy: {n_max} tokens tie for the maximum and {name} may return any of them"
         return None
-    reasons: list[str] = []
+    ties: list[str] = []
+    rounding: list[str] = []
 
     def on_stage(st: str, s: np.ndarray, keep: np.ndarray) -> None:
-        if reasons:
-            return
         if st == "top_k":
             sm = np.sort(np.where(keep, s, -np.inf))[::-1]
             tau = sm[k - 1]
@@ -585,51 +594,48 @@ def ambiguous(row: Any, profile: "str | LawProfile | None" = None, *, tol: float
                 return
             n_gt, n_ge = int(np.sum(sm > tau)), int(np.sum(sm >= tau))
             if prof.top_k_rule == "exact_unspecified" and n_gt < k < n_ge:
-                reasons.append(f"top_k: {n_ge - n_gt} tokens tie at the k-th score (k = {k}) and {name} "
-                               "keeps exactly k, which of them unspecified")
-                return
-            below = sm[sm < tau]
-            above = sm[sm > tau]
-            for a, b in ((tau, below[0] if below.size and np.isfinite(below[0]) else None),
-                         (above[-1] if above.size else None, tau)):
-                if a is not None and b is not None and k in (n_gt, n_ge) and \
-                        abs(a - b) <= tol * max(1.0, abs(a)):
-                    reasons.append(f"top_k: scores {a:.9g} and {b:.9g} at the k-th boundary are within "
-                                   f"a relative {tol:g} (rounding decides which is kept)")
-                    return
+                ties.append(f"top_k: {n_ge - n_gt} tokens tie at the k-th score (k = {k}) and {name} "
+                            "keeps exactly k of them, which ones unspecified")
+            below, above = sm[sm < tau], sm[sm > tau]
+            for hi, lo in ((tau, below[0] if below.size and np.isfinite(below[0]) else None),
+                           (above[-1] if above.size else None, tau)):
+                if hi is not None and lo is not None and k in (n_gt, n_ge) and \
+                        abs(hi - lo) <= tol * max(1.0, abs(hi)):
+                    rounding.append(f"top_k: scores {hi:.9g} and {lo:.9g} at the k-th boundary are within "
+                                    f"a relative {tol:g} (rounding decides which is kept)")
         elif st == "top_p":
             finite = np.isfinite(s) & np.isfinite(x)
             base = keep if prof.top_p_base == "renormalised" else finite
             q = _softmax_kept(s, base)
-            order = np.argsort(-s, kind="stable")
+            order = _desc_order(s)
             incl = np.cumsum(q[order])
-            before = incl - q[order]
-            crit = incl if prof.top_p_crossing == "dropped" else before
-            cand = keep[order] & (q[order] > 0)
-            near = cand & (np.abs(crit - p) <= tol)
-            near[0] = False  # the top token is kept whatever the mass
+            crit = incl if prof.top_p_crossing == "dropped" else incl - q[order]
+            near = keep[order] & (q[order] > 0) & (np.abs(crit - p) <= tol)
+            near[np.flatnonzero(keep[order])[:1]] = False  # the top kept token stays whatever the mass
             if near.any():
                 j = int(order[np.flatnonzero(near)[0]])
-                reasons.append(f"top_p: the cumulative mass at token {j} is within {tol:g} of p = {p:g} "
-                               "(rounding decides whether it is kept)")
-                return
+                rounding.append(f"top_p: the cumulative mass at token {j} is within {tol:g} of p = {p:g} "
+                                "(rounding decides whether it is kept)")
             if prof.top_p_ties == "unspecified":
                 ks = _stage_top_p(s, keep, finite, p, prof)
                 for val in np.unique(s[keep & np.isfinite(s)]):
                     grp = keep & (s == val)
                     if grp.sum() > 1 and ks[grp].any() and not ks[grp].all():
-                        reasons.append(f"top_p: {int(grp.sum())} tokens with equal scores straddle the "
-                                       f"top-p boundary and {name}'s sort order among them is unspecified")
-                        return
+                        ties.append(f"top_p: {int(grp.sum())} tokens with equal scores straddle the top-p "
+                                    f"boundary and {name}'s sort order among them is unspecified")
+                        break
         elif st == "min_p":
             q = _softmax_kept(s, keep)
             r = q[keep] / q.max()
-            if np.any(np.abs(r - m) <= tol) and m < 1.0:
-                reasons.append(f"min_p: a ratio q_i / max q is within {tol:g} of m = {m:g} "
-                               "(rounding decides whether it is kept)")
+            if m < 1.0 and np.any(np.abs(r - m) <= tol):
+                rounding.append(f"min_p: a ratio q_i / max q is within {tol:g} of m = {m:g} "
+                                "(rounding decides whether it is kept)")
 
-    _filtered(x, t, k, p, m, prof, on_stage=on_stage)
-    return reasons[0] if reasons else None
+    keep = _filtered(x, t, k, p, m, prof, on_stage=on_stage)
+    # a tie matters iff breaking every unspecified tie the other way changes the kept set
+    if not np.array_equal(keep, _filtered(x, t, k, p, m, prof, flip=True)):
+        return ties[0] if ties else f"ties: the kept set depends on {name}'s unspecified tie order"
+    return rounding[0] if rounding else None
 
 
 def tv_distance(a: Sequence[float], b: Sequence[float]) -> float:
