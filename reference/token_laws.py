@@ -39,6 +39,16 @@ computed at temperature ``T``: applying temperature after top-p is a different l
 restates every definition by pairwise enumeration in plain Python (no sort, no cumsum); the
 tests check they agree on random and tied rows, and that the HuggingFace warpers keep the
 same sets.
+
+**Law profiles.** That law is the :data:`HF` profile. Other engines order the stages
+differently or break ties differently; each convention is a frozen :class:`LawProfile` (data:
+stage order, top-k rule, top-p base / crossing / tie order, greedy threshold and tie rule, the
+engine's "off" values, and the source read), registered in :data:`PROFILES` (``hf``, ``vllm``,
+``sglang``, ``llama.cpp``, ``mlx-lm``; :func:`get_profile`). One generic :func:`token_probs`
+(``profile=``, default ``hf``, unchanged bit for bit) reads the fields; :func:`ambiguous` says
+when a profile does not determine a row's law (an unspecified tie order that matters, or a
+boundary rounding decides); :func:`discriminating_rows` finds rows where two profiles' laws differ
+(TV, and the aspect of :data:`ASPECTS` that differs).
 """
 from __future__ import annotations
 
