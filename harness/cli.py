@@ -11,6 +11,7 @@ interrupted ``report`` or ``check --out`` leaves the previous output directory u
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from typing import Sequence
@@ -51,6 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
     except KeyboardInterrupt:  # before the subcommand started (imports, parsing)
         return _interrupted("")
+    except BrokenPipeError:  # the reader went away (``check ... | head``): stop quietly
+        import os
+
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a command killed by a closed pipe
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -32,10 +32,25 @@ def unseen(budget: str, kinds: Iterable[str] | None = None, claims: Iterable[str
             and (cs is None or any(c.split(".")[0] in cs for c in m.plan_checks))]
 
 
+def _cost(timings: dict | None, checks: list[str], budget: str, need: str) -> str:
+    """" (about S s on this machine, ...)" from this run's time in ``checks``, scaled by the tail
+    sample sizes of the two budgets (the tail checks' cost is linear in their draws)."""
+    from harness.core.budgets import get_budget
+
+    spent = sum(float(timings.get(c, 0.0)) for c in checks) if timings else 0.0
+    if spent <= 0:
+        return ""
+    scale = get_budget(need).n_tail / get_budget(budget).n_tail
+    est = spent * scale
+    shown = f"{est:.0f} s" if est < 5400 else f"{est / 3600:.1f} h"
+    return f" (about {shown} here: {spent:.2f} s in this run x {scale:g} draws)"
+
+
 def hint(budget: str, command: str, kinds: Iterable[str] | None = None,
-         claims: Iterable[str] | None = None) -> str | None:
+         claims: Iterable[str] | None = None, timings: dict | None = None) -> str | None:
     """One line naming what ``budget`` cannot detect and ``command`` (``{budget}`` and
-    ``{checks}`` filled in) that can; None when nothing is out of reach."""
+    ``{checks}`` filled in) that can, with its cost extrapolated from ``timings`` (check id ->
+    seconds of this run) when they include those checks; None when nothing is out of reach."""
     ms = unseen(budget, kinds, claims)
     if not ms:
         return None
@@ -43,8 +58,8 @@ def hint(budget: str, command: str, kinds: Iterable[str] | None = None,
     bugs = ", ".join(f"B{b}" for b in sorted({m.bug for m in ms}))
     checks = sorted({c for m in ms for c in m.plan_checks})
     return (f"The {budget} budget cannot see {len(ms)} known bug{'s' if len(ms) != 1 else ''} "
-            f"(docs/bugs.md {bugs}: {_what(ms)}); {', '.join(checks)} at budget {need} can: "
-            + command.format(budget=need, checks=",".join(checks)))
+            f"(docs/bugs.md {bugs}: {_what(ms)}); {', '.join(checks)} at budget {need} can"
+            f"{_cost(timings, checks, budget, need)}: " + command.format(budget=need, checks=",".join(checks)))
 
 
 def report_hint(budget: str, seed: int = 0, claims: Iterable[str] | None = None) -> str | None:
@@ -66,6 +81,7 @@ def check_hint(res) -> str | None:
         src = f"{shlex.quote(name)} --kind {shlex.quote(res.kind)}"
     else:
         return hint(res.budget, f"check_sampler(..., kind={res.kind!r}, budget='{{budget}}', only='{{checks}}')",
-                    [res.kind])
+                    [res.kind], timings=res.timings)
     src = src.replace("{", "{{").replace("}", "}}")  # a command template's own {n}, {seed}...
-    return hint(res.budget, f"gumbel-harness check {src} --budget {{budget}} --only {{checks}}", [res.kind])
+    return hint(res.budget, f"gumbel-harness check {src} --budget {{budget}} --only {{checks}}", [res.kind],
+                timings=res.timings)

@@ -15,6 +15,7 @@ no check).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -73,12 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.report.writer import OutDirError, check_out, default_out_dir, write_atomic
 
     only = parse_only(args.only)
-    try:
-        out = check_out(args.out if args.out else default_out_dir(Path(os.getcwd()) / "reports"))
-    except OutDirError as exc:
-        print(f"gumbel-harness report: error: {exc}", file=sys.stderr)
-        return 2
-    try:
+    try:  # usage errors first: a refused run creates nothing (not even reports/)
         budget = get_budget(args.budget)
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"--workers must be >= 1, got {args.workers}")
@@ -88,12 +84,22 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"gumbel-harness report: error: {exc}", file=sys.stderr)
         return 2
+    reports = Path(os.getcwd()) / "reports"
+    made_reports = not args.out and not reports.exists()
+    try:
+        out = check_out(args.out if args.out else default_out_dir(reports))
+    except OutDirError as exc:
+        print(f"gumbel-harness report: error: {exc}", file=sys.stderr)
+        return 2
     show = False if args.no_progress else None
     rep = run_report(budget, seed=args.seed, only=only, workers=args.workers, show_progress=show,
                      scheduler=args.scheduler, mutants=not args.no_mutants)
     if rep.unmatched:
         print(f"gumbel-harness report: error: --only {', '.join(rep.unmatched)} matched no check "
               f"(check ids look like T1.mc.peaked; see results.json of a full run)", file=sys.stderr)
+        if made_reports:
+            with contextlib.suppress(OSError):
+                reports.rmdir()  # only if still empty
         return 2
     try:
         written = write_atomic(out, build_files(rep.payload, rep.pngs))
