@@ -26,6 +26,15 @@ def _zipf(k: int, s: float) -> np.ndarray:
     return p / p.sum()
 
 
+def _draw(rng, n: int, pi: np.ndarray) -> np.ndarray:
+    """Multinomial(n, pi) counts; for large K by inversion (O(n log K + K), same law)."""
+    if pi.size < 5000:
+        return rng.multinomial(n, pi)
+    cdf = np.cumsum(pi)
+    idx = np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), pi.size - 1)
+    return np.bincount(idx, minlength=pi.size)
+
+
 def _power_ok(hits: int, reps: int, target: float = 0.9) -> bool:
     """Simulated power >= target within two standard errors."""
     se = math.sqrt(target * (1 - target) / reps)
@@ -248,7 +257,7 @@ CHI2_CLASSES = [
     ("K=4", np.array([0.4, 0.3, 0.2, 0.1]), 2000, ALPHA / 11, 300),
     ("K=64", _zipf(64, 1.0), 20000, ALPHA / 11, 150),
     ("K=4096", _zipf(4096, 1.2), 10000, ALPHA, 80),
-    ("K=152k", _zipf(152_064, 1.1), 789, ALPHA, 150),
+    ("K=152k", _zipf(152_064, 1.1), 789, ALPHA, 300),
 ]
 
 
@@ -340,8 +349,8 @@ def test_welch_stated_power():
 SIZE_CLASSES = [
     ("K=4", np.array([0.4, 0.3, 0.2, 0.1]), 2000, 33000),
     ("K=64", _zipf(64, 1.0), 20000, 33000),
-    ("K=4096", _zipf(4096, 1.2), 10000, 14000),
-    ("K=152k", _zipf(152_064, 1.1), 789, 33000),
+    ("K=4096", _zipf(4096, 1.2), 10000, 14000),  # 20 % excess detected with probability 0.5
+    ("K=152k", _zipf(152_064, 1.1), 789, 14000),
 ]
 
 
@@ -352,16 +361,18 @@ def test_chi2_size_at_stage_level(name, pi, n, reps):
     rng = np.random.default_rng(21)
     rej = 0
     for r in range(reps):
-        rej += ts.homogeneity_chi2(rng.multinomial(n, pi), rng.multinomial(n, pi), min_level=u, seed=r).pvalue <= u
+        rej += ts.homogeneity_chi2(_draw(rng, n, pi), _draw(rng, n, pi), min_level=u, seed=r).pvalue <= u
     print(f"\n{name} size at {u}: {rej}/{reps} = {rej / reps:.4g}")
     assert _size_ok(rej, reps, u)
 
 
 @pytest.mark.slow
 def test_max_cell_size():
-    pi, n, u, reps = _zipf(152_064, 1.1), 4000, 0.01, 33000
+    # Bonferroni over exact conditional tests: valid by construction; this checks the implementation
+    # for a gross excess only (u * reps = 60)
+    pi, n, u, reps = _zipf(152_064, 1.1), 789, 0.01, 6000
     rng = np.random.default_rng(22)
-    rej = sum(ts.max_cell_test(rng.multinomial(n, pi), rng.multinomial(n, pi)).pvalue <= u for _ in range(reps))
+    rej = sum(ts.max_cell_test(_draw(rng, n, pi), _draw(rng, n, pi)).pvalue <= u for _ in range(reps))
     print(f"\nmax-cell size at {u}: {rej / reps:.4g}")
     assert _size_ok(rej, reps, u)
 

@@ -117,6 +117,10 @@ def _counts(x: ArrayLike, name: str) -> NDArray[np.int64]:
         raise ValueError(f"{name}: counts must be a non-empty 1-D vector, got shape {o.shape}")
     if o.dtype.kind not in "biuf":
         raise ValueError(f"{name}: counts must be numbers, got dtype {o.dtype}")
+    if o.dtype.kind in "biu":
+        if o.dtype.kind == "i" and o.size and o.min() < 0:
+            raise ValueError(f"{name}: counts must be finite non-negative integers")
+        return o.astype(np.int64, copy=False)
     f = o.astype(np.float64)
     if np.any(~np.isfinite(f)) or np.any(f < 0) or np.any(f != np.round(f)):
         raise ValueError(f"{name}: counts must be finite non-negative integers")
@@ -233,15 +237,17 @@ class HomogeneityResult:
 def _pool_two(t: NDArray[np.int64], na: int, nb: int, min_expected: float):
     """Bins of the pooled counts ``t``: categories with ``t > 0`` grouped so that every bin has
     expected count ``min(na, nb) t_g / N >= min_expected`` (:func:`pool_categories` on
-    ``min(na, nb) t / N``). A function of ``t`` only."""
+    ``min(na, nb) t / N``). A function of ``t`` only. Returns ``(groups, nz, gid)``: the groups
+    (category indices), the categories with ``t > 0`` and the bin of each of them."""
     n = na + nb
-    e = t.astype(np.float64) * (min(na, nb) / n)
-    groups = pool_categories(e, min_expected)
-    gid = np.full(t.size, len(groups), dtype=np.int64)
-    if groups:
-        members = np.fromiter((i for g in groups for i in g), dtype=np.int64)
-        gid[members] = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
-    return groups, gid
+    nz = np.flatnonzero(t > 0)  # pool_categories drops t = 0 anyway; sorting only these is cheaper
+    e = t[nz].astype(np.float64) * (min(na, nb) / n)
+    local = pool_categories(e, min_expected)
+    gid = np.empty(nz.size, dtype=np.int64)
+    for j, g in enumerate(local):
+        gid[list(g)] = j
+    groups = [tuple(nz[list(g)].tolist()) for g in local]
+    return groups, nz, gid
 
 
 def _x2(a_bins: NDArray[np.float64], t_bins: NDArray[np.float64], na: int, nb: int) -> NDArray[np.float64]:
@@ -326,11 +332,12 @@ def homogeneity_chi2(a: ArrayLike, b: ArrayLike, *, exact_above: float = DEFAULT
     if na == 0 or nb == 0:
         return HomogeneityResult(0.0, 1.0, 0, na, nb, 0, "asymptotic", dropped=dropped, certifies=note)
     t = a + b
-    groups, gid = _pool_two(t, na, nb, min_expected)
+    groups, nz, gid = _pool_two(t, na, nb, min_expected)
     g = len(groups)
-    a_bins = np.bincount(gid, weights=a, minlength=g + 1)[:g]
-    t_bins = np.bincount(gid, weights=t, minlength=g + 1)[:g]
-    pooled = float(sum(t[list(gr)].sum() for gr in groups if len(gr) > 1) / n)
+    a_bins = np.bincount(gid, weights=a[nz], minlength=g)[:g]
+    t_bins = np.bincount(gid, weights=t[nz], minlength=g)[:g]
+    sizes = np.bincount(gid, minlength=g)[:g]
+    pooled = float(t_bins[sizes > 1].sum() / n)
     emin = float(t_bins.min() * min(na, nb) / n) if g else math.nan
     common = dict(dropped=dropped, min_expected=emin, pooled_mass=pooled, groups=tuple(groups),
                   observed_a=a_bins, totals=t_bins, certifies=note)
@@ -379,13 +386,19 @@ class MaxCellResult:
 
 
 def _min_attainable(t: NDArray, na: int, nb: int) -> NDArray[np.float64]:
-    """Smallest two-sided p-value (doubling rule) a cell of total ``t`` can reach."""
+    """Smallest two-sided p-value (doubling rule) a cell of total ``t`` can reach:
+    ``2 min(P(A = lo), P(A = hi))`` at the ends of the hypergeometric support (log-gamma form)."""
     n = na + nb
-    t = np.asarray(t, dtype=np.int64)
-    lo = np.maximum(0, t - nb)
-    hi = np.minimum(t, na)
-    hg = stats.hypergeom(n, t, na)
-    return np.minimum(1.0, 2.0 * np.minimum(hg.cdf(lo), hg.sf(hi - 1)))
+    t = np.asarray(t, dtype=np.float64)
+    lo = np.maximum(0.0, t - nb)
+    hi = np.minimum(t, float(na))
+
+    def logpmf(k):
+        return (gammaln(t + 1) - gammaln(k + 1) - gammaln(t - k + 1)
+                + gammaln(n - t + 1) - gammaln(na - k + 1) - gammaln(n - t - na + k + 1)
+                - (gammaln(n + 1.0) - gammaln(na + 1.0) - gammaln(nb + 1.0)))
+
+    return np.minimum(1.0, 2.0 * np.exp(np.minimum(logpmf(lo), logpmf(hi))))
 
 
 def tarone_cells(t: ArrayLike, n_a: int, n_b: int, max_level: float = DEFAULT_EXACT_ABOVE) -> NDArray[np.int64]:
