@@ -10,6 +10,8 @@
 * :mod:`harness.stats.family`: Holm-Bonferroni.
 * :mod:`harness.stats.confirm`: confirmed (two-stage) p-values; :mod:`harness.stats.bounds`:
   distance bounds a PASS certifies; :mod:`harness.stats.sizes`: sizes at the decision levels.
+* :mod:`harness.stats.twosample`: two-sample tests of ``compare`` (homogeneity chi-square,
+  max-cell, KS, AD, Welch), their power statements and distance bounds.
 * :mod:`harness.stats.calibration`: Clopper-Pearson intervals, false-alarm rate and power
   measured over seeds, p-value uniformity.
 """
