@@ -1,7 +1,10 @@
 """Shared fixtures. CUDA tests are marked ``cuda`` and skip cleanly without a device."""
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +38,35 @@ def pytest_collection_modifyitems(config, items):
 def device(request):
     """Each test using it runs on the CPU and, when present, on CUDA."""
     return request.param
+
+
+def _shared_root(tmp_path_factory) -> Path:
+    base = tmp_path_factory.getbasetemp()
+    # under xdist each worker's basetemp is <session basetemp>/popen-gwN: share the session one
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def quick_report(tmp_path_factory):
+    """(report directory, exit code) of ``gumbel-harness report --budget quick --seed 0``: ONE run
+    per test session, shared by every xdist worker through a lock in the session's temporary
+    directory. Its mutant table is every standard mutant's ``run_mutant(m, seed=0)``, which
+    tests/test_mutants.py reads instead of running the catalogue a second time."""
+    from harness.cli import main
+
+    root = _shared_root(tmp_path_factory)
+    out = root / "quick-report"
+    rc_file = root / "quick-report.rc"
+    with open(root / "quick-report.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not rc_file.exists():
+            rc = main(["report", "--budget", "quick", "--seed", "0", "--out", str(out), "--workers", "2",
+                       "--no-progress"])
+            rc_file.write_text(str(rc))
+    return out, int(rc_file.read_text())
+
+
+@pytest.fixture(scope="session")
+def results(quick_report):
+    out, _ = quick_report
+    return json.loads((out / "results.json").read_text())

@@ -28,6 +28,8 @@ The default run uses 400 seeds per test (about a minute of CPU in all); ``-m tho
 """
 from __future__ import annotations
 
+from harness.core import streaming
+
 import zlib
 
 import numpy as np
@@ -153,9 +155,9 @@ def test_size_chisquare_and_g_multinomial_thorough():
 def _size_chisquare_reference(seeds: int, n: int):
     logits = np.log(P12)
     ss = seeds_for("chi2-ref", seeds)
-    rs = [chisquare_gof(numpy_sampler.counts(logits, n, s), P12) for s in ss]
+    rs = [chisquare_gof(streaming.counts(logits, n, s), P12) for s in ss]
     assert_calibrated(f"chi-square, reference counts N={n}", [r.pvalue for r in rs])
-    gs = [g_test(numpy_sampler.counts(logits, n, s, method="gumbel"), P12) for s in ss]
+    gs = [g_test(streaming.counts(logits, n, s, method="gumbel"), P12) for s in ss]
     assert_calibrated(f"G, reference counts (gumbel method) N={n}", [r.pvalue for r in gs])
 
 
@@ -265,7 +267,7 @@ def test_size_binomial_tail_reference_sampler():
     n = 2000
     ss = seeds_for("binom-ref", SEEDS)
     u = rng_for("binom-ref", 7).random(SEEDS)
-    rs = [binomial_tail(int(numpy_sampler.counts(logits, n, s)[2]), n, float(p[2])) for s in ss]
+    rs = [binomial_tail(int(streaming.counts(logits, n, s)[2]), n, float(p[2])) for s in ss]
     targets = {a: binomial_tail_size(n, float(p[2]), a) for a in ALPHAS}
     assert_calibrated(f"exact binomial tail, reference counts n={n}, p={p[2]:.4f}",
                       [r.pvalue for r in rs], targets=targets,

@@ -4,7 +4,6 @@ cheap ``--only`` runs for reproducibility, selection and errors, and the atomic 
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import os
 import re
@@ -18,33 +17,6 @@ from harness.report.runner import reproducible_view
 from harness.report.writer import TMP_PREFIX, default_out_dir, write_atomic
 
 CLAIMS = [e.id for e in all_experiments()]
-
-
-def _shared_root(tmp_path_factory) -> Path:
-    base = tmp_path_factory.getbasetemp()
-    # under xdist each worker's basetemp is <session basetemp>/popen-gwN: share the session one
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
-@pytest.fixture(scope="session")
-def quick_report(tmp_path_factory):
-    """(report directory, exit code, stdout) of ``gumbel-harness report --budget quick``."""
-    root = _shared_root(tmp_path_factory)
-    out = root / "quick-report"
-    rc_file = root / "quick-report.rc"
-    with open(root / "quick-report.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not rc_file.exists():
-            rc = main(["report", "--budget", "quick", "--seed", "0", "--out", str(out), "--workers", "2",
-                       "--no-progress"])
-            rc_file.write_text(str(rc))
-    return out, int(rc_file.read_text())
-
-
-@pytest.fixture(scope="session")
-def results(quick_report):
-    out, _ = quick_report
-    return json.loads((out / "results.json").read_text())
 
 
 def _run(tmp_path: Path, name: str, *args: str) -> tuple[int, Path]:

@@ -140,11 +140,19 @@ class _OutOfRange:
         return torch.full((logits.shape[0],), logits.shape[1], dtype=torch.int64)
 
 
-@pytest.mark.parametrize("fn, msg", [(_WrongShape(), "shape"), (_OutOfRange(), "outside")])
-def test_invalid_outputs_are_fail_verdicts_naming_the_cause(fn, msg):
-    res = check_sampler(fn, "token", budget="quick", only=["TK.law.v8", "TK.greedy"], probes=False)
+def test_out_of_range_ids_are_fail_verdicts_naming_the_cause():
+    res = check_sampler(_OutOfRange(), "token", budget="quick", only=["TK.law.v8", "TK.greedy"], probes=False)
     assert not res.passed
-    assert all(v.passed is False and msg in v.reason for v in res.verdicts)
+    assert all(v.passed is False and "outside" in v.reason for v in res.verdicts)
+
+
+def test_a_wrong_output_shape_is_a_protocol_mismatch():
+    """The token kind's protocol trial (B = 3, V = 4) sees [B + 1] ids: one usage error (exit 2),
+    not a run of FAIL verdicts and never "contract HOLDS"."""
+    from harness.targets.protocol import ProtocolMismatch
+
+    with pytest.raises(ProtocolMismatch, match=r"does not fit --kind token.*shape \(4,\), expected \(3,\)"):
+        check_sampler(_WrongShape(), "token", budget="quick", only=["TK.law.v8"], probes=False)
 
 
 def test_cli_token_kind(capsys):

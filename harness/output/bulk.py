@@ -21,7 +21,9 @@ BULK_LIMIT = 64
 
 
 def _numeric_array(value: Any) -> np.ndarray | None:
-    if not isinstance(value, (list, tuple)) or len(value) <= BULK_LIMIT:
+    if not isinstance(value, (list, tuple)):
+        return None
+    if len(value) <= BULK_LIMIT and not (value and isinstance(value[0], (list, tuple))):
         return None
     try:
         a = np.asarray(value)
