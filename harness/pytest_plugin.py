@@ -80,8 +80,9 @@ def gumbel_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
         lo = lo if law_only is None else law_only
         res = check_sampler(target, kind, **opts)
         if not res.law_passed or (not lo and not res.contract_passed):
-            pytest.fail(f"{res.target} does not conform to the {res.kind} protocol claims "
-                        f"(budget {res.budget}, seed {res.seed}): {res.headline}\n\n{res.report()}", pytrace=False)
+            # the report's first line is the headline: shown once
+            pytest.fail(f"{res.target} does not conform to the {res.kind} protocol claims:\n{res.report()}",
+                        pytrace=False)
         if not res.contract_passed:
             warnings.warn(f"{res.target}: {res.headline} (law_only: the contract failure does not fail the test)",
                           stacklevel=2)

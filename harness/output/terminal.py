@@ -50,8 +50,20 @@ EXIT_MEANINGS = {0: "the law and the contract hold", 1: "the law is rejected",
                  3: "the law holds, the contract fails", 2: "usage or load error"}
 
 
+def _cut(cell: str, width: int) -> str:
+    """``cell`` within ``width`` characters, cut at a word boundary (never mid-word) with "...";
+    the full text is in ``-v`` / ``--out`` / the JSON."""
+    if len(cell) <= width:
+        return cell
+    head = cell[: width - 3]
+    space = head.rfind(" ")
+    if space >= width // 2:
+        head = head[:space]
+    return head.rstrip(" ,;:(") + "..."
+
+
 def _ascii(head: Sequence[str], rows: Sequence[Sequence[str]], max_w: int = 48) -> str:
-    rows = [[c if len(c) <= max_w else c[: max_w - 3] + "..." for c in r] for r in rows]
+    rows = [[_cut(c, max_w) for c in r] for r in rows]
     w = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
     line = "  ".join(h.ljust(w[i]) for i, h in enumerate(head))
     out = [line, "  ".join("-" * x for x in w)]
