@@ -45,14 +45,18 @@ from harness.stats.discrete import (
     binomial_tail,
     exact_multinomial,
     g_test,
+    max_cell_test,
     monte_carlo_multinomial,
     pearson_gof,
+    pool_categories,
     validate_probabilities,
 )
 from harness.stats.power import (
     binomial_detectable_ratio,
+    binomial_detectable_w,
     ks_detectable_distance,
     min_detectable_w,
+    pearson_detectable_w,
     tv_for_w,
     z_detectable,
 )
@@ -198,7 +202,7 @@ def sequence_digest(x: ArrayLike) -> str | None:
 def counts_digest(counts: ArrayLike, probs: ArrayLike) -> str | None:
     """A digest of a count vector, or None when two independent multinomial samples of the
     law ``probs`` coincide with probability above :data:`DIGEST_COLLISION_MAX` (bounded by the
-    largest multinomial probability, evaluated at the mode ``floor((N + K) p)`` clipped to N)."""
+    largest multinomial probability, evaluated near the mode: ``floor(N p)`` plus the remaining units)."""
     from scipy.special import gammaln
 
     o = np.asarray(counts, dtype=np.float64).ravel()
@@ -208,15 +212,11 @@ def counts_digest(counts: ArrayLike, probs: ArrayLike) -> str | None:
         return None
     pos = p > 0
     pp = p[pos] / p[pos].sum()
-    mode = np.floor((n + pp.size) * pp)
-    while mode.sum() > n:  # the multinomial mode: floor((N + K) p) minus a few units
-        j = int(np.argmax(mode - n * pp))
-        mode[j] -= 1
-    rest = n - int(mode.sum())
-    if rest > 0:  # add the remaining units where they raise the pmf most
+    mode = np.floor(n * pp)  # near the multinomial mode: floor(N p), then the remaining units
+    rest = n - int(mode.sum())  # (< K) one each where they raise the pmf most
+    if rest > 0:
         gain = np.log(pp) - np.log(mode + 1)
-        for j in np.argsort(-gain)[:rest]:
-            mode[j] += 1
+        mode[np.argsort(-gain, kind="stable")[:rest]] += 1
     with np.errstate(divide="ignore"):
         lp = float(gammaln(n + 1) - np.sum(gammaln(mode + 1)) + np.sum(np.where(mode > 0, mode * np.log(pp), 0.0)))
     if lp > math.log(DIGEST_COLLISION_MAX):
@@ -374,10 +374,17 @@ def discrete_verdict(
     if method == "auto":
         use_exact = n <= 200 and k_pos > 1 and math.comb(n + k_pos - 1, k_pos - 1) <= EXACT_MAX_OUTCOMES
         method = "exact" if use_exact else "chisquare"
+    stage, spower = stage_for(alpha, family_size)
+    pooled_table = False
+    if method == "chisquare":
+        # a table whose pooling merges categories gets a max-cell test beside Pearson (Bonferroni,
+        # 2: each at half the level): pooling hides a concentrated error in one small category
+        pooled_table = any(len(g) > 1 for g in pool_categories(n * p)) if n > 0 else False
     if method == "exact":
         res = exact_multinomial(o, p)
     elif method == "chisquare":
-        res = pearson_gof(o, p, exact_above=confirmation_threshold(alpha), min_level=mc_level(alpha, split),
+        res = pearson_gof(o, p, exact_above=confirmation_threshold(alpha),
+                          min_level=mc_level(alpha, split * (2 if pooled_table else 1)),
                           seed=derive_seed(0 if seed is None else int(seed), "null"))
     elif method == "g":
         res = g_test(o, p)
@@ -385,14 +392,32 @@ def discrete_verdict(
         res = monte_carlo_multinomial(o, p, n_sim=n_sim, seed=seed)
     else:
         raise ValueError(f"method must be auto, exact, chisquare, g or monte-carlo, got {method!r}")
-    stage, spower = stage_for(alpha, family_size)
-    w = min_detectable_w(n, res.df, stage, spower) if res.df >= 1 else math.inf
+    cell = None
+    pvalue = res.pvalue
+    test = res.test
+    if pooled_table and res.df >= 1 and not res.impossible:
+        cell = max_cell_test(o, p)
+        pvalue = float(min(1.0, 2.0 * min(res.pvalue, cell.pvalue)))
+        test = f"{res.test} + {cell.test}, Bonferroni over the two"
+    w_level = stage / (2 if cell is not None else 1)
+    binding = "noncentral chi-square"
+    if res.df < 1:
+        w = math.inf
+    elif method == "chisquare" and res.bins == 2:
+        w, binding = binomial_detectable_w(float(res.expected[0] / n), n, w_level, spower)
+    elif method == "chisquare":
+        w, binding = pearson_detectable_w(res.expected / max(n, 1), n, w_level, spower)
+    else:
+        w = min_detectable_w(n, res.df, w_level, spower)
     tv_star, tv_note = None, ""
     if math.isfinite(w) and res.groups:
         pooled = [g for g in res.groups if len(g) > 1]
         mass = float(sum(p[i] for g in pooled for i in g))
-        tv_star = tv_for_w(w, res.expected / max(n, 1)) + mass
-        tv_note = (f"TV against every alternative: w* max_A sqrt(P(A)(1-P(A))) over the {res.bins} bins"
+        tv_star = min(1.0, tv_for_w(w, res.expected / max(n, 1)) + mass)
+        tv_note = (f"Cohen's w over the {res.bins} pooled bins, worst case of the actual Pearson statistic "
+                   f"(first-order term and small-bin variance included; binding: {binding})"
+                   + (", Pearson at half the level (max-cell test beside it)" if cell is not None else "")
+                   + f"; TV against every alternative: w* max_A sqrt(P(A)(1-P(A))) over the {res.bins} bins"
                    + (f" + {mass:.3g} (mass of the pooled categories)" if pooled else ""))
     det = _det("cohen_w", w, alpha, family_size, tv=tv_star, note=tv_note)
     a_b = bound_level(alpha, family_size)
@@ -424,14 +449,29 @@ def discrete_verdict(
                         f"{e_full[worst]:.1f} (N = {n}, p = {p[worst]:.4g})")
             seen = f"category {name(worst)}: {int(o[worst])} (z = {z[worst]:+.2f}), the largest |z|"
         seen += f"; {res.test} statistic {res.statistic:.4g} on df = {res.df}"
+    if cell is not None and not forced:
+        reason += (f"; max-cell: category {name(cell.category)} observed {cell.count}, expected {cell.expected:.3g} "
+                   f"(p = {cell.pvalue:.3g} over {cell.categories} categories); Pearson p = {res.pvalue:.3g}")
     if res.df < 1 and not forced:
         reason += "; only one bin: the test cannot fail except on impossible events"
+    little = []
+    if tv_star is None or tv_star > 0.1:
+        little.append("its power statement is weak: it detects (power 0.9) only alternatives at TV >= "
+                      + ("1 (none)" if tv_star is None else f"{tv_star:.2g}"))
+    if tvb >= 0.5:
+        little.append(f"its PASS bound TV <= {tvb:.2g} is {'vacuous' if tvb >= 0.999 else 'weak'}")
+    if little and not forced:
+        reason += "; this check certifies little: " + " and ".join(little)
     d = {"observed": o.tolist(), "expected": e_full.tolist(), "df": res.df, "bins": res.bins,
          "method": res.method, "min_expected_bin": res.min_expected, "draws_digest": counts_digest(o, p)}
+    if cell is not None:
+        d["pearson_pvalue"] = res.pvalue
+        d["max_cell"] = {"category": cell.category, "count": cell.count, "expected": cell.expected,
+                         "pvalue": cell.pvalue, "categories": cell.categories}
     d.update(details or {})
     return Verdict(
         **_common(claim, check, claim_text, seed, reproduce, alpha),
-        test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=n, detectable=det,
+        test=test, statistic=res.statistic, pvalue=pvalue, n=n, detectable=det,
         reason=reason, forced_fail=forced, details=d, expected=expected, seen=seen,
         bound=None if forced else bound,
     )
