@@ -49,11 +49,13 @@ from harness.stats.discrete import (
     monte_carlo_multinomial,
     pearson_gof,
     pool_categories,
+    mc_replicates,
     validate_probabilities,
 )
 from harness.stats.power import (
     binomial_detectable_ratio,
     binomial_detectable_w,
+    mc_effective_level,
     ks_detectable_distance,
     min_detectable_w,
     pearson_detectable_w,
@@ -406,7 +408,10 @@ def discrete_verdict(
     elif method == "chisquare" and res.bins == 2:
         w, binding = binomial_detectable_w(float(res.expected[0] / n), n, w_level, spower)
     elif method == "chisquare":
-        w, binding = pearson_detectable_w(res.expected / max(n, 1), n, w_level, spower)
+        # decisions below sqrt(alpha) use the Monte Carlo p-value: its resolution is not power
+        b_mc = mc_replicates(mc_level(alpha, split * (2 if cell is not None else 1)))
+        w, binding = pearson_detectable_w(res.expected / max(n, 1), n, mc_effective_level(w_level, b_mc),
+                                          min(0.999, spower / 0.995))
     else:
         w = min_detectable_w(n, res.df, w_level, spower)
     tv_star, tv_note = None, ""

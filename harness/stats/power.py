@@ -46,6 +46,7 @@ __all__ = [
     "pearson_worst_power",
     "pearson_detectable_w",
     "binomial_detectable_w",
+    "mc_effective_level",
 ]
 
 
@@ -559,3 +560,21 @@ def binomial_detectable_w(p0: float, n: int, level: float, power: float = 0.9) -
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if ok(mid) else (mid, hi)
     return float(hi), "exact binomial, both directions"
+
+
+def mc_effective_level(level: float, b: int, sure: float = 0.995) -> float:
+    r"""The Monte Carlo p-value :math:`(1 + \#\{T_b \ge T\})/(B + 1)` rejects at ``level`` iff the
+    exceedance count, Binomial(B, :math:`\pi(T)`) given the statistic, is at most
+    :math:`k = \lfloor \text{level}(B+1)\rfloor - 1`: the largest :math:`u` with
+    :math:`P(\mathrm{Bin}(B, u) \le k) \ge` ``sure``. Every outcome whose exact p-value
+    :math:`\pi(T) \le u` is then rejected with probability :math:`\ge` ``sure``, so the MC test's
+    power is at least ``sure`` times the exact test's power at level ``u`` (the power statements
+    use this, so that the MC resolution is not counted as power)."""
+    k = math.floor(level * (b + 1) + 1e-9) - 1
+    if k < 0:
+        return 0.0
+    lo, hi = 0.0, level
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if stats.binom.cdf(k, b, mid) >= sure else (lo, mid)
+    return float(lo)
