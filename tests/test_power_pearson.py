@@ -172,11 +172,11 @@ def test_max_cell_catches_a_concentrated_error_at_quick():
 
 @pytest.mark.slow
 def test_cross_check_through_discrete_verdict():
-    """One configuration (TK.law.v4096 at quick) through the real decision: category-level
+    """One configuration (TK.law.v262k at quick) through the real decision: category-level
     counts from the worst candidate (spread within each pooled bin in proportion to p), both
     stages by :func:`discrete_verdict` (Pearson + max-cell), confirmed iff both p <= sqrt(alpha/m).
-    120 repetitions: consistent with power >= 0.9 (lower 99% bound >= 0.8)."""
-    name = "TK.law.v4096 quick"
+    60 repetitions (about 1 s per verdict): consistent with power >= 0.9 (lower 99% bound >= 0.75)."""
+    name = "TK.law.v262k quick"
     _, p, n, m = CONFIGS[name]
     v, w, res = simulate(name, reps=400)
     worst = min(res, key=lambda k: res[k][0])
@@ -188,11 +188,11 @@ def test_cross_check_through_discrete_verdict():
     q /= q.sum()
     rng = np.random.default_rng(9)
     stage = math.sqrt(ALPHA / m)
-    reps, hits = 120, 0
+    reps, hits = 60, 0
     for r in range(reps):
         ok = all(discrete_verdict("TK", "x", "", rng.multinomial(n, q), p, seed=10 * r + s, alpha=ALPHA,
                                   family_size=m).pvalue <= stage for s in range(2))
         hits += ok
     lo = clopper_pearson(hits, reps, 0.98)[0]
     print(f"{name} worst {worst}: real decision {hits}/{reps} (99% lower {lo:.3f}); emulated {res[worst][0] / 400:.3f}")
-    assert lo >= 0.8, (hits, reps)
+    assert lo >= 0.75, (hits, reps)
