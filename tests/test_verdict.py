@@ -215,7 +215,7 @@ def test_to_dict_is_json_safe():
 # budgets and their power
 # ------------------------------------------------------------------------------------------
 def test_power_table_matches_the_documented_table():
-    """The numbers written in harness/budgets.py's docstring are the computed ones, at the
+    """The numbers written in harness/core/budgets.py's docstring are the computed ones, at the
     planned family size of each entry point."""
     import harness.core.budgets as b
 

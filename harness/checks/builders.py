@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 import traceback
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from harness.core.budgets import DEFAULT_ALPHA, DEFAULT_FAMILY_SIZE
+from harness.core.context import RunContext
 from harness.stats.continuous import (
     anderson_darling,
     conditional_gof,
@@ -44,14 +45,20 @@ from harness.stats.discrete import (
     binomial_tail,
     exact_multinomial,
     g_test,
+    max_cell_test,
     monte_carlo_multinomial,
     pearson_gof,
+    pool_categories,
+    mc_replicates,
     validate_probabilities,
 )
 from harness.stats.power import (
     binomial_detectable_ratio,
+    binomial_detectable_w,
+    mc_effective_level,
     ks_detectable_distance,
     min_detectable_w,
+    pearson_detectable_w,
     tv_for_w,
     z_detectable,
 )
@@ -72,6 +79,15 @@ __all__ = [
     "bound_level",
     "confirm_verdicts",
     "confirmation_context",
+    "ConfirmationContext",
+    "design_seed",
+    "design_rng",
+    "same_draws",
+    "ignored_seed_checks",
+    "sequence_digest",
+    "counts_digest",
+    "hits_digest",
+    "IGNORES_SEED",
 ]
 
 
@@ -117,12 +133,123 @@ def _det(measure: str, value: float, alpha: float, family_size: int, *, tv: floa
     return Detectable(measure, value, 0.9, level, tv, f"{how}; {note}" if note else how)
 
 
+@dataclass(frozen=True)
+class ConfirmationContext(RunContext):
+    """The context of stage 2 (:func:`confirmation_context`): a :class:`RunContext` whose
+    ``seed`` is the derived confirmation seed and whose ``design_seed`` is the run seed of
+    stage 1. Everything that is part of the *question* (logits drawn at random for a check,
+    grids) must come from :func:`design_seed`, so that stage 2 tests the same law on fresh
+    draws; only the draws come from ``seed``."""
+
+    design_seed: int = 0
+
+
+def design_seed(ctx: Any) -> int:
+    """The run seed the check's *inputs* (random logits, grids) derive from: the stage-1 run seed,
+    also inside stage 2 (:class:`ConfirmationContext`). Draws derive from ``ctx.seed``."""
+    return int(getattr(ctx, "design_seed", ctx.seed))
+
+
+def design_rng(ctx: Any, key: str) -> np.random.Generator:
+    """``numpy.random.default_rng(derive_seed(design_seed(ctx), key))``: the same generator in both
+    stages (in stage 1 it is ``default_rng(ctx.seed_for(key))``, as before)."""
+    return np.random.default_rng(derive_seed(design_seed(ctx), key))
+
+
 def confirmation_context(ctx: Any) -> Any:
     """The context of stage 2: the same run under the derived run seed
-    ``derive_seed(ctx.seed, "confirmation")`` (fresh, independent draws; reproducible)."""
-    from dataclasses import replace as _replace
+    ``derive_seed(ctx.seed, "confirmation")`` (fresh, independent draws; reproducible), with the
+    inputs of each check unchanged (:func:`design_seed`)."""
+    from dataclasses import fields
 
-    return _replace(ctx, seed=derive_seed(ctx.seed, CONFIRMATION_KEY))
+    if isinstance(ctx, RunContext):
+        kw = {f.name: getattr(ctx, f.name) for f in fields(ctx) if f.name != "design_seed"}
+        kw["seed"] = derive_seed(ctx.seed, CONFIRMATION_KEY)
+        return ConfirmationContext(**kw, design_seed=design_seed(ctx))
+    return replace(ctx, seed=derive_seed(ctx.seed, CONFIRMATION_KEY))
+
+
+#: the outcome of the contract verdict added when stage 2 returned the draws of stage 1
+IGNORES_SEED = "ignores its seed"
+#: largest probability that two independent samples coincide for a digest to be conclusive
+DIGEST_COLLISION_MAX = 1e-6
+
+
+def _digest(*arrays: Any) -> str:
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        a = np.ascontiguousarray(np.asarray(a))
+        h.update(str(a.dtype).encode() + str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def sequence_digest(x: ArrayLike) -> str | None:
+    """A digest of an ordered sample of iid draws, or None when two independent samples could
+    coincide with probability above :data:`DIGEST_COLLISION_MAX` (estimated as
+    ``(sum_v f_v^2)^n`` over the sample's value frequencies ``f``: float samples of a continuous
+    law are never equal; a sample of 20 values of 0/1 can be)."""
+    a = np.asarray(x).ravel()
+    if a.size == 0:
+        return None
+    _, c = np.unique(a, return_counts=True)
+    f = c / a.size
+    if a.size * math.log(max(float(np.sum(f * f)), 1e-300)) > math.log(DIGEST_COLLISION_MAX):
+        return None
+    return _digest(a)
+
+
+def counts_digest(counts: ArrayLike, probs: ArrayLike) -> str | None:
+    """A digest of a count vector, or None when two independent multinomial samples of the
+    law ``probs`` coincide with probability above :data:`DIGEST_COLLISION_MAX` (bounded by the
+    largest multinomial probability, evaluated near the mode: ``floor(N p)`` plus the remaining units)."""
+    from scipy.special import gammaln
+
+    o = np.asarray(counts, dtype=np.float64).ravel()
+    p = np.asarray(probs, dtype=np.float64).ravel()
+    n = int(o.sum())
+    if n == 0 or o.size != p.size:
+        return None
+    pos = p > 0
+    pp = p[pos] / p[pos].sum()
+    mode = np.floor(n * pp)  # near the multinomial mode: floor(N p), then the remaining units
+    rest = n - int(mode.sum())  # (< K) one each where they raise the pmf most
+    if rest > 0:
+        gain = np.log(pp) - np.log(mode + 1)
+        mode[np.argsort(-gain, kind="stable")[:rest]] += 1
+    with np.errstate(divide="ignore"):
+        lp = float(gammaln(n + 1) - np.sum(gammaln(mode + 1)) + np.sum(np.where(mode > 0, mode * np.log(pp), 0.0)))
+    if lp > math.log(DIGEST_COLLISION_MAX):
+        return None
+    return _digest(o)
+
+
+def hits_digest(positions: ArrayLike, p: float) -> str | None:
+    """A digest of the positions (indices in the stream of draws) of the first hits of a rare
+    event of rate ``p``, or None when it is not conclusive: independent streams put their first
+    ``j`` hits at the same positions with probability <= ``p^j``."""
+    pos = np.asarray(positions, dtype=np.int64).ravel()
+    if not 0 < p < 1 or pos.size * math.log(p) > math.log(DIGEST_COLLISION_MAX):
+        return None
+    return _digest(pos)
+
+
+def same_draws(first: Verdict, second: Verdict) -> bool:
+    """True when stage 2 (``second``) saw exactly the draws of stage 1 (``first``): both carry the
+    same conclusive ``details["draws_digest"]`` (:func:`sequence_digest`, :func:`counts_digest`),
+    i.e. a target that ignores its seed. Independent draws coincide with probability
+    <= :data:`DIGEST_COLLISION_MAX`."""
+    a, b = first.details.get("draws_digest"), second.details.get("draws_digest")
+    return a is not None and a == b
+
+
+def ignored_seed_checks(verdicts: list[Verdict]) -> list[str]:
+    """Check ids whose confirmation found stage-2 draws equal to stage-1 draws (the flag
+    ``details["confirmation"]["same_draws"]`` that :func:`confirm_verdicts` sets)."""
+    return [v.check for v in verdicts
+            if isinstance(v.details.get("confirmation"), dict) and v.details["confirmation"].get("same_draws")]
 
 
 def confirm_verdicts(first: list[Verdict], rerun: Callable[[], list[Verdict]], alpha: float) -> list[Verdict]:
@@ -132,7 +259,14 @@ def confirm_verdicts(first: list[Verdict], rerun: Callable[[], list[Verdict]], a
     ``max(p1, p2)**2`` from the verdict of the same check id in ``rerun()`` (called once, only
     when needed: stage 2 on fresh draws); the others keep ``p1``. The stage-2 p-value, statistic,
     seed and reading are recorded in ``details["confirmation"]``. A stage-2 verdict that is a
-    forced FAIL (crash, impossible event) makes the check a forced FAIL with its reason."""
+    forced FAIL (crash, impossible event) makes the check a forced FAIL with its reason.
+
+    Stage 2 must see fresh draws. When its draws equal those of stage 1 (:func:`same_draws`: a
+    target that ignores its seed) the rejection **could not be confirmed**: the check reports
+    ``p = 1`` with that reason (``details["confirmation"]["same_draws"] = True``), and a
+    deterministic *contract* verdict ``<check>.seed`` fails with "ignores its seed"
+    (``details["group"] = "contract"``, :data:`IGNORES_SEED`). A NaN stage-2 p-value is an
+    error (a forced FAIL saying so), never ``p1**2``."""
     tau = confirmation_threshold(alpha)
 
     def needs(v: Verdict) -> bool:
@@ -145,6 +279,7 @@ def confirm_verdicts(first: list[Verdict], rerun: Callable[[], list[Verdict]], a
     for v in rerun():
         second.setdefault(v.check, v)
     out = []
+    extra: list[Verdict] = []
     for v in first:
         if not needs(v):
             out.append(v)
@@ -155,6 +290,21 @@ def confirm_verdicts(first: list[Verdict], rerun: Callable[[], list[Verdict]], a
             conf = {"p1": p1, "p2": None, "text": "stage 2 returned no verdict for this check: not confirmed"}
             out.append(replace(v, pvalue=1.0, details={**dict(v.details), "confirmation": conf}))
             continue
+        if same_draws(v, v2):
+            text = (f"p1 = {p1:.3g} <= sqrt(alpha) = {tau:.3g}, but stage 2 (seed {v2.seed}) returned exactly "
+                    f"the draws of stage 1 (seed {v.seed}): the target ignores its seed, so the rejection "
+                    "could not be confirmed on fresh draws (p = 1; contract: ignores its seed)")
+            conf = {"p1": p1, "p2": None, "seed2": v2.seed, "same_draws": True, "text": text}
+            out.append(replace(v, pvalue=1.0, reason=f"{v.reason}; NOT CONFIRMED: {text}",
+                               details={**dict(v.details), "confirmation": conf}))
+            extra.append(deterministic_verdict(
+                v.claim, f"{v.check}.seed", "different seeds give independent draws (the confirmation of a "
+                "rejection re-runs the check under a fresh seed)", 1.0, 0.0, test="stage-2 draws vs stage-1 draws",
+                reason=(f"{IGNORES_SEED}: the draws under seed {v2.seed} are identical to those under seed "
+                        f"{v.seed} (check {v.check})"),
+                details={"group": "contract", "outcome": IGNORES_SEED, "check": v.check,
+                         "seed1": v.seed, "seed2": v2.seed}, reproduce=v.reproduce))
+            continue
         if v2.forced_fail:
             conf = {"p1": p1, "p2": None, "seed2": v2.seed,
                     "text": f"stage 2 (seed {v2.seed}) failed outright: {v2.reason}"}
@@ -162,13 +312,19 @@ def confirm_verdicts(first: list[Verdict], rerun: Callable[[], list[Verdict]], a
                                details={**dict(v.details), "confirmation": conf}))
             continue
         p2 = float(v2.pvalue)  # type: ignore[arg-type]
-        p2c = 0.0 if math.isnan(p2) else p2
-        p = combine(p1, p2c, alpha)
+        if math.isnan(p2):
+            text = (f"stage 2 (seed {v2.seed}) gave a NaN p-value (statistic {v2.statistic}): an error, the "
+                    "rejection can be neither confirmed nor dismissed")
+            conf = {"p1": p1, "p2": p2, "seed2": v2.seed, "error": True, "text": text}
+            out.append(replace(v, forced_fail=True, reason=f"{v.reason}; {text}",
+                               details={**dict(v.details), "confirmation": conf}))
+            continue
+        p = combine(p1, p2, alpha)
         conf = {"p1": p1, "p2": p2, "seed2": v2.seed, "statistic2": v2.statistic, "seen2": v2.seen,
                 "text": (f"p1 = {p1:.3g} <= sqrt(alpha) = {tau:.3g}, so re-tested on fresh draws (seed "
                          f"{v2.seed}): p2 = {p2:.3g}; confirmed p = max(p1, p2)^2 = {p:.3g}")}
         out.append(replace(v, pvalue=p, details={**dict(v.details), "confirmation": conf}))
-    return out
+    return out + extra
 
 
 def _common(claim: str, check: str, claim_text: str, seed: int | None, reproduce: str,
@@ -220,10 +376,17 @@ def discrete_verdict(
     if method == "auto":
         use_exact = n <= 200 and k_pos > 1 and math.comb(n + k_pos - 1, k_pos - 1) <= EXACT_MAX_OUTCOMES
         method = "exact" if use_exact else "chisquare"
+    stage, spower = stage_for(alpha, family_size)
+    pooled_table = False
+    if method == "chisquare":
+        # a table whose pooling merges categories gets a max-cell test beside Pearson (Bonferroni,
+        # 2: each at half the level): pooling hides a concentrated error in one small category
+        pooled_table = any(len(g) > 1 for g in pool_categories(n * p)) if n > 0 else False
     if method == "exact":
         res = exact_multinomial(o, p)
     elif method == "chisquare":
-        res = pearson_gof(o, p, exact_above=confirmation_threshold(alpha), min_level=mc_level(alpha, split),
+        res = pearson_gof(o, p, exact_above=confirmation_threshold(alpha),
+                          min_level=mc_level(alpha, split * (2 if pooled_table else 1)),
                           seed=derive_seed(0 if seed is None else int(seed), "null"))
     elif method == "g":
         res = g_test(o, p)
@@ -231,14 +394,35 @@ def discrete_verdict(
         res = monte_carlo_multinomial(o, p, n_sim=n_sim, seed=seed)
     else:
         raise ValueError(f"method must be auto, exact, chisquare, g or monte-carlo, got {method!r}")
-    stage, spower = stage_for(alpha, family_size)
-    w = min_detectable_w(n, res.df, stage, spower) if res.df >= 1 else math.inf
+    cell = None
+    pvalue = res.pvalue
+    test = res.test
+    if pooled_table and res.df >= 1 and not res.impossible:
+        cell = max_cell_test(o, p)
+        pvalue = float(min(1.0, 2.0 * min(res.pvalue, cell.pvalue)))
+        test = f"{res.test} + {cell.test}, Bonferroni over the two"
+    w_level = stage / (2 if cell is not None else 1)
+    binding = "noncentral chi-square"
+    if res.df < 1:
+        w = math.inf
+    elif method == "chisquare" and res.bins == 2:
+        w, binding = binomial_detectable_w(float(res.expected[0] / n), n, w_level, spower)
+    elif method == "chisquare":
+        # decisions below sqrt(alpha) use the Monte Carlo p-value: its resolution is not power
+        b_mc = mc_replicates(mc_level(alpha, split * (2 if cell is not None else 1)))
+        w, binding = pearson_detectable_w(res.expected / max(n, 1), n, mc_effective_level(w_level, b_mc),
+                                          min(0.999, spower / 0.995))
+    else:
+        w = min_detectable_w(n, res.df, w_level, spower)
     tv_star, tv_note = None, ""
     if math.isfinite(w) and res.groups:
         pooled = [g for g in res.groups if len(g) > 1]
         mass = float(sum(p[i] for g in pooled for i in g))
-        tv_star = tv_for_w(w, res.expected / max(n, 1)) + mass
-        tv_note = (f"TV against every alternative: w* max_A sqrt(P(A)(1-P(A))) over the {res.bins} bins"
+        tv_star = min(1.0, tv_for_w(w, res.expected / max(n, 1)) + mass)
+        tv_note = (f"Cohen's w over the {res.bins} pooled bins, worst case of the actual Pearson statistic "
+                   f"(first-order term and small-bin variance included; binding: {binding})"
+                   + (", Pearson at half the level (max-cell test beside it)" if cell is not None else "")
+                   + f"; TV against every alternative: w* max_A sqrt(P(A)(1-P(A))) over the {res.bins} bins"
                    + (f" + {mass:.3g} (mass of the pooled categories)" if pooled else ""))
     det = _det("cohen_w", w, alpha, family_size, tv=tv_star, note=tv_note)
     a_b = bound_level(alpha, family_size)
@@ -270,14 +454,29 @@ def discrete_verdict(
                         f"{e_full[worst]:.1f} (N = {n}, p = {p[worst]:.4g})")
             seen = f"category {name(worst)}: {int(o[worst])} (z = {z[worst]:+.2f}), the largest |z|"
         seen += f"; {res.test} statistic {res.statistic:.4g} on df = {res.df}"
+    if cell is not None and not forced:
+        reason += (f"; max-cell: category {name(cell.category)} observed {cell.count}, expected {cell.expected:.3g} "
+                   f"(p = {cell.pvalue:.3g} over {cell.categories} categories); Pearson p = {res.pvalue:.3g}")
     if res.df < 1 and not forced:
         reason += "; only one bin: the test cannot fail except on impossible events"
+    little = []
+    if tv_star is None or tv_star > 0.1:
+        little.append("its power statement is weak: it detects (power 0.9) only alternatives at TV >= "
+                      + ("1 (none)" if tv_star is None else f"{tv_star:.2g}"))
+    if tvb >= 0.5:
+        little.append(f"its PASS bound TV <= {tvb:.2g} is {'vacuous' if tvb >= 0.999 else 'weak'}")
+    if little and not forced:
+        reason += "; this check certifies little: " + " and ".join(little)
     d = {"observed": o.tolist(), "expected": e_full.tolist(), "df": res.df, "bins": res.bins,
-         "method": res.method, "min_expected_bin": res.min_expected}
+         "method": res.method, "min_expected_bin": res.min_expected, "draws_digest": counts_digest(o, p)}
+    if cell is not None:
+        d["pearson_pvalue"] = res.pvalue
+        d["max_cell"] = {"category": cell.category, "count": cell.count, "expected": cell.expected,
+                         "pvalue": cell.pvalue, "categories": cell.categories}
     d.update(details or {})
     return Verdict(
         **_common(claim, check, claim_text, seed, reproduce, alpha),
-        test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=n, detectable=det,
+        test=test, statistic=res.statistic, pvalue=pvalue, n=n, detectable=det,
         reason=reason, forced_fail=forced, details=d, expected=expected, seen=seen,
         bound=None if forced else bound,
     )
@@ -327,7 +526,7 @@ def ks_verdict(
     bound = _bound("sup |F_target - F_claimed|", sup_distance_bound(res.statistic, x.size, a_b), alpha,
                    "D_n + sqrt(ln(2/a)/(2n)) (DKW band)")
     d = {"dkwm_epsilon": res.dkwm_epsilon, "sup_location": res.location,
-         "ecdf": _ecdf_points(x, cdf)}
+         "ecdf": _ecdf_points(x, cdf), "draws_digest": sequence_digest(x)}
     d.update(details or {})
     reason = (f"sup |F_n - F| = {res.statistic:.4g} at x = {res.location:.4g}; under the null it "
               f"exceeds {res.dkwm_epsilon:.4g} with probability <= {stage:.2g} (DKWM)")
@@ -377,7 +576,7 @@ def ad_verdict(
                    detectable=None, bound=bound,
                    reason=(f"A^2 = {res.statistic:.4g}; power: not stated (no distribution-free figure "
                            "for A^2; the KS companion carries the power statement)"),
-                   details=dict(details or {}),
+                   details={"draws_digest": sequence_digest(x), **dict(details or {})},
                    expected="A^2 of order 1 under the claimed law (mean 1; 95% quantile 2.49, "
                             "99.9% quantile 5.97)",
                    seen=f"A^2 = {res.statistic:.4g} (n = {x.size})")
@@ -405,11 +604,20 @@ def tail_verdict(
     det = _det("relative_rate", binomial_detectable_ratio(n, p, stage, spower), alpha, family_size,
                note="exact binomial power, deficit and excess")
     lo, hi = cp_interval(int(hits), int(n), bound_level(alpha, family_size))
-    rel = max(float(hi) / p - 1.0, 1.0 - float(lo) / p) if p > 0 else math.inf
-    bound = _bound("|rate_target / rate_claimed - 1|", rel, alpha, "two-sided Clopper-Pearson interval of the rate")
-    d = {"hits": int(hits), "expected": res.expected, "z": res.z}
+    r_lo = float(lo) / p if p > 0 else 0.0
+    r_hi = float(hi) / p if p > 0 else math.inf
+    # both sides of the rate, each its own bound (a/2 each side: simultaneous at 1 - a): the
+    # deficit side is the lower bound on rate_target / rate_claimed (what catches a truncated
+    # tail), the excess side the upper one; a single |ratio - 1| would hide a vacuous deficit side
+    bound = _bound(f"rate_target / rate_claimed >= {r_lo:.3g} (deficit side) and rate_target / rate_claimed - 1",
+                   r_hi - 1.0, alpha, "two-sided Clopper-Pearson interval of the rate, each side at a/2")
+    d = {"hits": int(hits), "expected": res.expected, "z": res.z,  # draws_digest: from the caller
+         "rate_ratio_lower": r_lo, "rate_ratio_upper": r_hi}
     d.update(details or {})
     reason = f"observed {int(hits)} hits, expected {res.expected:.2f} (z = {res.z:+.2f})"
+    if r_lo < 0.5:
+        reason += (f"; the deficit side certifies little: a rate as low as {r_lo:.3g} x the claimed one "
+                   "is not excluded")
     return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
                    test="exact binomial tail", statistic=res.z, pvalue=res.pvalue, n=int(n),
                    detectable=det, reason=reason, details=d, bound=bound,
@@ -444,7 +652,7 @@ def z_verdict(
     bound = _bound("|mean_target - mean_claimed|",
                    mean_bound(res.estimate, target, res.se, bound_level(alpha, family_size)), alpha,
                    "|estimate - target| + z_{1-a/2} se (normal approximation)")
-    d = {"estimate": res.estimate, "se": res.se, "target": target}
+    d = {"estimate": res.estimate, "se": res.se, "target": target, "draws_digest": sequence_digest(x)}
     d.update(details or {})
     reason = f"estimate {res.estimate:.6g} +- {res.se:.2g} (se) vs exact {target:.6g} (z = {res.statistic:+.2f})"
     return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
@@ -544,7 +752,7 @@ def conditional_verdict(
     w = res.worst
     d = {"classes": [list(c) for c in res.classes], "sizes": list(res.sizes),
          "statistics": list(res.statistics), "pvalues": list(res.pvalues),
-         "adjusted": list(res.adjusted)}
+         "adjusted": list(res.adjusted), "draws_digest": sequence_digest(x)}
     d.update(details or {})
     reason = (f"{m} classes; smallest p = {res.pvalues[w]:.3g} in class {list(res.classes[w])} "
               f"(n = {res.sizes[w]}, statistic {res.statistics[w]:.4g})")
@@ -610,7 +818,7 @@ def independence_verdict(
     w = min_detectable_w(res.n, res.df, stage, spower) if res.df >= 1 else math.inf
     det = _det("cohen_w", w, alpha, family_size, note="Cohen's w of the joint table vs independence")
     d = {"table": res.table.tolist(), "df": res.df, "min_expected_cell": res.min_expected,
-         "row_groups": [list(g) for g in res.row_groups]}
+         "row_groups": [list(g) for g in res.row_groups], "draws_digest": sequence_digest(x)}
     d.update(details or {})
     return Verdict(**_common(claim, check, claim_text, seed, reproduce, alpha),
                    test=res.test, statistic=res.statistic, pvalue=res.pvalue, n=res.n,

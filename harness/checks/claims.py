@@ -33,16 +33,20 @@ import numpy as np
 from scipy import stats as sps
 
 from harness.checks.builders import (
+    bound_level,
     level_for,
     deterministic_verdict,
     discrete_verdict,
     error_verdict,
+    hits_digest,
+    sequence_digest,
     ks_verdict,
     ad_verdict,
     tail_verdict,
     z_verdict,
 )
 from harness.core.context import RunContext
+from harness.stats.bounds import mean_bound
 from harness.checks.samplers import TargetError, draw_categorical, draw_noise, draw_relaxed, onehot_rows
 from harness.core.seeds import seeded_chunks
 from harness.core.verdict import Bound, Detectable, Verdict
@@ -110,7 +114,8 @@ def categorical_law(fn: Callable, logits: Sequence[float], n: int, ctx: RunConte
         draws = draw_categorical(fn, x, n, seed)
         counts = np.bincount(draws, minlength=x.size)
         return [discrete_verdict(claim, check, text, counts, p, **ctx.check_kwargs(check),
-                                 details={"logits": x.tolist(), "probs": p.tolist(), "label": label})]
+                                 details={"logits": x.tolist(), "probs": p.tolist(), "label": label,
+                                          "draws_digest": sequence_digest(draws[:1 << 16])})]
 
     return _guard(claim, check, text, ctx, seed, n, body)
 
@@ -130,11 +135,14 @@ def tail_mass(fn: Callable, logits: Sequence[float], n: int, ctx: RunContext, *,
             f"its count is Binomial(n, {p:.4g})")
 
     def body():
-        hits = 0
+        hits, at, first = 0, 0, []
         for m, s in seeded_chunks(n, TAIL_CHUNK, seed):
-            hits += int(np.sum(draw_categorical(fn, x, m, s) == rare))
+            hit = draw_categorical(fn, x, m, s) == rare
+            if len(first) < 64:
+                first.extend((at + np.flatnonzero(hit)[:64]).tolist())
+            hits, at = hits + int(np.sum(hit)), at + m
         return [tail_verdict(claim, check, text, hits, n, p, **ctx.check_kwargs(check),
-                             details={"logits": x.tolist(), "rare": rare})]
+                             details={"logits": x.tolist(), "rare": rare, "draws_digest": hits_digest(first[:64], p)})]
 
     return _guard(claim, check, text, ctx, seed, n, body)
 
@@ -242,9 +250,14 @@ def logratio_scale(fn: Callable, logits: Sequence[float], temperature: float, n:
         from dataclasses import replace
         bound = v.bound
         if bound is not None:
-            bound = Bound("|T_target / T - 1|", temperature_ratio_bound(bound.value, float(x[0] - x[-1])),
+            # the null se is too small when T' < T (Var d^2 grows with T/T'): the bound uses the
+            # larger of the null and the sample standard error, valid for T' on both sides
+            se_b = max(se, float(np.std(d * d, ddof=1)) / math.sqrt(d.size))
+            mb = mean_bound(float(np.mean(d * d)), PI2_3, se_b, bound_level(ctx.alpha, ctx.family_size))
+            bound = Bound("|T_target / T - 1|", temperature_ratio_bound(mb, float(x[0] - x[-1])),
                           bound.confidence, "if the target runs at temperature T' (d = (T/T') L + (T/T' - 1) dx): "
-                          f"from |E[d^2] - pi^2/3| <= {bound.value:.3g}; " + bound.note)
+                          f"from |E[d^2] - pi^2/3| <= {mb:.3g} (max of the null and the sample standard "
+                          "error, valid for T' < T and T' > T); " + bound.note)
         return [replace(v, detectable=det, bound=bound)]
 
     return _guard(claim, check, text, ctx, seed, n, body)
@@ -343,12 +356,15 @@ def noise_tail(fn: Callable, n: int, ctx: RunContext, *, check: str, claim: str 
     def body():
         hits = 0
         gmax = -math.inf
+        at, first = 0, []
         for m, s in seeded_chunks(n, TAIL_CHUNK, seed):
             g = draw_noise(fn, m, s)
-            hits += int(np.sum(g > t))
+            if len(first) < 64:
+                first.extend((at + np.flatnonzero(g > t)[:64]).tolist())
+            hits, at = hits + int(np.sum(g > t)), at + m
             gmax = max(gmax, float(g.max()))
         return [tail_verdict(claim, check, text, hits, n, q, **ctx.check_kwargs(check),
-                             details={"threshold": t, "max_noise_seen": gmax})]
+                             details={"threshold": t, "max_noise_seen": gmax, "draws_digest": hits_digest(first[:64], q)})]
 
     return _guard(claim, check, text, ctx, seed, n, body)
 

@@ -22,7 +22,7 @@ import math
 import numpy as np
 from scipy import integrate
 
-from harness.checks.builders import discrete_verdict
+from harness.checks.builders import design_rng, discrete_verdict
 from harness.core.context import RunContext
 from harness.experiments.base import Collector, counts_figure_data, experiment, numpy_generator
 from harness.checks.samplers import reference_categorical
@@ -204,7 +204,7 @@ def _quadrature_cases(rng: np.random.Generator) -> list[tuple[str, np.ndarray, n
 
 
 def _quadrature(col: Collector, ctx: RunContext) -> dict:
-    rng = numpy_generator(ctx, "T1.quad")
+    rng = design_rng(ctx, "T1.quad")
     pts = {"p": [], "rel_error": [], "case": []}
     for name, x, cats in _quadrature_cases(rng):
         check = f"T1.quad.{name}"
@@ -291,7 +291,7 @@ def run(ctx: RunContext):
                        counts_figure_data(vs[0]))
 
     check = "T1.mc.k1000"
-    rng = numpy_generator(ctx, check + ".logits")
+    rng = design_rng(ctx, check + ".logits")  # the same logits in both stages of the confirmation
     x = rng.normal(0.0, 1.5, 1000)
     text = f"{CLAIM} for K = 1000 random logits (N(0, 1.5^2)), x = {fmt_logits(x)}"
     col.guard(check, text, lambda: discrete_verdict(
@@ -299,7 +299,7 @@ def run(ctx: RunContext):
         **col.kw(check), details={"K": 1000, "implementation": "harness.core.streaming.counts (race)"}))
 
     check = "T1.mc.literal_argmax"
-    x = np.random.default_rng(ctx.seed_for(check + ".logits")).normal(0.0, 2.0, 12)
+    x = design_rng(ctx, check + ".logits").normal(0.0, 2.0, 12)
     text = f"{CLAIM}, literal argmax(x + g) with g = -log E (method='gumbel'), x = {fmt_logits(x)}"
     col.guard(check, text, lambda: discrete_verdict(
         "T1", check, text, np_counts(x, n["n_mc_literal"], ctx.seed_for(check), method="gumbel", **ctx.parallel_kwargs()), softmax(x),

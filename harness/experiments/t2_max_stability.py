@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from harness.checks.builders import ad_verdict
+from harness.checks.builders import ad_verdict, design_rng
 from harness.core.context import RunContext
 from harness.experiments.base import Collector, ecdf_series, experiment, qq_data, torch_noise_sampler
 from harness.checks.samplers import draw_noise, reference_noise
@@ -34,7 +34,7 @@ def sizes(b):
 def _logits(ctx: RunContext, name: str, x):
     if x is not None:
         return np.asarray(x, dtype=np.float64)
-    return np.random.default_rng(ctx.seed_for(f"T2.{name}.logits")).normal(0.0, 2.0, 50)
+    return design_rng(ctx, f"T2.{name}.logits").normal(0.0, 2.0, 50)  # the same in both stages
 
 
 @experiment(

@@ -40,6 +40,13 @@ __all__ = [
     "binomial_power",
     "binomial_rejection_region",
     "tail_absence_rate",
+    "pearson_moments",
+    "pearson_power",
+    "pearson_candidates",
+    "pearson_worst_power",
+    "pearson_detectable_w",
+    "binomial_detectable_w",
+    "mc_effective_level",
 ]
 
 
@@ -326,3 +333,248 @@ def tail_absence_rate(n: int, alpha: float) -> float:
         else:
             lo = mid
     return float(math.exp(hi))
+
+
+# ------------------------------------------------------------------------------------------
+# Pearson power in many-bin tables (issue 18): the actual statistic, not the noncentral model
+# ------------------------------------------------------------------------------------------
+
+def pearson_moments(q: Sequence[float], p: Sequence[float], n: int) -> tuple[float, float]:
+    r"""Exact mean and variance of Pearson's :math:`X^2 = \sum_b (O_b - N p_b)^2/(N p_b)` when
+    :math:`O \sim \mathrm{Mult}(N, q)` (bins ``p``, all positive).
+
+    With :math:`q = p + d`: :math:`E X^2 = (K - 1) + (N - 1) w^2 + \sum_b d_b/p_b` -- the
+    noncentral model keeps only :math:`N w^2`; the first-order term :math:`\sum d_b/p_b` is
+    negative when mass moves from many small bins to a few large ones. The variance is
+    :math:`\mathrm{Var}\,\sum_b O_b^2/(N p_b)` from the multinomial factorial moments
+    :math:`E\,O_a^{(r)} O_b^{(s)} = N^{(r+s)} q_a^r q_b^s`."""
+    qq = np.asarray(q, dtype=np.float64)
+    pp = np.asarray(p, dtype=np.float64)
+    n = float(n)
+    c = 1.0 / (n * pp)
+    n2, n3 = n * (n - 1), n * (n - 1) * (n - 2)
+    n4 = n3 * (n - 3)
+    m2 = n2 * qq ** 2 + n * qq
+    m4 = n4 * qq ** 4 + 6 * n3 * qq ** 3 + 7 * n2 * qq ** 2 + n * qq
+    mean = float(np.sum(c * m2) - n)
+    a1, a2 = float(np.sum(c * qq)), float(np.sum(c * qq ** 2))
+    c2 = c * c
+    cross = (n4 * (a2 * a2 - np.sum(c2 * qq ** 4)) + 2 * n3 * (a2 * a1 - np.sum(c2 * qq ** 3))
+             + n2 * (a1 * a1 - np.sum(c2 * qq ** 2)))
+    cm2 = float(np.sum(c * m2))
+    var = float(np.sum(c2 * (m4 - m2 * m2)) + cross - (cm2 * cm2 - np.sum(c2 * m2 * m2)))
+    return mean, max(var, 0.0)
+
+
+def _gamma_sf(x: float, mean: float, var: float) -> float:
+    """``P(a chi2_nu > x)`` with ``a, nu`` matching ``mean`` and ``var`` (Patnaik 1949)."""
+    if var <= 0:
+        return float(x < mean)
+    a, nu = var / (2 * mean), 2 * mean * mean / var
+    return float(stats.chi2.sf(x / a, nu))
+
+
+def _gamma_isf(level: float, mean: float, var: float) -> float:
+    a, nu = var / (2 * mean), 2 * mean * mean / var
+    return float(a * stats.chi2.isf(level, nu))
+
+
+def pearson_power(q: Sequence[float], p: Sequence[float], n: int, level: float) -> float:
+    r"""Power of the level-``level`` Pearson test of the bins ``p`` with ``n`` draws against the
+    bin law ``q``: the null critical value and the alternative law of :math:`X^2` are each a
+    scaled chi-square matching the exact first two moments (:func:`pearson_moments`; Patnaik's
+    approximation, which keeps the first-order term and the extra variance of small bins that
+    the noncentral chi-square model drops). Checked by simulation through the real decision in
+    ``tests/test_power_claims.py``."""
+    pp = np.asarray(p, dtype=np.float64)
+    m0, v0 = pearson_moments(pp, pp, n)
+    crit = _gamma_isf(level, m0, v0)
+    m1, v1 = pearson_moments(q, pp, n)
+    return _gamma_sf(crit, m1, v1)
+
+
+def _rescale_to_w(p: np.ndarray, d: np.ndarray, w: float) -> np.ndarray | None:
+    """``q = p + t d`` (``sum d = 0``) with Cohen's w exactly ``w``, or None when it leaves the simplex."""
+    w1 = math.sqrt(float(np.sum(d * d / p)))
+    if w1 == 0:
+        return None
+    q = p + (w / w1) * d
+    return q if np.all(q >= -1e-15) else None
+
+
+def pearson_candidates(p: Sequence[float], w: float) -> dict[str, np.ndarray]:
+    r"""The candidate least-favourable bin laws at Cohen's ``w`` from the bins ``p``:
+
+    * ``"mean"``: the direction minimising :math:`E X^2` at fixed w:
+      :math:`d_b \propto -(1 - K p_b)` (minimise :math:`\sum d_b/p_b = x\cdot u` over
+      :math:`|x| = w`, :math:`x \perp \sqrt p`, with :math:`x_b = d_b/\sqrt{p_b}`,
+      :math:`u_b = 1/\sqrt{p_b}`: :math:`\min = -w\sqrt{\sum_b 1/p_b - K^2}`), mass moved from the
+      bins below :math:`1/K` to those above; where it would leave the simplex, the largest
+      feasible multiple of it completed by the proportional tilt;
+    * ``"tilt"``: the proportional tilt between two halves of the mass (the old worst case, the
+      one with the smallest w at a given TV);
+    * ``"spike"``: all the excess in the smallest bin (the largest variance of :math:`X^2` at
+      fixed w: its count is nearly Poisson with a large mean), ``"spike_top"``: in the largest
+      bin, ``"dip_top"``: a deficit of the largest bin;
+    * ``"mean+spike(f)"``: mixtures ``f mean + (1 - f) spike``, f = 0.25, 0.5, 0.75 (in the
+      many-bin tables of the checker these bind: the simulations of ``tests/test_power_claims.py``).
+    """
+    pp = np.asarray(p, dtype=np.float64)
+    k = pp.size
+    out: dict[str, np.ndarray] = {}
+    u = -(1.0 - k * pp)
+    tilt_dir = None
+    a = best_split(pp)
+    pa = float(pp[a].sum())
+    if 0 < pa < 1:
+        tilt_dir = np.where(a, pp / pa, -pp / (1 - pa))
+        q = _rescale_to_w(pp, tilt_dir, w)
+        if q is not None:
+            out["tilt"] = q
+    if np.any(np.abs(u) > 1e-12 * k):
+        q = _rescale_to_w(pp, u, w)
+        if q is None and tilt_dir is not None:  # largest feasible multiple of u, then tilt
+            neg = u < 0
+            t = float(np.min(pp[neg] / -u[neg])) * 0.999
+            base = pp + t * u
+            wb = math.sqrt(float(np.sum((t * u) ** 2 / pp)))
+            if wb < w:
+                # add the tilt of the *remaining* law until w is reached (bisection on the factor)
+                lo, hi = 0.0, 1.0
+                for _ in range(60):
+                    mid = 0.5 * (lo + hi)
+                    qq = base + mid * tilt_dir * (1 - 1e-9) * np.minimum(1.0, base / np.maximum(pp, 1e-300))
+                    qq = np.maximum(qq, 0)
+                    qq /= qq.sum()
+                    (lo, hi) = (mid, hi) if cohen_w(qq, pp) < w else (lo, mid)
+                qq = base + hi * tilt_dir * (1 - 1e-9) * np.minimum(1.0, base / np.maximum(pp, 1e-300))
+                qq = np.maximum(qq, 0)
+                q = qq / qq.sum()
+        if q is not None:
+            out["mean"] = q
+    s, t_ = int(np.argmin(pp)), int(np.argmax(pp))
+    for name, j, sign in (("spike", s, 1.0), ("spike_top", t_, 1.0), ("dip_top", t_, -1.0)):
+        e = -pp.copy()
+        e[j] += 1.0
+        q = _rescale_to_w(pp, sign * e, w)
+        if q is not None:
+            out[name] = q
+    if "mean" in out and "spike" in out:
+        for f in (0.25, 0.5, 0.75):  # mixtures: a lower mean and a larger variance at once
+            q = _rescale_to_w(pp, f * (out["mean"] - pp) + (1 - f) * (out["spike"] - pp), w)
+            if q is not None:
+                out[f"mean+spike({f:g})"] = q
+    return out
+
+
+def pearson_worst_power(p: Sequence[float], n: int, w: float, level: float) -> tuple[float, str]:
+    """The smallest :func:`pearson_power` over :func:`pearson_candidates` at Cohen's ``w``, and
+    which candidate gives it."""
+    cands = pearson_candidates(p, w)
+    if not cands:
+        return 0.0, "none"
+    res = {k: pearson_power(q, p, n, level) for k, q in cands.items()}
+    name = min(res, key=res.get)  # type: ignore[arg-type]
+    return res[name], name
+
+
+def pearson_detectable_w(p: Sequence[float], n: int, level: float, power: float = 0.9,
+                         w_max: float | None = None) -> tuple[float, str]:
+    """Cached front of :func:`_pearson_detectable_w` (the same table recurs in every run)."""
+    pp = np.ascontiguousarray(np.asarray(p, dtype=np.float64))
+    return _pearson_detectable_w_cached(pp.tobytes(), int(n), float(level), float(power),
+                                        None if w_max is None else float(w_max))
+
+
+@lru_cache(maxsize=4096)
+def _pearson_detectable_w_cached(key: bytes, n: int, level: float, power: float,
+                                 w_max: float | None) -> tuple[float, str]:
+    return _pearson_detectable_w(np.frombuffer(key, dtype=np.float64), n, level, power, w_max)
+
+
+def _pearson_detectable_w(p: Sequence[float], n: int, level: float, power: float = 0.9,
+                          w_max: float | None = None) -> tuple[float, str]:
+    r"""The smallest Cohen's w (over the bins ``p``) such that the level-``level`` Pearson test
+    with ``n`` draws has power >= ``power`` against the least favourable candidates of
+    :func:`pearson_candidates` at that w and at every larger w of a grid up to ``w_max``
+    (default 4 x the noncentral figure): the first-order term and the variance of small bins
+    included (issue 18). ``inf`` when no w below ``w_max`` reaches it. Returns ``(w, name)`` of
+    the binding candidate."""
+    pp = np.asarray(p, dtype=np.float64)
+    df = pp.size - 1
+    if df < 1 or n < 1:
+        return math.inf, "none"
+    w0 = min_detectable_w(n, df, level, power)
+    top = w_max if w_max is not None else 4.0 * w0
+    ok = lambda w: pearson_worst_power(pp, n, w, level)[0] >= power  # noqa: E731
+    lo, hi = 0.5 * w0, w0
+    while not ok(hi):
+        lo, hi = hi, hi * 1.25
+        if hi > top:
+            return math.inf, "none"
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+        if hi - lo < 1e-4 * hi:
+            break
+    # every larger w up to w_max must also be detected (the worst case need not be monotone):
+    # on a failure, search again above the failing w
+    for _ in range(8):
+        bad = [w for w in np.geomspace(hi, top, 12)[1:] if not ok(w)]
+        if not bad:
+            return float(hi), pearson_worst_power(pp, n, hi, level)[1]
+        lo, hi = bad[-1], bad[-1] * 1.1
+        while not ok(hi):
+            lo, hi = hi, hi * 1.1
+            if hi > top:
+                return math.inf, "none"
+        for _ in range(30):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+            if hi - lo < 1e-4 * hi:
+                break
+    return math.inf, "none"
+
+
+def binomial_detectable_w(p0: float, n: int, level: float, power: float = 0.9) -> tuple[float, str]:
+    r"""Two bins (the exact binomial p-value of :func:`harness.stats.discrete.pearson_gof`): the
+    smallest Cohen's :math:`w` (:math:`q_0 = p_0 \pm w\sqrt{p_0 p_1}`) detected with ``power`` in
+    **both** directions, by exact binomial power (bisection)."""
+    p1 = 1.0 - p0
+    if not 0 < p0 < 1 or n < 1:
+        return math.inf, "none"
+    sd = math.sqrt(p0 * p1)
+    region = binomial_rejection_region(n, p0, level)
+
+    def ok(w: float) -> bool:
+        up, dn = p0 + w * sd, p0 - w * sd
+        return all(_power_in_region(region, n, min(1.0, max(0.0, r))) >= power for r in (up, dn))
+
+    hi = 1e-6
+    while not ok(hi):
+        hi *= 1.5
+        if hi > 1.0 / sd:
+            return math.inf, "none"
+    lo = hi / 1.5
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return float(hi), "exact binomial, both directions"
+
+
+def mc_effective_level(level: float, b: int, sure: float = 0.995) -> float:
+    r"""The Monte Carlo p-value :math:`(1 + \#\{T_b \ge T\})/(B + 1)` rejects at ``level`` iff the
+    exceedance count, Binomial(B, :math:`\pi(T)`) given the statistic, is at most
+    :math:`k = \lfloor \text{level}(B+1)\rfloor - 1`: the largest :math:`u` with
+    :math:`P(\mathrm{Bin}(B, u) \le k) \ge` ``sure``. Every outcome whose exact p-value
+    :math:`\pi(T) \le u` is then rejected with probability :math:`\ge` ``sure``, so the MC test's
+    power is at least ``sure`` times the exact test's power at level ``u`` (the power statements
+    use this, so that the MC resolution is not counted as power)."""
+    k = math.floor(level * (b + 1) + 1e-9) - 1
+    if k < 0:
+        return 0.0
+    lo, hi = 0.0, level
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if stats.binom.cdf(k, b, mid) >= sure else (lo, mid)
+    return float(lo)

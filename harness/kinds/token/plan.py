@@ -58,7 +58,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from harness.core.budgets import Budget
-from harness.checks.builders import deterministic_verdict, discrete_verdict, error_verdict, tail_verdict
+from harness.checks.builders import deterministic_verdict, discrete_verdict, error_verdict, hits_digest, tail_verdict
 from harness.core.context import RunContext
 from harness.checks.samplers import MAX_CALL_ELEMENTS, TargetError, draw_tokens
 from harness.core.seeds import seeded_chunks
@@ -334,9 +334,13 @@ def _tail(fn, ctx, cid):
             f"{n:,} draws is Binomial(n, {p:.4g})")
 
     def body():
-        hits = sum(int(d.sum()) for d in token_batches(fn, [row], n, seed, ctx.device))
+        hits, at, first = 0, 0, []
+        for d in token_batches(fn, [row], n, seed, ctx.device):
+            if len(first) < 64:
+                first.extend((at + np.flatnonzero(d.ravel())[:64]).tolist())
+            hits, at = hits + int(d.sum()), at + d.size
         v = tail_verdict("TK", cid, text, hits, n, p, **ctx.check_kwargs(cid),
-                         details={"gap": gap, "device": str(ctx.device)})
+                         details={"gap": gap, "device": str(ctx.device), "draws_digest": hits_digest(first[:64], p)})
         grades = {GRADES[b]: round(tail_grade_power(n, gap, b, ctx.alpha / ctx.family_size), 4) for b in GRADES}
         return [replace(v, details={**v.details, "grade_power": grades})]
 
