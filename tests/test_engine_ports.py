@@ -105,7 +105,7 @@ def test_mutant_rows_share_noise_is_rejected_under_vllm():
 
 
 def test_mutant_masked_zero_exponential_draws_a_masked_token_under_vllm():
-    from harness.checker.adversarial import adversarial_streams
+    from harness.probes.adversarial import adversarial_streams
 
     fn, prof, _, _ = MUTANTS["vllm_masked_zero_exponential"]
     x = np.full(64, NEG, dtype=np.float32)

@@ -168,7 +168,7 @@ def test_ambiguous_cases_by_hand():
     assert "rounding" in ambiguous((q, 1.0, None, 0.8 + 1e-12, None), "hf")  # mass before #2 = 0.8
     assert ambiguous((q, 1.0, None, 0.9, None), "hf") is None
     # the checker's Row object and a mapping are accepted
-    from harness.checker.token_plan import TOKEN_LOGITS, Row
+    from harness.kinds.token.plan import TOKEN_LOGITS, Row
     assert ambiguous(Row(TOKEN_LOGITS["ties"], 1.0, top_k=4), "sglang") is not None
     assert ambiguous(Row(TOKEN_LOGITS["ties"], 1.0, top_k=4), "hf") is None
     assert ambiguous(dict(logits=[1.0, 0.0], temperature=1.0), "mlx-lm") is None

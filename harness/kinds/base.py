@@ -14,10 +14,8 @@ field                  what it is
 =====================  ====================================================================
 ``name``               the ``--kind`` value
 ``signature``          the call, as a user reads it (protocol-mismatch messages, docs)
-``plan(budget)``       the list of :class:`PlannedCheck` (ids, claims, sizes, bodies);
-                       ``plan(budget, options)`` for a kind that declares ``options``
-``options``            the kind's run options (:class:`~harness.core.options.Option` specs:
-                       CLI flags, API keywords, ``gumbel_harness_<name>`` attributes)
+``plan(budget)``       the :class:`PlannedCheck` s; ``plan(budget, options)`` with ``options``
+``options``            run options (:class:`~harness.core.options.Option`: flag, keyword, attribute)
 ``wrap(fn, options)``  the target as the harness calls it under the options (adapters), or None
 ``trial()``            ``(args, kwargs, expected output shape)`` of the one protocol trial call
 ``bad_inputs``         ``(fn, rec, seed)``: the bad-input cases, recorded on a
@@ -55,11 +53,9 @@ __all__ = ["Kind", "PlannedCheck", "ConfirmedCheck", "BuiltinTarget", "ExternalP
 
 
 class ConfirmedCheck:
-    """``run(target, ctx)`` of a plan entry with confirmed rejections: the entry's body runs at
-    ``ctx``; if one of its statistical verdicts has ``p <= sqrt(alpha)`` it runs again under
-    :func:`~harness.checks.builders.confirmation_context` (fresh draws) and those verdicts report
-    ``max(p1, p2)**2`` (:func:`~harness.checks.builders.confirm_verdicts`). A top-level class, so that
-    plans stay picklable by reference."""
+    """``run(target, ctx)`` of a plan entry with confirmed rejections: a verdict with ``p <=
+    sqrt(alpha)`` is re-run on fresh draws and reports ``max(p1, p2)**2``
+    (:func:`~harness.checks.builders.confirm_verdicts`); top-level, so plans pickle by reference."""
 
     def __init__(self, body: Callable[[Callable, RunContext], list[Verdict]]) -> None:
         self.body = body
@@ -73,8 +69,7 @@ class ConfirmedCheck:
 class PlannedCheck:
     """One entry of a plan: ``id`` (the check id, also its seed key), ``claim``, a one-line
     ``title``, ``size`` (statistical verdicts it adds to the Holm family), ``run`` and
-    ``skip``: why the check is *not applicable* under the run's options (never run, never a
-    verdict; listed by the result), empty when it runs.
+    ``skip``: why the check is *not applicable* under the run's options (never run), or "".
     ``group``: ``"law"`` (the statistical law checks and the gradient identities: does the
     target sample and differentiate what the theorem says) or ``"contract"`` (the input /
     dtype / shape / precision / reproducibility contract). The law's statistical checks form
@@ -149,7 +144,6 @@ def parse_only(only: Any) -> list[str] | None:
     return [p.strip() for p in pats if p.strip()]
 
 
-
 _BUDGET_RANK = {"quick": 0, "standard": 1, "thorough": 2}
 
 
@@ -208,7 +202,6 @@ class BuiltinTarget:
         return True, ""
 
 
-
 @dataclass(frozen=True)
 class ExternalProtocol:
     """How a command template (:class:`~harness.targets.external.CommandTarget`) or a fixed sample
@@ -258,28 +251,23 @@ class Kind:
     options: tuple[Option, ...] = ()
     wrap: Callable[[Callable, Options], Callable] | None = None
     identify: Callable[..., Any] | None = None  # identify(fn, budget, seed, options, device) -> result
+    hint: Callable[[str], str] | None = None  # advice appended to a protocol mismatch / a target error
 
     def resolve(self, explicit: Any = None, attributes: Any = None) -> Options:
         """The run's :class:`Options` of this kind (:func:`~harness.core.options.resolve_options`)."""
         return resolve_options(self.options, explicit, attributes, self.name)
 
     def make_plan(self, budget: Budget, options: Options | None = None) -> list[PlannedCheck]:
-        """The plan at ``budget`` under ``options`` (default: the kind's defaults)."""
-        if not self.options:
-            return self.plan(budget)
-        return self.plan(budget, options if options is not None else self.resolve())
+        """The plan at ``budget`` under ``options`` (None: the kind's defaults)."""
+        return self.plan(budget, options or self.resolve()) if self.options else self.plan(budget)
 
     def seeds_torch_for(self, options: Options | None = None) -> bool:
         """Whether the harness seeds torch's global RNG for this kind under ``options``."""
-        if callable(self.seeds_torch):
-            return bool(self.seeds_torch(options if options is not None else self.resolve()))
-        return bool(self.seeds_torch)
+        return bool(self.seeds_torch(options or self.resolve()) if callable(self.seeds_torch) else self.seeds_torch)
 
     def wrapped(self, fn: Callable, options: Options | None = None) -> Callable:
         """``fn`` behind the kind's adapter for ``options`` (``fn`` itself when there is none)."""
-        if self.wrap is None:
-            return fn
-        return self.wrap(fn, options if options is not None else self.resolve())
+        return fn if self.wrap is None else self.wrap(fn, options or self.resolve())
 
     @property
     def abbrev(self) -> str:

@@ -67,6 +67,8 @@ def _mismatch(name: str, kind: Kind, why: str, fn: Callable | None = None) -> Pr
     others = [k for k in kind_names() if k != kind.name]
     fits = looks_like(fn, kind.name) if fn is not None else []
     hint = f" It looks like --kind {fits[0]} (from its parameter names)." if fits else ""
+    if kind.hint is not None:
+        hint = kind.hint(why) + hint
     return ProtocolMismatch(f"protocol mismatch: {name} does not fit --kind {kind.name}: {why}.{hint} The "
                             f"{kind.name} protocol is {kind.signature} (other kinds: {', '.join(others)}; "
                             "docs/checker.md 'Sampler protocols')")

@@ -42,6 +42,23 @@ def _skip(rows: list[Row], needs: set[str], filters: tuple[str, ...], profile: s
     return ""
 
 
+def _profile_entries(profile: str, n: int, R) -> list:
+    """``TK.law.profile.v<V>``: the stored discriminating rows of every pair of profiles
+    (:mod:`harness.kinds.token.identify`) whose law ``profile`` determines, one entry per
+    vocabulary size; only when a law profile is asked for (``--law``), so each profile's run
+    includes the rows that tell it from every other one."""
+    from harness.kinds.token.identify import load_rows
+
+    groups: dict[int, list] = {}
+    for r in load_rows():
+        if profile in r["determined"]:
+            groups.setdefault(len(r["logits"]), []).append(
+                R(np.asarray(r["logits"], dtype=np.float32), r["temperature"], top_k=r["top_k"], top_p=r["top_p"],
+                  min_p=r["min_p"]))
+    return [(f"TK.law.profile.v{v}", f"the discriminating rows of the law profiles at V = {v} under {profile} "
+             f"({len(rows)} rows), N = {n:,} each", len(rows), rows, n, {}) for v, rows in sorted(groups.items())]
+
+
 def build(b: Budget, options: Any = None) -> list:
     """The checks of the ``token`` kind at budget ``b`` under ``options`` (module doc)."""
     profile = options["law"] if options else "hf"
@@ -95,6 +112,8 @@ def build(b: Budget, options: Any = None) -> list:
         ("TK.tail", f"tail mass: V = 2, {tail_gap_for(tn):.1f} nats gap, N = {tn:,} on CPU "
          f"(x{CUDA_TAIL_FACTOR} on CUDA), exact binomial", 1, [R(L["v8"])], tn, "tail"),
     ]
+    if options and options.source("law") != "default":
+        entries += _profile_entries(profile, ns, R)
     out = []
     for cid, title, size, rows, n, how in entries:
         needs = set().union(*(r.needs() for r in rows))

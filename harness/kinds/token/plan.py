@@ -66,7 +66,7 @@ from harness.core.verdict import Verdict
 from harness.kinds.base import mk
 from reference.token_laws import token_probs
 
-__all__ = ["token_plan", "Row", "token_counts", "large_n", "tail_n", "tail_gap_for",
+__all__ = ["Row", "token_counts", "large_n", "tail_n", "tail_gap_for",
            "tail_grade_power", "tail_power_table", "CUDA_TAIL_FACTOR", "TOKEN_LOGITS", "GRADES",
            "power_info"]
 
@@ -383,11 +383,3 @@ def _tail(fn, ctx, cid):
         return [replace(v, details={**v.details, "grade_power": grades})]
 
     return _guarded("TK", cid, text, ctx, seed, n, body)
-
-
-def token_plan(b: Budget, options: Any = None) -> list:
-    """The checks of the ``token`` kind at budget ``b`` under ``options`` (module doc;
-    :mod:`harness.kinds.token.entries`)."""
-    from harness.kinds.token.entries import build
-
-    return build(b, options)
