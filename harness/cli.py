@@ -21,6 +21,7 @@ from harness import __version__
 SUBCOMMANDS = {
     "report": ("harness.report.command", "run the experiments of every claim and write the validation report"),
     "check": ("harness.checker.command", "check a third-party sampler against the claims"),
+    "identify": ("harness.checker.identify", "which law profile (engine convention) a token sampler follows"),
 }
 
 

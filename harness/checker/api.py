@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable
 from harness.core.budgets import get_budget
 from harness.run.guard import DEFAULT_TIMEOUT, FreshGuard, GuardedTarget
 from harness.run.guard import FreshGuard as _FreshGuard  # noqa: F401 - old name
-from harness.kinds import NO_CHECKS, plan_for, power_targets, select
+from harness.kinds import NO_CHECKS, get_kind, not_applicable, plan_for, power_targets, runnable, select
 from harness.probes.findings import Finding
 from harness.targets.protocol import ProtocolMismatch, check_protocol
 from harness.checker.reproduce import reproduce_template
@@ -143,6 +143,12 @@ class CheckResult:
             return "NOT CHECKED (no law check selected)"
         bad = [v for v in lv if v.passed is not True]
         scope = f"{len(lv)} checks, Holm family of {self.family_size} at alpha {self.alpha:g}"
+        under = self.info.get("law_under")
+        if under:
+            scope = f"{under}: {scope}"
+        na = self.info.get("not_applicable") or []
+        if na:
+            scope += f"; {len(na)} not applicable: {_names([d['id'] for d in na], 3)}"
         if not bad:
             return f"HOLDS ({scope})"
         return f"REJECTED ({len(bad)} of {scope} fail: {_names([v.check for v in bad])})"
@@ -310,6 +316,8 @@ def check_sampler(
     name: str | None = None,
     isolation: str = "process",
     memory_limit: int | str | None = DEFAULT_MEMORY_LIMIT,
+    options: dict[str, Any] | None = None,
+    **kind_options: Any,
 ) -> CheckResult:
     """Check a sampler against the claims for its kind.
 
@@ -338,6 +346,11 @@ def check_sampler(
         (cloudpickle) runs with ``"none"`` and an :class:`UnprotectedWarning`.
     memory_limit: bytes (or ``"8G"``, ``"512M"``; None/0: none) of resident memory the worker
         may use (``isolation="process"``).
+    options / keyword options: the kind's run options (:attr:`harness.kinds.Kind.options`; the
+        token kind: ``law="vllm"``, ``filters="temperature,top_k"``, ``params="scalar"``,
+        ``rng="global"``), over the target's ``gumbel_harness_<name>`` attributes; an option the
+        kind does not declare raises ``ValueError``. Checks the options make meaningless are
+        listed in ``info["not_applicable"]`` and not run.
     Returns a :class:`CheckResult`; raises only for unusable arguments (``ValueError``,
     :class:`~harness.targets.loading.TargetLoadError`, and its subclass
     :class:`~harness.targets.protocol.ProtocolMismatch` when one trial call shows that the
@@ -352,18 +365,31 @@ def check_sampler(
     tname = name or spec.name
     b = get_budget(budget)
     mem = parse_memory(memory_limit)
-    if only is not None and spec.kind is not None:
-        select(plan_for(spec.kind, b), only)  # a bad --only is a usage error before any worker starts
+    explicit = {**(options or {}), **kind_options}
+    if spec.kind is not None:
+        early_opts = get_kind(spec.kind).resolve(explicit)  # a bad option is a usage error here
+        if only is not None:  # a bad --only is a usage error before any worker starts
+            select(plan_for(spec.kind, b, early_opts), only)
     iso: dict[str, Any] = {"mode": isolation}
     session = None
+    opts = None
     if isolation == "process":
-        session, kind, iso, early = _start_session(spec, tname, b, timeout, mem, iso)
+        session, kind, iso, early, opts = _start_session(spec, tname, b, timeout, mem, iso, explicit)
         if early is not None:  # the target could not even be loaded in a worker
             return _load_failure(early, spec, tname, b, seed, only, timeout, iso, t_start)
     try:
         if session is None:
             fn, kind = load(spec)
-        plan = select(plan_for(kind, b), only)
+            from harness.core.options import target_attributes
+
+            opts = get_kind(kind).resolve(explicit, target_attributes(fn, get_kind(kind).options))
+        full_plan = select(plan_for(kind, b, opts), only)
+        plan = runnable(full_plan)
+        if any(c.group == "law" for c in full_plan) and not any(c.group == "law" for c in plan):
+            raise ValueError("every selected law check is not applicable under "
+                             f"{_options_text(opts) or 'the options'} ("
+                             + "; ".join(f"{d['id']}: {d['why']}" for d in not_applicable(full_plan)[:3])
+                             + "): the law cannot be judged on nothing; select checks that apply")
         if probes is None:  # on for a full run and for only="none" (probes only), off for a subset
             probes = only is None or (isinstance(only, str) and only.strip() == NO_CHECKS)
         if adversarial is None:
@@ -372,7 +398,7 @@ def check_sampler(
             raise ValueError("nothing to run: no plan check selected and the probes are off")
         family = max(1, sum(c.size for c in plan if c.group == "law"))
         mutant = tname.startswith("mutant:")
-        ctx = RunContext(budget=b, seed=seed, family_size=family, device=device,
+        ctx = RunContext(budget=b, seed=seed, family_size=family, device=device, options=opts,
                          reproduce=reproduce_template(target, spec.ref if spec.source == "object" else None, tname,
                                                       kind, b.name, seed, builtin=spec.builtin is not None,
                                                       mutant=mutant))
@@ -392,7 +418,7 @@ def check_sampler(
                                                                                     outcome=outcome))
         else:
             guard = GuardedTarget(fn, timeout, name=tname)
-            check_protocol(fn, kind, tname, call=guard)  # (in a worker: while the target is loaded)
+            check_protocol(fn, kind, tname, call=guard, options=opts)  # (in a worker: while the target is loaded)
             ptimeout = None if timeout is None else min(timeout, 60.0)
             runner = StepRunner(kind, ctx, plan, plan_fn=Watched(guard, tname),
                                 probe_fn=Watched(FreshGuard(fn, ptimeout, tname), tname), builtin=builtin,
@@ -403,6 +429,13 @@ def check_sampler(
         timings: dict[str, float] = {}
         notes: dict[tuple[str, str], list] = {}
         info: dict[str, Any] = {"versions": _versions(), "timeout_s": timeout}
+        if opts:
+            info["options"] = dict(opts)
+            info["options_given"] = opts.given()
+            under = ", ".join(o.headline.format(opts[o.name]) for o in get_kind(kind).options if o.headline)
+            if under:
+                info["law_under"] = under
+        info["not_applicable"] = not_applicable(full_plan)
         groups = {c.id: c.group for c in plan}
         from harness.core.progress import progress as _progress
 
@@ -437,6 +470,10 @@ def check_sampler(
     )
 
 
+def _options_text(opts: Any) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (opts.given() if opts else {}).items())
+
+
 def _plan_rows(plan: list) -> list[dict[str, Any]]:
     return [{"id": c.id, "claim": c.claim, "title": c.title, "size": c.size, "column": c.column, "group": c.group}
             for c in plan]
@@ -455,13 +492,16 @@ def _judge(verdicts: list[Verdict], alpha: float) -> list[Verdict]:
     return out
 
 
-def _start_session(spec: TargetSpec, tname: str, b, timeout: float | None, mem: int | None, iso: dict):
-    """``(session | None, kind, iso, early_failure | None)``: a worker with the target loaded,
-    or the in-process fallback (``session`` None) for a target that cannot be pickled."""
+def _start_session(spec: TargetSpec, tname: str, b, timeout: float | None, mem: int | None, iso: dict,
+                   explicit: dict | None = None):
+    """``(session | None, kind, iso, early_failure | None, options | None)``: a worker with the
+    target loaded and the run's options resolved (``explicit`` over the target's attributes, read
+    in the worker), or the in-process fallback (``session`` None) for a target that cannot be
+    pickled."""
     if spec.source == "object":
         data, why = pickle_target(spec.ref)
         if data is None:
-            return None, spec.kind, _unprotected(tname, f"it cannot be pickled, even by value ({why})"), None
+            return None, spec.kind, _unprotected(tname, f"it cannot be pickled, even by value ({why})"), None, None
         payload = ("object", data)
     else:
         payload = (spec.source, spec.ref)
@@ -471,18 +511,23 @@ def _start_session(spec: TargetSpec, tname: str, b, timeout: float | None, mem: 
         plan_for(spec.kind, b)  # this process's imports for the plan (torch) overlap with the worker's
     reply = session.load()
     if reply[0] == "loaded":
-        trial = session.protocol()
+        try:
+            opts = get_kind(reply[1]).resolve(explicit, reply[3] if len(reply) > 3 else None)
+        except ValueError:
+            iso.update(session.close())
+            raise
+        trial = session.protocol(opts)
         if trial[0] == "load_error":
             iso.update(session.close())
             raise ProtocolMismatch(trial[2])
-        return session, reply[1], iso, None
+        return session, reply[1], iso, None, opts
     iso.update(session.close())
     if reply[0] == "load_error":
         raise {"TargetLoadError": TargetLoadError, "ProtocolMismatch": ProtocolMismatch}.get(reply[1], ValueError)(
             reply[2])
     if reply[0] == "unpicklable":
-        return None, spec.kind, _unprotected(tname, f"it cannot be rebuilt in a worker process ({reply[1]})"), None
-    return None, spec.kind, iso, reply[1]  # "lost": died or raised SystemExit while loading
+        return None, spec.kind, _unprotected(tname, f"it cannot be rebuilt in a worker process ({reply[1]})"), None, None
+    return None, spec.kind, iso, reply[1], None  # "lost": died or raised SystemExit while loading
 
 
 def _unprotected(tname: str, why: str) -> dict:

@@ -95,6 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the physical memory, whichever is less)")
     parser.add_argument("--device", default="cpu", help="torch device for torch / token targets (cpu, cuda, "
                         "cuda:1; default cpu): the tail checks draw 40x more on CUDA")
+    add_kind_options(parser)
     parser.add_argument("--list", action="store_true", help="list built-in targets, mutants and plans")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
     parser.add_argument("--command", dest="command_template", metavar="TEMPLATE", help="check an executable (any language): a command "
@@ -105,6 +106,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--logits", metavar="FILE", help="with --samples: the logits the sample was drawn for")
     parser.add_argument("--temperature", type=float, metavar="T", help="with --samples --kind relaxed: the "
                         "temperature of the sample")
+
+
+def add_kind_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per option a registered kind declares (:attr:`harness.kinds.Kind.options`; the
+    same name in several kinds: one flag), stored under ``opt_<name>`` (None: not given)."""
+    from harness.kinds import all_kinds
+
+    seen: set[str] = set()
+    for k in all_kinds():
+        for o in k.options:
+            if o.name in seen:
+                continue
+            seen.add(o.name)
+            kinds = [x.name for x in all_kinds() if any(p.name == o.name for p in x.options)]
+            text = f"{o.help} [--kind {'/'.join(kinds)}; or a {o.attr} attribute on the target]"
+            if o.const is not None:
+                parser.add_argument(o.cli_flag, dest=f"opt_{o.name}", action="store_const", const=o.const,
+                                    default=None, help=text)
+            else:
+                parser.add_argument(o.cli_flag, dest=f"opt_{o.name}", default=None, metavar=o.metavar or "VALUE",
+                                    help=text)
+
+
+def kind_options(args: argparse.Namespace) -> dict:
+    """The kind options given on the command line (``opt_<name>`` of :func:`add_kind_options`)."""
+    return {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_") and v is not None}
 
 
 def _err(msg: str) -> int:
@@ -128,7 +155,7 @@ def _list() -> int:
     b = get_budget("standard")
     for kind in all_kinds():
         print(f"\nPlan for kind {kind.name} (standard budget):")
-        for c in kind.plan(b):
+        for c in kind.make_plan(b):
             print(f"  {c.id:26s} {c.claim:6s} {c.title}")
     return 0
 
@@ -163,6 +190,8 @@ def run(args: argparse.Namespace) -> int:
                   isolation=args.isolation, device=args.device)
     if args.memory_limit is not None:
         common["memory_limit"] = args.memory_limit
+    if kind_options(args):
+        common["options"] = kind_options(args)
     if args.no_probes:
         common.update(probes=False, adversarial=False)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from harness.core.budgets import DEFAULT_FAMILY_SIZE, Budget, get_budget
+from harness.core.options import Options
 from harness.core.seeds import derive_seed, validate_seed
 
 __all__ = ["RunContext"]
@@ -18,7 +19,8 @@ class RunContext:
     command shown in FAIL verdicts to reproduce a check; ``{check}`` and ``{seed}`` are filled in. ``device``: torch device for torch targets.
     ``workers``: processes for chunked Monte Carlo (None = all cores). ``scheduler``: a Dask
     scheduler address, or ``"local"`` for a LocalCluster, for the large chunked Monte Carlo
-    loops (None = local processes, no Dask)."""
+    loops (None = local processes, no Dask). ``options``: the kind's resolved run options
+    (:mod:`harness.core.options`; empty for a kind that declares none)."""
 
     budget: Budget = field(default_factory=lambda: get_budget("standard"))
     seed: int = 0
@@ -27,6 +29,7 @@ class RunContext:
     device: str = "cpu"
     workers: int | None = None
     scheduler: str | None = None
+    options: Options = field(default_factory=Options)
 
     def __post_init__(self) -> None:
         validate_seed(self.seed)

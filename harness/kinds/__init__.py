@@ -22,16 +22,18 @@ from typing import Any
 # the built-in kinds register themselves on import, in this order (--kind choices, listings)
 from harness.kinds import categorical, relaxed, noise, torch, token, jax  # noqa: F401,E401  isort: skip
 from harness.kinds.base import (NO_CHECKS, BuiltinTarget, ExternalProtocol, Kind, PlannedCheck, UnknownKind,
-                                all_kinds, get_kind, kind_names, matches, parse_only, register, select, unregister)
+                                all_kinds, get_kind, kind_names, matches, not_applicable, parse_only, register, runnable,
+                                select, unregister)
 
 __all__ = ["Kind", "PlannedCheck", "BuiltinTarget", "ExternalProtocol", "UnknownKind", "get_kind", "kind_names",
            "all_kinds", "register", "unregister", "plan_for", "power_targets", "select", "matches", "parse_only",
-           "NO_CHECKS", "probe_target"]
+           "NO_CHECKS", "probe_target", "runnable", "not_applicable"]
 
 
-def plan_for(kind: Any, budget) -> list[PlannedCheck]:
-    """The checks of ``kind`` (a name or a :class:`Kind`) at ``budget``."""
-    return get_kind(kind).plan(budget)
+def plan_for(kind: Any, budget, options: Any = None) -> list[PlannedCheck]:
+    """The checks of ``kind`` (a name or a :class:`Kind`) at ``budget`` under ``options`` (a
+    resolved :class:`~harness.core.options.Options`; default: the kind's defaults)."""
+    return get_kind(kind).make_plan(budget, options)
 
 
 def probe_target(fn, kind: Any, **kwargs: Any) -> list:

@@ -14,7 +14,9 @@ field                  what it is
 =====================  ====================================================================
 ``name``               the ``--kind`` value
 ``signature``          the call, as a user reads it (protocol-mismatch messages, docs)
-``plan(budget)``       the list of :class:`PlannedCheck` (ids, claims, sizes, bodies)
+``plan(budget)``       the :class:`PlannedCheck` s; ``plan(budget, options)`` with ``options``
+``options``            run options (:class:`~harness.core.options.Option`: flag, keyword, attribute)
+``wrap(fn, options)``  the target as the harness calls it under the options (adapters), or None
 ``trial()``            ``(args, kwargs, expected output shape)`` of the one protocol trial call
 ``bad_inputs``         ``(fn, rec, seed)``: the bad-input cases, recorded on a
                        :class:`~harness.probes.findings.Recorder`
@@ -24,7 +26,8 @@ field                  what it is
 ``power(b, m, dev)``   the kind's power statements for a run of family size ``m``
 ``builtins``           its :class:`BuiltinTarget` s
 ``seeds_torch``        the protocol makes the harness seed torch's global RNG (torch kind): the
-                       global-state check does not report torch RNG changes
+                       global-state check does not report torch RNG changes; a callable
+                       ``seeds_torch(options)`` when an option decides it
 ``preload``            modules a worker imports before the target (``("torch",)``)
 ``adapt`` / ``base``   a kind that is another kind's protocol behind an adapter (the JAX kinds:
                        ``adapt(fn)`` is a ``base``-kind callable)
@@ -42,18 +45,17 @@ from typing import Any, Callable, Iterator
 from harness.checks.builders import confirm_verdicts, confirmation_context
 from harness.core.budgets import Budget
 from harness.core.context import RunContext
+from harness.core.options import Option, Options, resolve_options
 from harness.core.verdict import Verdict
 
 __all__ = ["Kind", "PlannedCheck", "ConfirmedCheck", "BuiltinTarget", "ExternalProtocol", "register", "get_kind",
-           "kind_names", "all_kinds", "load_callable", "select", "matches", "parse_only", "NO_CHECKS", "mk", "UnknownKind"]
+           "kind_names", "all_kinds", "load_callable", "select", "runnable", "not_applicable", "matches", "parse_only", "NO_CHECKS", "mk", "UnknownKind"]
 
 
 class ConfirmedCheck:
-    """``run(target, ctx)`` of a plan entry with confirmed rejections: the entry's body runs at
-    ``ctx``; if one of its statistical verdicts has ``p <= sqrt(alpha)`` it runs again under
-    :func:`~harness.checks.builders.confirmation_context` (fresh draws) and those verdicts report
-    ``max(p1, p2)**2`` (:func:`~harness.checks.builders.confirm_verdicts`). A top-level class, so that
-    plans stay picklable by reference."""
+    """``run(target, ctx)`` of a plan entry with confirmed rejections: a verdict with ``p <=
+    sqrt(alpha)`` is re-run on fresh draws and reports ``max(p1, p2)**2``
+    (:func:`~harness.checks.builders.confirm_verdicts`); top-level, so plans pickle by reference."""
 
     def __init__(self, body: Callable[[Callable, RunContext], list[Verdict]]) -> None:
         self.body = body
@@ -67,6 +69,7 @@ class ConfirmedCheck:
 class PlannedCheck:
     """One entry of a plan: ``id`` (the check id, also its seed key), ``claim``, a one-line
     ``title``, ``size`` (statistical verdicts it adds to the Holm family), ``run`` and
+    ``skip``: why the check is *not applicable* under the run's options (never run), or "".
     ``group``: ``"law"`` (the statistical law checks and the gradient identities: does the
     target sample and differentiate what the theorem says) or ``"contract"`` (the input /
     dtype / shape / precision / reproducibility contract). The law's statistical checks form
@@ -78,6 +81,7 @@ class PlannedCheck:
     size: int
     run: Callable[[Callable, RunContext], list[Verdict]]
     group: str = "law"
+    skip: str = ""
 
     def __post_init__(self) -> None:
         # every entry reports confirmed p-values (harness.stats.confirm): a stage-1 p-value
@@ -117,6 +121,16 @@ def select(plan: list[PlannedCheck], only: Any) -> list[PlannedCheck]:
     return [c for c in plan if any(matches(c.id, p) for p in pats)]
 
 
+def runnable(plan: list[PlannedCheck]) -> list[PlannedCheck]:
+    """The entries that run (not *not applicable* under the run's options)."""
+    return [c for c in plan if not c.skip]
+
+
+def not_applicable(plan: list[PlannedCheck]) -> list[dict[str, str]]:
+    """``[{"id", "why"}]`` of the entries the run's options make not applicable."""
+    return [{"id": c.id, "why": c.skip} for c in plan if c.skip]
+
+
 def matches(check_id: str, pattern: str) -> bool:
     """``check_id`` equals ``pattern`` or starts with it (``"T1.law"`` matches ``T1.law.power``)."""
     return check_id == pattern or check_id.startswith(pattern)
@@ -128,7 +142,6 @@ def parse_only(only: Any) -> list[str] | None:
         return None
     pats = only.split(",") if isinstance(only, str) else [str(p) for p in only]
     return [p.strip() for p in pats if p.strip()]
-
 
 
 _BUDGET_RANK = {"quick": 0, "standard": 1, "thorough": 2}
@@ -189,7 +202,6 @@ class BuiltinTarget:
         return True, ""
 
 
-
 @dataclass(frozen=True)
 class ExternalProtocol:
     """How a command template (:class:`~harness.targets.external.CommandTarget`) or a fixed sample
@@ -227,7 +239,7 @@ class Kind:
     contract: Callable[[Callable, int], list] = _none
     power: Callable[..., dict] | None = None
     builtins: tuple[BuiltinTarget, ...] = ()
-    seeds_torch: bool = False
+    seeds_torch: bool | Callable[[Options], bool] = False
     preload: tuple[str, ...] = ()
     adapt: Callable[[Callable], Callable] | None = None
     base: str | None = None
@@ -236,6 +248,26 @@ class Kind:
     short: str = ""
     module: str = ""  # the module that registered the kind (set by :func:`register`)
     param_hints: tuple[str, ...] = ()  # parameter names typical of the kind (protocol-mismatch hints)
+    options: tuple[Option, ...] = ()
+    wrap: Callable[[Callable, Options], Callable] | None = None
+    identify: Callable[..., Any] | None = None  # identify(fn, budget, seed, options, device) -> result
+    hint: Callable[[str], str] | None = None  # advice appended to a protocol mismatch / a target error
+
+    def resolve(self, explicit: Any = None, attributes: Any = None) -> Options:
+        """The run's :class:`Options` of this kind (:func:`~harness.core.options.resolve_options`)."""
+        return resolve_options(self.options, explicit, attributes, self.name)
+
+    def make_plan(self, budget: Budget, options: Options | None = None) -> list[PlannedCheck]:
+        """The plan at ``budget`` under ``options`` (None: the kind's defaults)."""
+        return self.plan(budget, options or self.resolve()) if self.options else self.plan(budget)
+
+    def seeds_torch_for(self, options: Options | None = None) -> bool:
+        """Whether the harness seeds torch's global RNG for this kind under ``options``."""
+        return bool(self.seeds_torch(options or self.resolve()) if callable(self.seeds_torch) else self.seeds_torch)
+
+    def wrapped(self, fn: Callable, options: Options | None = None) -> Callable:
+        """``fn`` behind the kind's adapter for ``options`` (``fn`` itself when there is none)."""
+        return fn if self.wrap is None else self.wrap(fn, options or self.resolve())
 
     @property
     def abbrev(self) -> str:
@@ -250,11 +282,13 @@ class Kind:
         return self.adapt(fn), get_kind(self.base)
 
     def probe(self, fn: Callable, *, seed: int = 0, adversarial: bool = True, bad_inputs: bool = True,
-              hook: Any = None) -> list:
+              hook: Any = None, options: Options | None = None) -> list:
         """Run the kind's probes on a (guarded) target and return the findings, in this order: bad
         inputs, adversarial streams, precision reach (with the adversarial streams), contract
         probes (with the bad inputs). Never raises for the target's misbehaviour. ``hook``: see
-        :meth:`~harness.probes.findings.Recorder.run` (the supervised worker's)."""
+        :meth:`~harness.probes.findings.Recorder.run` (the supervised worker's). A kind that
+        declares ``options`` gets them as ``bad_inputs(fn, rec, seed, options)`` /
+        ``adversarial(fn, rec, seed, options)``."""
         import warnings
 
         from harness.probes.findings import Recorder
@@ -265,12 +299,13 @@ class Kind:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # overflow/NaN warnings are what we probe
             rec = Recorder("probe", hook)
+            extra = (options if options is not None else kind.resolve(),) if kind.options else ()
             if bad_inputs and kind.bad_inputs is not None:
-                kind.bad_inputs(fn, rec, s)
+                kind.bad_inputs(fn, rec, s, *extra)
             if adversarial:
                 if kind.adversarial is not None:
                     adv = Recorder("adversarial", hook)
-                    kind.adversarial(fn, adv, s)
+                    kind.adversarial(fn, adv, s, *extra)
                     rec.findings.extend(adv.findings)
                 rec.findings.extend(reach_findings(fn, kind.reach, s))
             if bad_inputs:
@@ -351,9 +386,9 @@ def all_kinds() -> Iterator[Kind]:
     return iter(list(_REGISTRY.values()))
 
 
-def mk(cid: str, claim: str, title: str, size: int, body, group: str = "law") -> PlannedCheck:
+def mk(cid: str, claim: str, title: str, size: int, body, group: str = "law", skip: str = "") -> PlannedCheck:
     """A :class:`PlannedCheck` whose ``body(fn, ctx, id)`` is told its own id."""
-    return PlannedCheck(cid, claim, title, size, lambda fn, ctx, _b=body, _id=cid: _b(fn, ctx, _id), group)
+    return PlannedCheck(cid, claim, title, size, lambda fn, ctx, _b=body, _id=cid: _b(fn, ctx, _id), group, skip)
 
 
 def load_callable(path: str) -> Callable:

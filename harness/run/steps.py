@@ -152,16 +152,16 @@ class Watched:
 class GlobalState:
     """Snapshot / compare / restore of the process-wide state a sampler must leave alone."""
 
-    def __init__(self, kind: Any = None):
+    def __init__(self, kind: Any = None, options: Any = None):
         """``kind``: the :class:`~harness.kinds.Kind` (or its name) whose run this watches: its
         ``preload`` modules are imported first (importing jax draws from NumPy's global RNG: not
-        the target's doing), and torch's RNG is not watched when the kind's protocol makes the
-        harness seed it (``seeds_torch``). ``None``: the harness seeds torch itself (built-ins'
-        extra checks)."""
+        the target's doing), and torch's RNG is not watched when the kind's protocol, under the
+        run's ``options``, makes the harness seed it (``Kind.seeds_torch_for``). ``None``: the
+        harness seeds torch itself (built-ins' extra checks)."""
         import importlib
 
         k = get_kind(kind) if kind is not None else None
-        self.watch_torch_rng = k is not None and not k.seeds_torch
+        self.watch_torch_rng = k is not None and not k.seeds_torch_for(options)
         for mod in (k.preload if k is not None else ()):
             if mod != "torch":
                 importlib.import_module(mod)
@@ -254,11 +254,16 @@ class StepRunner:
         self.kind, self.ctx, self.builtin = kind, ctx, builtin
         self.plan = {c.id: c for c in plan}
         self.plan_fn, self.probe_fn = plan_fn, probe_fn
+        # the target as the checks call it: behind the kind's adapter for the run's options
+        # (outside Watched, so each call the adapter makes is watched)
+        k = get_kind(kind)
+        self.plan_call = k.wrapped(plan_fn, ctx.options)
+        self.probe_call = k.wrapped(probe_fn, ctx.options)
         self.probes, self.adversarial, self.catch = probes, adversarial, catch
 
     def run(self, step: str, hook: Any = None) -> StepResult:
         # the harness seeds torch itself for the torch kind and in the built-ins' extra check
-        state = GlobalState(None if step == EXTRA else self.kind)
+        state = GlobalState(None if step == EXTRA else self.kind, self.ctx.options)
         before = state.capture()
         watched = list({id(f): f for f in (self.plan_fn, self.probe_fn)}.values())
         n_mut = [len(f.mutations) for f in watched]
@@ -289,7 +294,7 @@ class StepRunner:
         from harness.probes.findings import Finding
 
         if step in self.plan:
-            res.verdicts = run_planned(self.plan[step], self.plan_fn, self.ctx)
+            res.verdicts = run_planned(self.plan[step], self.plan_call, self.ctx)
         elif step == EXTRA:
             try:
                 res.verdicts, res.findings, res.info = self.builtin.extra(self.ctx)
@@ -297,9 +302,9 @@ class StepRunner:
                 res.verdicts = [error_verdict("extra", "extra", "extra check", exc)]
         elif step == PROBES:
             try:
-                res.findings = get_kind(self.kind).probe(self.probe_fn, seed=self.ctx.seed_for("probe"),
+                res.findings = get_kind(self.kind).probe(self.probe_call, seed=self.ctx.seed_for("probe"),
                                                          adversarial=self.adversarial, bad_inputs=self.probes,
-                                                         hook=hook)
+                                                         hook=hook, options=self.ctx.options)
             except Exception as exc:  # noqa: BLE001 - never crash on the target's account
                 res.findings = [Finding("probe", "the probe itself", "valid", "invalid output", "warn",
                                         f"probe aborted: {type(exc).__name__}: {exc}")]

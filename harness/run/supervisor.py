@@ -466,13 +466,13 @@ class Session:
             self.payload["kind"] = reply[1]
         return reply
 
-    def protocol(self) -> tuple:
+    def protocol(self, options: Any = None) -> tuple:
         """The protocol trial call in the loaded worker (once per run, not on re-loads), bounded by
         the per-call timeout: ``("protocol_ok",)``, ``("load_error", "ProtocolMismatch", message)``
         or ``("lost", cause)``. A lost trial drops the worker and counts as no kill: the first step
         meets the same behaviour in a fresh worker and reports it with its own check id."""
         try:
-            self.worker.send(("protocol",))
+            self.worker.send(("protocol", options))
             reply = self.worker.wait(self.timeout, self.memory_limit)
         except WorkerLost as lost:
             self._drop()

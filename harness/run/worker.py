@@ -8,9 +8,10 @@ the supervisor reads. ``FD`` is its end of a socket pair carrying pickled messag
 ========================================  ===================================================
 supervisor -> worker                      worker -> supervisor
 ========================================  ===================================================
-``("load", payload)``                     ``("loaded", kind, builtin_name)``, ``("load_error",
+``("load", payload)``                     ``("loaded", kind, builtin_name, attrs)``, ``("load_error",
                                           type, message)``, ``("unpicklable", message)`` or
                                           ``("load_hostile", cause)``
+``("protocol", options)``                 ``("protocol_ok",)`` or ``("load_error", ...)``
 ``("setup", ctx, only, probes, adv)``     ``("ready", step ids)``
 ``("step", step, known_findings)``        ``("c", True/False)`` around every target call,
                                           ``("case", probe, input, domain)`` before every
@@ -101,20 +102,26 @@ class _Worker:
         self.builtin = spec.builtin
         from harness.kinds.base import get_kind
 
-        for mod in get_kind(self.kind).preload:  # the plan needs it; meanwhile the supervisor plans too
-            importlib.import_module(mod)
-        return ("loaded", self.kind, spec.builtin.name if spec.builtin else None)
+        from harness.core.options import target_attributes
 
-    def protocol(self) -> tuple:
+        k = get_kind(self.kind)
+        for mod in k.preload:  # the plan needs it; meanwhile the supervisor plans too
+            importlib.import_module(mod)
+        attrs = {n: v for n, v in target_attributes(self.fn, k.options).items()
+                 if isinstance(v, (str, int, float, bool, tuple, list))}
+        return ("loaded", self.kind, spec.builtin.name if spec.builtin else None, attrs)
+
+    def protocol(self, options: Any = None) -> tuple:
         """One trial call (:mod:`harness.targets.protocol`), reported around the call like every
         target call, so the supervisor bounds it by the per-call timeout."""
         from harness.targets.protocol import ProtocolMismatch, check_protocol
         from harness.run.steps import GlobalState, Watched
 
-        state = GlobalState(self.kind)
+        state = GlobalState(self.kind, options)
         before = state.capture()
         try:
-            check_protocol(self.fn, self.kind, self.name, call=Watched(self.fn, self.name, self.notify))
+            check_protocol(self.fn, self.kind, self.name, call=Watched(self.fn, self.name, self.notify),
+                           options=options)
         except ProtocolMismatch as exc:
             return ("load_error", "ProtocolMismatch", str(exc))
         except BaseException as exc:  # noqa: BLE001 - e.g. SystemExit raised outside the call
@@ -124,10 +131,10 @@ class _Worker:
         return ("protocol_ok",)
 
     def setup(self, ctx: Any, only: Any, probes: bool, adversarial: bool) -> tuple:
-        from harness.kinds.base import get_kind, select
+        from harness.kinds.base import get_kind, runnable, select
         from harness.run.steps import StepRunner, Watched
 
-        plan = select(get_kind(self.kind).plan(ctx.budget), only)
+        plan = runnable(select(get_kind(self.kind).make_plan(ctx.budget, ctx.options), only))
         fn = Watched(self.fn, self.name, self.notify, catch=(BaseException,))
         self.runner = StepRunner(self.kind, ctx, plan, plan_fn=fn, probe_fn=fn, builtin=self.builtin,
                                  probes=probes, adversarial=adversarial, catch=(BaseException,))

@@ -67,22 +67,27 @@ def _mismatch(name: str, kind: Kind, why: str, fn: Callable | None = None) -> Pr
     others = [k for k in kind_names() if k != kind.name]
     fits = looks_like(fn, kind.name) if fn is not None else []
     hint = f" It looks like --kind {fits[0]} (from its parameter names)." if fits else ""
+    if kind.hint is not None:
+        hint = kind.hint(why) + hint
     return ProtocolMismatch(f"protocol mismatch: {name} does not fit --kind {kind.name}: {why}.{hint} The "
                             f"{kind.name} protocol is {kind.signature} (other kinds: {', '.join(others)}; "
                             "docs/checker.md 'Sampler protocols')")
 
 
-def check_protocol(fn: Callable, kind: Any, name: str, call: Callable | None = None) -> None:
+def check_protocol(fn: Callable, kind: Any, name: str, call: Callable | None = None, options: Any = None) -> None:
     """Raise :class:`ProtocolMismatch` unless ``fn`` takes the ``kind`` call and returns an array
     of the protocol's shape for a tiny input. ``call`` (default ``fn``) makes the trial call,
     e.g. a :class:`~harness.run.guard.GuardedTarget` with a timeout. A kind without a ``trial``
-    is not checked."""
+    is not checked. ``options``: the run's options; when the kind's adapter changes the call
+    (declared filters, scalar parameters, ...), the trial goes through the adapter and the
+    signature is judged by the call alone."""
     kind = get_kind(kind)
     if kind.trial is None:
         return
     args, kwargs, shape = kind.trial()
+    adapted = kind.wrapped(call or fn, options)
     try:
-        sig = inspect.signature(fn)
+        sig = inspect.signature(fn) if adapted is (call or fn) else None
     except (TypeError, ValueError):  # builtins / C functions without a signature
         sig = None
     if sig is not None:
@@ -91,12 +96,12 @@ def check_protocol(fn: Callable, kind: Any, name: str, call: Callable | None = N
         except TypeError as exc:
             why = f"its signature {name.split(':')[-1]}{sig} cannot take the call ({exc})"
             raise _mismatch(name, kind, why, fn) from None
-    if kind.seeds_torch:
+    if kind.seeds_torch_for(options):
         import torch
 
         torch.manual_seed(12345)
     try:
-        out = (call or fn)(*args, **kwargs)
+        out = adapted(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - failures of a callable whose signature fits: the checks report them
         # a TypeError / AttributeError on the tiny valid trial input means the arguments do not
         # fit (a torch function handed NumPy logits...); other errors are left to the checks

@@ -4,7 +4,10 @@
 The law is the engine's decoding law (temperature, top-k, top-p, min-p, greedy at T = 0) of
 :mod:`reference.token_laws`. The kind's pieces: :mod:`~harness.kinds.token.plan` (the TK checks,
 their sizes and power), :mod:`~harness.kinds.token.probes` (bad inputs, adversarial streams, the
-reach selector), :mod:`~harness.kinds.token.targets` (built-in targets).
+reach selector), :mod:`~harness.kinds.token.targets` (built-in targets),
+:mod:`~harness.kinds.token.options` (``--law``, ``--filters``, ``--scalar-params``, ``--rng``
+and the adapter they put around a target), :mod:`~harness.kinds.token.entries` (the plan under
+those options), :mod:`~harness.kinds.token.identify` (which profile an engine follows).
 """
 from __future__ import annotations
 
@@ -13,7 +16,9 @@ from typing import Any
 from harness.core.budgets import Budget
 from harness.kinds.base import BuiltinTarget, Kind, load_callable, register
 from harness.kinds.token import probes
-from harness.kinds.token.plan import power_info, token_plan
+from harness.kinds.token.options import OPTIONS, seeds_torch, wrap
+from harness.kinds.token.entries import build as token_plan
+from harness.kinds.token.plan import power_info
 from harness.probes.reach import ReachStrategy
 
 __all__ = ["KIND"]
@@ -32,6 +37,19 @@ def trial() -> tuple[tuple, dict, tuple]:
 
 def power(b: Budget, family_size: int, device: str, stage: float) -> dict[str, Any]:
     return power_info(b, family_size, device)
+
+
+def _hint(text: str) -> str:
+    from harness.kinds.token.plan import unsupported_hint
+
+    return unsupported_hint(ValueError(text)).lstrip("; ").capitalize().replace("A parameter this check passes",
+                                                                               "a parameter the harness passes")
+
+
+def _identify(*args: Any, **kwargs: Any) -> Any:
+    from harness.kinds.token.identify import identify
+
+    return identify(*args, **kwargs)
 
 
 BUILTINS = (
@@ -56,5 +74,6 @@ BUILTINS = (
 KIND = register(Kind(
     name="token", signature=SIGNATURE, plan=token_plan, trial=trial, bad_inputs=probes.bad_inputs,
     adversarial=probes.adversarial, reach=ReachStrategy(select=probes.select), power=power, builtins=BUILTINS,
+    options=OPTIONS, wrap=wrap, seeds_torch=seeds_torch, identify=_identify, hint=_hint,
     description="batched LLM token samplers (temperature, top-k, top-p, min-p)",
     param_hints=("logits", "temperature", "top_k", "top_p", "min_p", "seed", "generator")))

@@ -66,7 +66,7 @@ from harness.core.verdict import Verdict
 from harness.kinds.base import mk
 from reference.token_laws import token_probs
 
-__all__ = ["token_plan", "Row", "token_counts", "large_n", "tail_n", "tail_gap_for",
+__all__ = ["Row", "token_counts", "large_n", "tail_n", "tail_gap_for",
            "tail_grade_power", "tail_power_table", "CUDA_TAIL_FACTOR", "TOKEN_LOGITS", "GRADES",
            "power_info"]
 
@@ -96,6 +96,7 @@ def _masked(v: int, finite: int, seed: int) -> np.ndarray:
 
 
 _f = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
+_f32v = lambda v: None if v is None else float(np.float32(v))  # noqa: E731
 #: fixed template logits (float32, the engines' dtype)
 TOKEN_LOGITS: dict[str, np.ndarray] = {
     "v8": _f(np.log([0.3, 0.2, 0.15, 0.12, 0.1, 0.08, 0.04, 0.01])),
@@ -124,11 +125,21 @@ class Row:
     top_k: int | None = None
     top_p: float | None = None
     min_p: float | None = None
+    profile: str = "hf"
 
     def law(self) -> np.ndarray:
-        f32 = lambda v: None if v is None else float(np.float32(v))  # noqa: E731
-        return token_probs(self.logits.astype(np.float64), f32(self.temperature), top_k=self.top_k,
-                           top_p=f32(self.top_p), min_p=f32(self.min_p))
+        x, t, k, p, m = self.as_tuple()
+        return token_probs(x, t, top_k=k, top_p=p, min_p=m, profile=self.profile)
+
+    def as_tuple(self) -> tuple:
+        """``(logits float64, T, k, p, m)`` of the float32 values the target gets."""
+        return (self.logits.astype(np.float64), _f32v(self.temperature), self.top_k, _f32v(self.top_p),
+                _f32v(self.min_p))
+
+    def needs(self) -> set[str]:
+        """The engine parameters this row uses (temperature unless T = 1)."""
+        out = {"temperature"} if self.temperature != 1.0 else set()
+        return out | {n for n in ("top_k", "top_p", "min_p") if getattr(self, n) is not None}
 
     def label(self) -> str:
         parts = [f"V={self.logits.size}", f"T={self.temperature:g}"]
@@ -234,11 +245,27 @@ def power_info(b: Budget, family_size: int, device: str = "cpu") -> dict[str, An
 
 # ----------------------------------------------------------------------- check bodies ------
 
+def unsupported_hint(exc: Exception, passed: Sequence[str] = ("top_k", "top_p", "min_p")) -> str:
+    """A sentence naming the parameter the target raised on (one this check passes) and the
+    ``--filters`` flag; empty when the error names none."""
+    import re
+
+    text = str(exc)
+    for name in passed:
+        if re.search(rf"\b{name}\b", text):
+            rest = ",".join(f for f in ("temperature", "top_k", "top_p", "min_p") if f != name)
+            return (f"; the target raised on {name}, a parameter this check passes: if the engine has no {name}, "
+                    f"declare the parameters it has (--filters {rest} / gumbel_harness_filters = "
+                    f"{tuple(rest.split(','))!r}): the checks needing {name} are then listed not applicable, "
+                    "never run")
+    return ""
+
+
 def _guarded(claim: str, check: str, text: str, ctx: RunContext, seed: int, n: int, body) -> list[Verdict]:
     try:
         return body()
     except TargetError as exc:
-        return [error_verdict(claim, check, text, f"target error: {exc}", n=n, seed=seed,
+        return [error_verdict(claim, check, text, f"target error: {exc}{unsupported_hint(exc)}", n=n, seed=seed,
                               reproduce=ctx.repro(check, seed), alpha=ctx.alpha)]
 
 
@@ -248,6 +275,8 @@ def _law(rows: Sequence[Row], n: int, *, tail_test: bool = False, text: str = ""
     def run(fn, ctx: RunContext, cid: str) -> list[Verdict]:
         seed = ctx.seed_for(cid)
         head = text or "each row's tokens ~ softmax(filtered logits / T) (reference.token_laws)"
+        if rows[0].profile != "hf":
+            head += f", law profile {rows[0].profile}"
 
         def body():
             counts = token_counts(fn, rows, n, seed, ctx.device)
@@ -257,7 +286,7 @@ def _law(rows: Sequence[Row], n: int, *, tail_test: bool = False, text: str = ""
                 sub = f"{cid}.row{j}" if len(rows) > 1 else cid
                 t = f"{head} [{row.label()}]"
                 out.append(discrete_verdict("TK", sub, t, counts[j], p, **ctx.check_kwargs(cid),
-                                            details={"row": row.label()}))
+                                            details={"row": row.label(), "law_profile": row.profile}))
                 if tail_test:
                     top = np.argsort(-p, kind="stable")[:64]
                     rest = np.ones(p.size, dtype=bool)
@@ -293,12 +322,23 @@ def _pairs(row: Row, n: int) -> Callable:
     return run
 
 
-def _greedy(fn, ctx, cid):
+def greedy_check(profile: str = "hf", top_k: bool = True) -> Callable:
+    """TK.greedy under ``profile`` (``greedy_ties = any``: any maximal index is right), passing
+    top-k only when the engine declares it."""
+    return lambda fn, ctx, cid: _greedy(fn, ctx, cid, profile, top_k)
+
+
+def _greedy(fn, ctx, cid, profile: str = "hf", pass_top_k: bool = True):
     """T = 0 rows (mixed with T = 1 rows in one batch) return the first maximal logit."""
     import torch
 
+    from reference.token_laws import get_profile
+
+    anymax = get_profile(profile).greedy_ties == "any"
     seed = ctx.seed_for(cid)
-    text = "T = 0 is greedy: the lowest index among the maximal logits, in a batch mixing T = 0 and T = 1 rows"
+    text = ("T = 0 is greedy: " + ("any of the maximal logits" if anymax else "the lowest index among the maximal "
+            "logits") + ", in a batch mixing T = 0 and T = 1 rows" + (f" (law profile {profile})"
+                                                                     if profile != "hf" else ""))
     v = 152_064
     rows = np.full((6, v), -3.0, dtype=np.float32)
     rows[0, :4] = [1.0, 3.0, 3.0, 0.0]                      # tie -> 1
@@ -311,13 +351,15 @@ def _greedy(fn, ctx, cid):
     reps = 4
     x = torch.as_tensor(np.tile(rows, (reps, 1)), device=ctx.device)
     temp = torch.as_tensor(np.tile([0.0, 0.0, 0.0, 0.0, 0.0, 1.0], reps).astype(np.float32), device=ctx.device)
+    kk = torch.as_tensor(np.tile([0, 2, 0, 1, 0, 0], reps), device=ctx.device) if pass_top_k else None
     try:
-        got = draw_tokens(fn, x, temp, top_k=torch.as_tensor(np.tile([0, 2, 0, 1, 0, 0], reps), device=ctx.device),
-                          seed=seed).reshape(reps, 6)
+        got = draw_tokens(fn, x, temp, top_k=kk, seed=seed).reshape(reps, 6)
     except TargetError as exc:
-        return [error_verdict("TK", cid, text, f"target error: {exc}", seed=seed, alpha=ctx.alpha,
-                              reproduce=ctx.repro(cid, seed))]
-    bad = [(int(j), int(got[i, j]), int(want[j])) for i in range(reps) for j in range(5) if got[i, j] != want[j]]
+        return [error_verdict("TK", cid, text, f"target error: {exc}{unsupported_hint(exc)}", seed=seed,
+                              alpha=ctx.alpha, reproduce=ctx.repro(cid, seed))]
+    ok = [{int(w)} if not anymax else set(np.flatnonzero(rows[j] == rows[j].max()).tolist())
+          for j, w in enumerate(want)]
+    bad = [(int(j), int(got[i, j]), int(want[j])) for i in range(reps) for j in range(5) if int(got[i, j]) not in ok[j]]
     reason = ("; ".join(f"row {j}: returned {g}, expected {w}" for j, g, w in bad[:4])
               or "every greedy row returned the first maximal logit")
     return [deterministic_verdict("TK", cid, text, float(len(bad)), 0.0, test="greedy rule", reason=reason,
@@ -345,51 +387,3 @@ def _tail(fn, ctx, cid):
         return [replace(v, details={**v.details, "grade_power": grades})]
 
     return _guarded("TK", cid, text, ctx, seed, n, body)
-
-
-def token_plan(b: Budget) -> list:
-    """The checks of the ``token`` kind at budget ``b`` (module doc)."""
-    L = TOKEN_LOGITS
-    ns = b.n_relaxed
-    n8 = b.n_discrete // 8
-    rev = L["v64"][::-1].copy()
-    tn = tail_n(b)
-    mixed = [Row(L["v64"]), Row(rev, 0.5, top_k=5), Row(L["v64"] + np.float32(1000.0), 2.0, top_p=0.895),
-             Row(np.where(np.arange(64) % 3 == 0, np.float32(NEG), L["v64"]).astype(np.float32), 1.0, min_p=0.2)]
-    temps = [Row(L["v8"], t) for t in (0.25, 0.5, 1.0, 2.0, 4.0)]
-    entries = [
-        ("TK.law.v8", f"law, V = 8, T = 1, N = {n8:,}", 1, _law([Row(L["v8"])], n8)),
-        ("TK.law.v64", f"law, V = 64, T = 0.7, N = {ns:,}", 1, _law([Row(L["v64"], 0.7)], ns)),
-        ("TK.law.v4096", f"law, V = 4096 LLM-like logits, T = 1.3, N = {large_n(b, 4096):,}", 1,
-         _law([Row(L["v4096"], 1.3)], large_n(b, 4096))),
-        ("TK.law.v152k", f"law, V = 152 064, T = 1, N = {large_n(b, 152_064):,} (pooled chi-square + exact "
-         "binomial of the tail set)", 2, _law([Row(L["v152k"])], large_n(b, 152_064), tail_test=True)),
-        ("TK.law.v262k", f"law, V = 262 144, T = 0.8, N = {large_n(b, 262_144):,} (pooled chi-square + exact "
-         "binomial of the tail set)", 2, _law([Row(L["v262k"], 0.8)], large_n(b, 262_144), tail_test=True)),
-        ("TK.batch.mixed", f"4 very different rows (filters, T, +1000, -inf) in one batch, N = {ns:,} each", 4,
-         _law(mixed, ns)),
-        ("TK.batch.pairs", f"two identical rows of one batch give independent tokens (64 cells), N = {ns:,}", 1,
-         _pairs(Row(L["v8"]), ns)),
-        ("TK.temp.rows", f"per-row temperatures 0.25..4 in one batch, N = {ns:,} each", 5, _law(temps, ns)),
-        ("TK.filter.top_k", f"top-k = 6, V = 32, N = {ns:,}", 1, _law([Row(L["topk"], 1.0, top_k=6)], ns)),
-        ("TK.filter.top_k.ties", f"top-k = 4 with the 4th value tied 5 times (8 tokens kept), N = {ns:,}", 1,
-         _law([Row(L["ties"], 1.0, top_k=4)], ns)),
-        ("TK.filter.top_p", f"top-p = 0.8 at T = 1.5 (the crossing token kept), N = {ns:,}", 1,
-         _law([Row(L["topp"], 1.5, top_p=0.8)], ns)),
-        ("TK.filter.min_p", f"min-p = 0.1 at T = 0.5 (relative to the max probability), N = {ns:,}", 1,
-         _law([Row(L["minp"], 0.5, min_p=0.1)], ns)),
-        ("TK.filter.combined", f"T = 0.8, top-k 200, top-p 0.9, min-p 0.02 at V = 4096, N = {large_n(b, 4096):,}",
-         1, _law([Row(L["v4096"], 0.8, top_k=200, top_p=0.9, min_p=0.02)], large_n(b, 4096))),
-        ("TK.filter.v152k", f"T = 0.7, top-k 50, top-p 0.95 at V = 152 064, N = {large_n(b, 152_064):,}", 1,
-         _law([Row(L["v152k"], 0.7, top_k=50, top_p=0.95)], large_n(b, 152_064))),
-        ("TK.mask", f"-inf tokens never returned (V = 256, 10 finite, top-k 20 > 10), N = {ns:,}", 1,
-         _law([Row(L["mask"], 0.5, top_k=20)], ns)),
-        ("TK.greedy", "T = 0: greedy, lowest index on ties, mixed with T = 1 rows (V = 152 064)", 0, _greedy),
-        ("TK.tiny_T", f"T = 1e-5 on logits 1e-5 apart (a non-degenerate law), no NaN, N = {ns:,}", 1,
-         _law([Row(L["tinyT"], 1e-5)], ns)),
-        ("TK.large_logits", f"logits ~ +-1e4 in float32 at T = 0.5, N = {ns:,}", 1,
-         _law([Row(L["large"], 0.5)], ns)),
-        ("TK.tail", f"tail mass: V = 2, {tail_gap_for(tn):.1f} nats gap, N = {tn:,} on CPU "
-         f"(x{CUDA_TAIL_FACTOR} on CUDA), exact binomial", 1, _tail),
-    ]
-    return [mk(cid, "TK", title, size, body) for cid, title, size, body in entries]

@@ -142,12 +142,13 @@ def _run_case(rec: Recorder, fn: Callable, seed: int, probe, desc, domain, x, t,
         rec.findings[-1] = Finding(f.probe, f.input, f.domain, f.outcome, "ok", "always the +inf token (limit)")
 
 
-def _adversarial(rec: Recorder, fn: Callable, seed: int) -> None:
+def _adversarial(rec: Recorder, fn: Callable, seed: int, have: tuple = ("top_k", "top_p")) -> None:
     from harness.probes.adversarial import MODES, adversarial_streams
 
     calls = [(np.array([NEG, 0.5, 0.0, 1.0]), {}, [0]),
              (np.array([0.2, 1.0, NEG, 0.9]), {"top_k": 2}, [0, 2]),
              (np.array([0.0, 3.0, NEG, 2.9, -5.0]), {"top_p": 0.5}, [0, 2, 3, 4])]
+    calls = [c for c in calls if all(k in have for k in c[1])]
     for mode, (what, _sev) in MODES.items():
         delivered = [0]
 
@@ -159,11 +160,17 @@ def _adversarial(rec: Recorder, fn: Callable, seed: int) -> None:
                         idx = indices(out, 1024, x.size)
                         hit = np.isin(idx, forbidden)
                         if hit.any():
-                            raise Outcome("silent wrong answer", f"masked / filtered-out token(s) "
-                                           f"{np.unique(idx[hit]).tolist()} returned {int(hit.sum())} times "
-                                           f"(logits {x.tolist()}, {kw or 'no filter'})")
+                            bad = (x, kw, forbidden, np.unique(idx[hit]).tolist(), int(hit.sum()))
+                            break
+                    else:
+                        bad = None
                 finally:
                     delivered[0] = st.delivered
+            if bad is not None:
+                x, kw, forbidden, toks, count = bad
+                raise Outcome("silent wrong answer", f"masked / filtered-out token(s) {toks} returned {count} "
+                               f"times (logits {x.tolist()}, {kw or 'no filter'}); "
+                               + boundary_reach(fn, x, kw, forbidden, int(toks[0]), mode, seed))
             return "ok/documented", "valid ids, masked and filtered-out tokens never returned"
 
         rec.run(mode, f"adversarial stream: {what}", "adversarial", body, on_error="warn", on_nan="fail")
@@ -174,15 +181,124 @@ def _adversarial(rec: Recorder, fn: Callable, seed: int) -> None:
                                        "and exponential primitives")
 
 
-def bad_inputs(fn: Callable, rec: Recorder, seed: int) -> None:
-    """The bad-input cases of a token-kind target, recorded on ``rec``."""
-    for i, case in enumerate(_cases()):
-        _run_case(rec, fn, seed + i, *case)
+def _applicable(cases: list, options: Any) -> list:
+    """The cases that apply under ``options``: only declared parameters (a case passing another,
+    or a temperature other than 1 without ``temperature``, is left out), and the expectations of
+    the law profile (any maximal index for a tied greedy row under ``greedy_ties = any``; no
+    ``top_k >= V`` case for an engine that rejects it)."""
+    if not options:
+        return cases
+    from reference.token_laws import get_profile
+
+    from harness.kinds.token.options import declared
+
+    prof, have = get_profile(options["law"]), declared(options)
+    out = []
+    for i, case in enumerate(cases):
+        probe, desc, domain, x, t, kw, chk = case
+        if any(k not in have for k in kw) or ("temperature" not in have and not (isinstance(t, float) and t == 1.0)):
+            continue
+        if probe == "top_k_ge_V" and prof.top_k_at_least_v == "error":
+            continue
+        if probe == "greedy_filters" and prof.greedy_ties == "any":
+            chk = _one_of({1, 2})
+        out.append((probe, desc, domain, x, t, kw, chk))
+    return out
 
 
-def adversarial(fn: Callable, rec: Recorder, seed: int) -> None:
+def _one_of(ok: set) -> Callable:
+    def chk(idx):
+        if set(np.unique(idx).tolist()) <= ok:
+            return "ok/documented", f"always one of {sorted(ok)} (the tied maximal tokens)"
+        raise Outcome("silent wrong answer", f"returned {np.unique(idx)[:5].tolist()}, expected only {sorted(ok)}")
+    return chk
+
+
+def _position_fill(mode: str, positions: Callable[[int], Any]):
+    """Fills for :func:`~harness.probes.adversarial.forced_streams` that put the boundary value
+    of ``mode`` at ``positions(numel)`` (a bool mask, or None: leave the draw alone)."""
+    def uniform(flat, lo, hi):
+        import torch
+
+        m = positions(flat.numel())
+        if m is None:
+            return 0
+        m = m.to(flat.device)
+        v = (torch.tensor(lo, dtype=flat.dtype) if mode == "u=0" else
+             torch.nextafter(torch.tensor(hi, dtype=flat.dtype), torch.tensor(lo, dtype=flat.dtype)))
+        flat[m] = v.to(flat.device)
+        return int(m.sum())
+
+    def exponential(flat):
+        import torch
+
+        m = positions(flat.numel())
+        if m is None:
+            return 0
+        m = m.to(flat.device)
+        flat[m] = torch.tensor(0.0 if mode == "E=0" else -0.0, dtype=flat.dtype, device=flat.device)
+        return int(m.sum())
+
+    return ({"torch_uniform": uniform} if mode.startswith("u=") else {"torch_exponential": exponential})
+
+
+def boundary_reach(fn: Callable, x: np.ndarray, kw: dict, forbidden: list, tok: int, mode: str, seed: int) -> str:
+    """Whether a *single* boundary draw (at the masked token's position of a per-token noise
+    draw) selects the masked token ``tok`` (a real one-draw defect: it happens at the rate of one
+    boundary draw, 2^-24 per float32 uniform), or only a *simultaneous* boundary draw on every
+    finite token (probability ~2^-24 per extra finite token); the sentence for the finding."""
+    import torch
+
+    from harness.probes.adversarial import forced_streams
+
+    b, v = 1024, x.size
+    finite = [j for j in range(v) if np.isfinite(x[j])]
+
+    def run(cols: list[int]) -> bool | None:
+        used = [0]
+
+        def positions(numel):
+            if numel != b * v:
+                return None
+            m = torch.zeros(b, v, dtype=torch.bool)
+            m[:, cols] = True
+            used[0] += 1
+            return m.view(-1)
+
+        with forced_streams(**_position_fill(mode, positions)):
+            idx = indices(call(fn, _batch(x, b), 1.0, seed=seed, **kw), b, v)
+        return None if not used[0] else bool(np.isin(idx, forbidden).any())
+
+    try:
+        single = run([tok])
+        if single is None:
+            return "the target's noise is not one draw per token, so the harness cannot tell whether one boundary draw suffices"
+        if single:
+            return (f"a SINGLE boundary draw at the masked token {tok} selects it: a real one-draw defect (it "
+                    "happens as often as the generator returns that value, 2^-24 per float32 draw)")
+        if run(finite):
+            return (f"only a SIMULTANEOUS boundary draw on every finite token ({len(finite)}) selects it "
+                    f"(probability ~2^-24 per extra finite token in float32: about 2^-{24 * len(finite)} per row)")
+        return "neither one boundary draw at the masked token nor one on every finite token selects it (a burst pattern does)"
+    except Exception as exc:  # noqa: BLE001 - the classification is advice; the finding stands
+        return f"(the single-draw follow-up could not run: {type(exc).__name__}: {exc})"
+
+
+def bad_inputs(fn: Callable, rec: Recorder, seed: int, options: Any = None) -> None:
+    """The bad-input cases of a token-kind target, recorded on ``rec`` (those that apply under
+    the run's ``options``)."""
+    cases = _cases()
+    keep = _applicable(cases, options)
+    for i, case in enumerate(cases):
+        if case[0] in {c[0] for c in keep}:
+            _run_case(rec, fn, seed + i, *next(c for c in keep if c[0] == case[0]))
+
+
+def adversarial(fn: Callable, rec: Recorder, seed: int, options: Any = None) -> None:
     """The adversarial-stream cases of a token-kind target, recorded on ``rec``."""
-    _adversarial(rec, fn, seed)
+    from harness.kinds.token.options import declared
+
+    _adversarial(rec, fn, seed, declared(options))
 
 
 def select(fn, x, n, seed):
