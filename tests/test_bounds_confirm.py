@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.checks.builders import confirm_verdicts, discrete_verdict
+from harness.checks.builders import discrete_verdict
+from harness.checks.confirmation import confirm_verdicts
 from harness.stats.bounds import cp_interval, sup_distance_bound, tv_upper_bound
 from harness.stats.calibration import clopper_pearson
 from harness.stats.confirm import combine, confirmation_threshold
@@ -143,7 +144,7 @@ def test_seed_ignoring_correct_target_false_law_fail_rate(runs):
     m = 1: 0.1, i.e. about 200 of 2000 runs). Now the copy is detected, the rejection is not
     confirmed (p = 1) and a contract verdict says "ignores its seed": 0 law FAILs, and a
     contract verdict for every run whose stage 2 ran (p1 <= 0.1)."""
-    from harness.checks.builders import IGNORES_SEED, ignored_seed_checks
+    from harness.checks.confirmation import IGNORES_SEED, ignored_seed_checks
     from harness.core.verdict import judge_family
 
     p = np.array([0.3, 0.2, 0.15, 0.12, 0.1, 0.08, 0.04, 0.01])
@@ -169,7 +170,7 @@ def test_seed_ignoring_correct_target_false_law_fail_rate(runs):
 def test_seed_ignoring_target_is_detected_and_not_confirmed():
     """A wrong law that ignores its seed: p1 tiny, stage 2 a copy: not confirmed (p = 1), the
     reason says so, and a failing contract verdict "<check>.seed" is added."""
-    from harness.checks.builders import IGNORES_SEED, ignored_seed_checks
+    from harness.checks.confirmation import IGNORES_SEED, ignored_seed_checks
 
     p = np.full(8, 0.125)
     q = p * (1 + 0.2 * np.sin(np.arange(8)))
@@ -183,7 +184,8 @@ def test_seed_ignoring_target_is_detected_and_not_confirmed():
 
 def test_fresh_draws_are_not_mistaken_for_copies():
     """Independent stages with the same law: digests differ; the usual max(p1, p2)^2."""
-    from harness.checks.builders import counts_digest, discrete_verdict, hits_digest, sequence_digest
+    from harness.checks.builders import discrete_verdict
+    from harness.checks.digests import counts_digest, hits_digest, sequence_digest
 
     p = np.full(8, 0.125)
     q = p * (1 + 0.2 * np.sin(np.arange(8)))
@@ -209,7 +211,7 @@ def test_nan_stage_two_pvalue_is_an_error():
 def test_stage_two_context_keeps_the_design_seed():
     """Stage 2 draws under a new run seed but derives the check's inputs (random logits) from the
     stage-1 run seed: the report experiments test the same law in both stages."""
-    from harness.checks.builders import confirmation_context, design_rng, design_seed
+    from harness.checks.confirmation import confirmation_context, design_rng, design_seed
     from harness.core.context import RunContext
 
     ctx = RunContext(seed=7)

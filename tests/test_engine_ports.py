@@ -11,7 +11,8 @@ import pytest
 import scipy.stats
 import torch
 
-from reference.token_laws import PROFILES, ambiguous, discriminating_rows, token_probs
+from reference.token_laws import PROFILES, ambiguous, token_probs
+from reference.token_rows import discriminating_rows
 from tests.engines import PORTS
 from tests.engines.mutants import MUTANTS
 

@@ -14,15 +14,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from reference.token_rows import ASPECTS, differing_aspects, discriminating_rows
 from reference.token_laws import (
-    ASPECTS,
     HF,
     PROFILES,
     STAGE_NAMES,
     LawProfile,
     ambiguous,
-    differing_aspects,
-    discriminating_rows,
     get_profile,
     kept_mask,
     stage_names,

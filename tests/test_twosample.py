@@ -1,4 +1,4 @@
-"""Two-sample statistics of ``compare`` (issue 20): harness/stats/twosample.py.
+"""Two-sample statistics of ``compare`` (issue 20): harness/stats/twosample.py (tests) and twosample_power.py (power, bounds, band).
 
 Fast tests: agreement with scipy / brute force, pooling by the pooled counts only, balancing,
 bounds and band shapes. Slow tests (``-m slow``): for each configuration class the stated power
@@ -17,6 +17,7 @@ import pytest
 from scipy import stats
 
 from harness.stats import twosample as ts
+from harness.stats import twosample_power as tp
 
 ALPHA = 1e-4
 
@@ -157,7 +158,7 @@ def test_balancing_is_seeded_and_exact_in_size():
 def test_max_cell_finds_a_concentrated_difference_in_a_large_table():
     rng = np.random.default_rng(5)
     pi = _zipf(152_064, 1.1)
-    p, q = ts.one_cell_pair(pi, 3, 0.03)
+    p, q = tp.one_cell_pair(pi, 3, 0.03)
     a, b = rng.multinomial(4000, p), rng.multinomial(4000, q)
     r = ts.max_cell_test(a, b)
     assert r.cell == 3 and r.pvalue < 1e-4 and 1 <= r.m < 200
@@ -173,26 +174,26 @@ def test_difference_band_shapes_and_null_coverage():
     pi = _zipf(64, 1.0)
     outside = 0
     for _ in range(200):
-        band = ts.difference_band(rng.multinomial(20000, pi), rng.multinomial(15000, pi), 0.05)
+        band = tp.difference_band(rng.multinomial(20000, pi), rng.multinomial(15000, pi), 0.05)
         outside += band.outside.size > 0
     assert band.p_a.shape == band.diff.shape == band.half_width.shape == (64,)
     assert np.allclose(band.half_width, band.critical * band.sd) and band.m == 64
     assert outside / 200 <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 200)
-    p, q = ts.one_cell_pair(pi, 0, 0.05)
-    band = ts.difference_band(rng.multinomial(20000, p), rng.multinomial(20000, q), 0.05)
+    p, q = tp.one_cell_pair(pi, 0, 0.05)
+    band = tp.difference_band(rng.multinomial(20000, p), rng.multinomial(20000, q), 0.05)
     assert 0 in band.outside
 
 
 def test_power_statements_shapes():
-    pw = ts.homogeneity_power(_zipf(64, 1.0), 20000, 20000, ALPHA / 11)
+    pw = tp.homogeneity_power(_zipf(64, 1.0), 20000, 20000, ALPHA / 11)
     assert pw.df == 63 and 0 < pw.tv < 0.1 and pw.stage_level == pytest.approx(math.sqrt(ALPHA / 11))
     # unbalanced sizes: the statement is for n = min(n_A, n_B)
-    assert ts.homogeneity_power(_zipf(64, 1.0), 20000, 50000, ALPHA / 11).n == 20000
-    k = ts.ks2_power(200_000, 200_000, ALPHA / 121)
+    assert tp.homogeneity_power(_zipf(64, 1.0), 20000, 50000, ALPHA / 11).n == 20000
+    k = tp.ks2_power(200_000, 200_000, ALPHA / 121)
     assert 0.005 < k.value < 0.01
-    assert ts.welch_power(1.0, ALPHA).value == pytest.approx(
+    assert tp.welch_power(1.0, ALPHA).value == pytest.approx(
         stats.norm.isf(0.005) + stats.norm.ppf(math.sqrt(0.9)))
-    p, q = ts.least_favourable_pair(_zipf(64, 1.0), 0.03)
+    p, q = tp.least_favourable_pair(_zipf(64, 1.0), 0.03)
     assert 0.5 * np.abs(p - q).sum() == pytest.approx(0.03) and (p + q) / 2 == pytest.approx(_zipf(64, 1.0))
 
 
@@ -202,7 +203,7 @@ def test_tv_bound_small_k_coverage_fast():
     q = np.array([0.45, 0.33, 0.22])
     tv = 0.05
     a_conf = 0.1
-    miss = sum(ts.tv_bound_two_sample(rng.multinomial(500, p), rng.multinomial(500, q), a_conf)[0] < tv
+    miss = sum(tp.tv_bound_two_sample(rng.multinomial(500, p), rng.multinomial(500, q), a_conf)[0] < tv
                for _ in range(300))
     assert miss / 300 <= a_conf
 
@@ -263,7 +264,7 @@ CHI2_CLASSES = [
 
 def _chi2_power_sim(pi, n, level, tv_bins, reps, seed):
     stage = math.sqrt(level)
-    p, q = ts.least_favourable_pair(pi, tv_bins)
+    p, q = tp.least_favourable_pair(pi, tv_bins)
     def one(rng, s):
         return ts.homogeneity_chi2(rng.multinomial(n, p), rng.multinomial(n, q), min_level=stage,
                                    seed=seed * 100003 + s).pvalue
@@ -273,7 +274,7 @@ def _chi2_power_sim(pi, n, level, tv_bins, reps, seed):
 @pytest.mark.slow
 @pytest.mark.parametrize("name,pi,n,level,reps", CHI2_CLASSES, ids=[c[0] for c in CHI2_CLASSES])
 def test_chi2_stated_power(name, pi, n, level, reps):
-    st = ts.homogeneity_power(2 * n * pi, n, n, level)
+    st = tp.homogeneity_power(2 * n * pi, n, n, level)
     _, _, pooled = ts._table_bins(2 * n * pi, n, 5.0)
     tv_bins = st.tv - pooled  # the visible part: what the least-favourable alternative must get
     hits = _chi2_power_sim(pi, n, level, tv_bins, reps, seed=11)
@@ -287,7 +288,7 @@ def test_chi2_power_statement_is_not_vacuous():
     """At 0.7 x the stated TV the confirmed power falls clearly below 0.9 (K = 64): the statement
     is close to the truth, so the power tests above can fail."""
     name, pi, n, level, _ = CHI2_CLASSES[1]
-    st = ts.homogeneity_power(2 * n * pi, n, n, level)
+    st = tp.homogeneity_power(2 * n * pi, n, n, level)
     reps = 100
     hits = _chi2_power_sim(pi, n, level, 0.7 * st.tv, reps, seed=12)
     print(f"\nK=64 at 0.7 x stated TV: simulated power {hits / reps:.3f}")
@@ -300,8 +301,8 @@ def test_max_cell_stated_power():
     n, level, cell = 4000, ALPHA, 5
     stage = math.sqrt(level)
     m = ts.tarone_cells(np.round(2 * n * pi).astype(np.int64), n, n, stage).size
-    st = ts.max_cell_power(float(pi[cell]), n, n, level, m)
-    p, q = ts.one_cell_pair(pi, cell, st.value)
+    st = tp.max_cell_power(float(pi[cell]), n, n, level, m)
+    p, q = tp.one_cell_pair(pi, cell, st.value)
     reps = 300
     hits = _confirmed(lambda rng, s: ts.max_cell_test(rng.multinomial(n, p), rng.multinomial(n, q)).pvalue,
                       stage, reps, np.random.default_rng(13))
@@ -313,18 +314,18 @@ def test_max_cell_stated_power():
 @pytest.mark.slow
 @pytest.mark.parametrize("n,level,reps", [(2000, ALPHA / 11, 400), (200_000, ALPHA / 121, 150)])
 def test_ks_stated_power(n, level, reps):
-    st = ts.ks2_power(n, n, level)
+    st = tp.ks2_power(n, n, level)
     stage = math.sqrt(level)
 
     def one(rng, s):
-        return ts.ks_2sample(rng.random(n), ts.ks2_least_favourable(rng.random(n), st.value)).pvalue
+        return ts.ks_2sample(rng.random(n), tp.ks2_least_favourable(rng.random(n), st.value)).pvalue
 
     hits = _confirmed(one, stage, reps, np.random.default_rng(14))
     print(f"\nKS n = {n}, L = {level:.3g}: stated sup-distance {st.value:.4g}, simulated power {hits / reps:.3f}")
     assert _power_ok(hits, reps)
     if n == 2000:  # not vacuous: at 0.8 x the distance the power is clearly lower
         lf = 0.8 * st.value
-        low = _confirmed(lambda rng, s: ts.ks_2sample(rng.random(n), ts.ks2_least_favourable(rng.random(n), lf)).pvalue,
+        low = _confirmed(lambda rng, s: ts.ks_2sample(rng.random(n), tp.ks2_least_favourable(rng.random(n), lf)).pvalue,
                          stage, 200, np.random.default_rng(15))
         print(f"KS n = {n} at 0.8 x: {low / 200:.3f}")
         assert low / 200 < 0.85
@@ -335,7 +336,7 @@ def test_welch_stated_power():
     n, level, reps = 20000, ALPHA / 11, 400
     stage = math.sqrt(level)
     se = math.sqrt(2.0 / n)  # unit variances
-    st = ts.welch_power(se, level)
+    st = tp.welch_power(se, level)
     hits = _confirmed(lambda rng, s: ts.welch_z(rng.normal(st.value, 1, n), rng.normal(0, 1, n)).pvalue,
                       stage, reps, np.random.default_rng(16))
     print(f"\nWelch n = {n}: stated shift {st.value:.4g}, simulated power {hits / reps:.3f}")
@@ -401,9 +402,9 @@ def test_continuous_size(test, n, u, reps):
 def test_tv_bound_coverage(k, n):
     rng = np.random.default_rng(31)
     pi = _zipf(k, 1.0)
-    p, q = ts.least_favourable_pair(pi, 0.02)
+    p, q = tp.least_favourable_pair(pi, 0.02)
     a_conf, reps = 0.05, 600
-    miss = sum(ts.tv_bound_two_sample(rng.multinomial(n, p), rng.multinomial(n, q), a_conf)[0] < 0.02
+    miss = sum(tp.tv_bound_two_sample(rng.multinomial(n, p), rng.multinomial(n, q), a_conf)[0] < 0.02
                for _ in range(reps))
     print(f"\nTV bound K = {k}: non-coverage {miss / reps:.4f} (allowed {a_conf})")
     assert miss / reps <= a_conf
@@ -415,7 +416,7 @@ def test_sup_distance_bound_coverage():
     n, delta, a_conf, reps = 2000, 0.03, 0.05, 1000
     miss = 0
     for _ in range(reps):
-        r = ts.ks_2sample(rng.random(n), ts.ks2_least_favourable(rng.random(n), delta))
-        miss += ts.sup_distance_bound_two_sample(r.statistic, n, n, a_conf) < delta
+        r = ts.ks_2sample(rng.random(n), tp.ks2_least_favourable(rng.random(n), delta))
+        miss += tp.sup_distance_bound_two_sample(r.statistic, n, n, a_conf) < delta
     print(f"\nsup-distance bound: non-coverage {miss / reps:.4f} (allowed {a_conf})")
     assert miss / reps <= a_conf

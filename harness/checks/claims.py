@@ -32,19 +32,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from harness.checks.builders import (
-    bound_level,
-    level_for,
-    deterministic_verdict,
-    discrete_verdict,
-    error_verdict,
-    hits_digest,
-    sequence_digest,
-    ks_verdict,
-    ad_verdict,
-    tail_verdict,
-    z_verdict,
-)
+from harness.checks.builders import (ad_verdict, bound_level, deterministic_verdict, discrete_verdict, error_verdict,
+                                     ks_verdict, level_for, tail_verdict, z_verdict)
+from harness.checks.digests import hits_digest, sequence_digest
 from harness.core.context import RunContext
 from harness.stats.bounds import mean_bound
 from harness.checks.samplers import TargetError, draw_categorical, draw_noise, draw_relaxed, onehot_rows

@@ -25,7 +25,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from harness.core.budgets import Budget
-from harness.checks.builders import confirm_verdicts, confirmation_context, deterministic_verdict, error_verdict
+from harness.checks.builders import deterministic_verdict, error_verdict
+from harness.checks.confirmation import confirm_verdicts, confirmation_context
 from harness.core.context import RunContext
 from harness.core.verdict import Verdict, _json_safe
 

@@ -22,7 +22,8 @@ import math
 import numpy as np
 from scipy import integrate
 
-from harness.checks.builders import design_rng, discrete_verdict
+from harness.checks.builders import discrete_verdict
+from harness.checks.confirmation import design_rng
 from harness.core.context import RunContext
 from harness.experiments.base import Collector, counts_figure_data, experiment, numpy_generator
 from harness.checks.samplers import reference_categorical

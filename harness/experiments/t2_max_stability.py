@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from harness.checks.builders import ad_verdict, design_rng
+from harness.checks.builders import ad_verdict
+from harness.checks.confirmation import design_rng
 from harness.core.context import RunContext
 from harness.experiments.base import Collector, ecdf_series, experiment, qq_data, torch_noise_sampler
 from harness.checks.samplers import draw_noise, reference_noise

@@ -42,7 +42,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from harness.checks.builders import confirm_verdicts, confirmation_context
+from harness.checks.confirmation import confirm_verdicts, confirmation_context
 from harness.core.budgets import Budget
 from harness.core.context import RunContext
 from harness.core.options import Option, Options, resolve_options

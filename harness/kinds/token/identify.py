@@ -1,7 +1,7 @@
 r"""Which law profile does a token engine follow? ``gumbel-harness identify TARGET --kind token``.
 
 **Rows.** For every pair of profiles of :data:`reference.token_laws.PROFILES`, the rows of
-:func:`reference.token_laws.discriminating_rows` (TV >= 0.05 between the pair's laws, up to 3
+:func:`reference.token_rows.discriminating_rows` (TV >= 0.05 between the pair's laws, up to 3
 per pair, one per differing stage; neither profile ambiguous on them; a (row, profile) is tested
 only where the profile determines the row's law and float32 log-normalised logits do not move it,
 :func:`_stable`), computed once and stored as
@@ -42,7 +42,8 @@ TOL = 1e-4  # the plan's ambiguity tolerance (harness.kinds.token.entries.AMBIGU
 
 def compute_rows() -> list[dict[str, Any]]:
     """The discriminating rows of every pair of profiles, deduplicated (module doc)."""
-    from reference.token_laws import PROFILES, ambiguous, discriminating_rows
+    from reference.token_laws import PROFILES, ambiguous
+    from reference.token_rows import discriminating_rows
 
     by_key: dict[tuple, dict[str, Any]] = {}
     for a, b in itertools.combinations(PROFILES, 2):
@@ -216,8 +217,8 @@ def identify(fn: Callable, budget: Any, seed: int = 0, options: Any = None, devi
 
 def _stage_between(row: dict, p: str, others: Sequence[str]) -> str:
     """The stage in which ``p`` differs from the first of ``others`` on ``row`` (the stored pair's
-    text, else :func:`~reference.token_laws.discriminating_rows` on this one row)."""
-    from reference.token_laws import discriminating_rows
+    text, else :func:`~reference.token_rows.discriminating_rows` on this one row)."""
+    from reference.token_rows import discriminating_rows
 
     for q in others:
         for pr in row["pairs"]:
@@ -305,7 +306,7 @@ def _pair_tv(rows: list[dict]) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    data = {"note": "written by python -m harness.kinds.token.identify (reference.token_laws.discriminating_rows "
+    data = {"note": "written by python -m harness.kinds.token.identify (reference.token_rows.discriminating_rows "
                     "of every pair of PROFILES, max_rows=3); do not edit", "rows": compute_rows()}
     ROWS_FILE.write_text(json.dumps(data, indent=1) + "\n")
     print(f"wrote {ROWS_FILE} ({len(data['rows'])} rows); pair TV: {_pair_tv(data['rows'])}")

@@ -58,7 +58,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from harness.core.budgets import Budget
-from harness.checks.builders import deterministic_verdict, discrete_verdict, error_verdict, hits_digest, tail_verdict
+from harness.checks.builders import deterministic_verdict, discrete_verdict, error_verdict, tail_verdict
+from harness.checks.digests import hits_digest
 from harness.core.context import RunContext
 from harness.checks.samplers import MAX_CALL_ELEMENTS, TargetError, draw_tokens
 from harness.core.seeds import seeded_chunks
