@@ -93,6 +93,22 @@ def test_torch_probes_on_f_gumbel_softmax():
     assert fs["probe.neginf_one"].outcome == "ok/documented"
     assert fs["probe.float16"].outcome == "ok/documented" and fs["probe.bfloat16"].outcome == "ok/documented"
     assert fs["adversarial.E=0"].severity == "warn"  # -log(exponential_() = 0) = inf -> NaN
+    # the torch kind tells users which of their warnings F.gumbel_softmax gets too: that list is true
+    from harness.kinds.torch import F_GUMBEL_SOFTMAX_WARNINGS
+
+    assert {(f.probe, f.outcome) for f in fs.values() if f.severity == "warn"} == F_GUMBEL_SOFTMAX_WARNINGS
+
+
+def test_a_warning_that_f_gumbel_softmax_also_gets_says_so():
+    from harness.checker import check_sampler
+
+    res = check_sampler("reference-torch", budget="quick", only="none", isolation="none")
+    text = res.report()
+    warned = [f for f in res.findings if f.severity == "warn"]
+    from harness.kinds.torch import F_GUMBEL_SOFTMAX_WARNINGS
+
+    shared = [f for f in warned if (f.probe, f.outcome) in F_GUMBEL_SOFTMAX_WARNINGS]
+    assert text.count("F.gumbel_softmax gets this warning too") == len(shared)
 
 
 def test_adversarial_bit_generator_forces_boundaries():

@@ -248,6 +248,8 @@ class Kind:
     short: str = ""
     module: str = ""  # the module that registered the kind (set by :func:`register`)
     param_hints: tuple[str, ...] = ()  # parameter names typical of the kind (protocol-mismatch hints)
+    peer: str = ""  # the library implementation users compare with (e.g. torch's F.gumbel_softmax)
+    peer_warnings: frozenset = frozenset()  # (probe, outcome) warnings that the peer itself gets
     options: tuple[Option, ...] = ()
     wrap: Callable[[Callable, Options], Callable] | None = None
     identify: Callable[..., Any] | None = None  # identify(fn, budget, seed, options, device) -> result

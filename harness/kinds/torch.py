@@ -322,8 +322,17 @@ BUILTINS = (
     BuiltinTarget("torch-gumbel-softmax", "torch", "torch.nn.functional.gumbel_softmax", _torch_fgs),
 )
 
+#: the warnings torch's own F.gumbel_softmax gets (torch 2.13; tests/test_probes.py keeps this true):
+#: a user's torch-kind target with the same warning is told so
+F_GUMBEL_SOFTMAX_WARNINGS = frozenset({
+    ("probe.nan", "NaN output"), ("probe.all_neginf", "NaN output"), ("probe.posinf", "NaN output"),
+    ("probe.T0", "NaN output"), ("probe.T_negative", "silent wrong answer"), ("probe.T_nan", "NaN output"),
+    ("probe.hard_1e30_tie", "silent wrong answer"), ("probe.hard_nan", "NaN output"),
+    ("probe.hard_all_neginf", "NaN output"), ("adversarial.E=0", "NaN output"), ("adversarial.E=-0", "NaN output")})
+
 KIND = register(Kind(
     name="torch", signature=SIGNATURE, plan=plan, trial=trial, bad_inputs=bad_inputs, adversarial=adversarial,
     reach=ReachStrategy(select=select), contract=contract, power=power, builtins=BUILTINS, seeds_torch=True,
     preload=("torch",), description="torch Gumbel-softmax functions with F.gumbel_softmax's contract",
-    param_hints=("logits", "tau", "hard", "dim", "eps")))
+    param_hints=("logits", "tau", "hard", "dim", "eps"), peer="torch's own F.gumbel_softmax",
+    peer_warnings=F_GUMBEL_SOFTMAX_WARNINGS))

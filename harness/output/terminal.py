@@ -112,7 +112,21 @@ def _power_lines(res) -> list[str]:
 def _finding_rows(res, severities=("fail", "warn", "ok", "info")) -> list[list[str]]:
     order = {s: i for i, s in enumerate(("fail", "warn", "ok", "info"))}
     fs = sorted((f for f in res.findings if f.severity in severities), key=lambda f: order.get(f.severity, 9))
-    return [[f.severity.upper(), f.probe, f.input, f.outcome, f.detail] for f in fs]
+    return [[f.severity.upper(), f.probe, f.input, f.outcome, _peer_note(res, f) + f.detail] for f in fs]
+
+
+def _peer_note(res, f) -> str:
+    """"(torch's own F.gumbel_softmax gets this warning too) " for a warning the kind's reference
+    implementation also gets (:attr:`harness.kinds.Kind.peer_warnings`)."""
+    from harness.kinds import UnknownKind, get_kind
+
+    try:
+        kind = get_kind(res.kind)
+    except UnknownKind:
+        return ""
+    if f.severity == "warn" and (f.probe, f.outcome) in kind.peer_warnings:
+        return f"({kind.peer} gets this warning too) "
+    return ""
 
 
 def _meaning(res) -> str:

@@ -494,5 +494,9 @@ def reach_findings(fn: Callable, strategy: ReachStrategy | None, seed: int = 0) 
         return [Finding(probe, what, "contract", f"{r.grade}-grade reach", "ok", detail)]
     lost = ("noise beyond the reach is never produced" if r.what == "noise" else
             f"a category {r.gap:.1f}+ nats below its rival is never selected")
+    fix = ("What to do: draw the noise from float64 uniforms / exponentials (a float32 uniform caps the "
+           "Gumbel tail at 16.6, an epsilon floor E >= eps at -log(eps)); or, if the lower precision is the "
+           "design, declare it on the target: gumbel_harness_precision = \"float32\" (or \"float16\" / "
+           "\"bfloat16\"; the probe then holds it to that grade)")
     return [Finding(probe, what, "contract", f"{r.grade}-grade reach below the {pname} promise", "fail",
-                    f"{lost}: {detail}")]
+                    f"{lost}: {detail}. {fix}")]

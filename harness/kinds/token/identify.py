@@ -28,6 +28,7 @@ import itertools
 import json
 import math
 from dataclasses import dataclass, field
+import importlib.util
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -36,7 +37,7 @@ import numpy as np
 __all__ = ["ROWS_FILE", "compute_rows", "load_rows", "decide", "identify", "Identification", "simulate_power",
            "row_tests"]
 
-ROWS_FILE = Path(__file__).resolve().parents[3] / "reference" / "token_discriminating_rows.json"
+ROWS_FILE = Path(importlib.util.find_spec("reference").origin).parent / "token_discriminating_rows.json"
 TOL = 1e-4  # the plan's ambiguity tolerance (harness.kinds.token.entries.AMBIGUITY_TOL)
 
 
