@@ -100,6 +100,7 @@ def _temp_biased(factor: float):
 def test_two_percent_temperature_rejected_at_standard(factor, seed):
     res = check_sampler(_temp_biased(factor), "relaxed", budget="standard", seed=seed, only=["C2.scale.T1"])
     (v,) = res.verdicts
+    assert v.pvalue is not None, v.reason
     assert v.pvalue <= ALPHA / sum(c.size for c in plan_for("relaxed", get_budget("standard")))
     assert "C2.scale.T1" in [c["check"] for c in res.caught_by()]
 
