@@ -38,6 +38,7 @@ exit status (one target):
 --builtin all: 0 every built-in showed its expected law/contract verdicts, 1 at least one
   did not (the mismatches are listed), 2 usage error.
 --mutant: 0 every mutant due at this budget was rejected, 1 one escaped, 2 usage error.
+130: interrupted (Ctrl-C); 141: the output pipe closed early (e.g. | head), the rest not printed.
 
 MODULE:CALLABLE is imported from the current directory first (as python -m does), then
 from sys.path / PYTHONPATH."""
