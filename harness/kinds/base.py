@@ -31,6 +31,14 @@ field                  what it is
 ``external``           how a command template or a fixed sample reaches the kind
                        (:class:`ExternalProtocol`), None when they cannot
 =====================  ====================================================================
+
+**Compare** (``gumbel-harness compare A B``): a plan entry whose body is a :class:`Compared`
+also says what it *observes* -- ``observe(fn, ctx, id) -> {suffix: array}``, the count tables or
+samples of a continuous statistic its check judges, drawn exactly as the check draws them --
+and :meth:`Kind.compare_plan` is the plan's entries that do. The checker draws each entry's
+observables from both targets and judges them with the two-sample tests
+(:mod:`harness.checker.compare`); a kind adds compare support by wrapping its bodies, nothing
+else.
 """
 from __future__ import annotations
 
@@ -44,7 +52,7 @@ from harness.core.budgets import Budget
 from harness.core.context import RunContext
 from harness.core.verdict import Verdict
 
-__all__ = ["Kind", "PlannedCheck", "ConfirmedCheck", "BuiltinTarget", "ExternalProtocol", "register", "get_kind",
+__all__ = ["Kind", "PlannedCheck", "ConfirmedCheck", "Compared", "Observable", "COUNTS", "SAMPLES", "BuiltinTarget", "ExternalProtocol", "register", "get_kind",
            "kind_names", "all_kinds", "load_callable", "select", "matches", "parse_only", "NO_CHECKS", "mk", "UnknownKind"]
 
 
@@ -63,6 +71,46 @@ class ConfirmedCheck:
                                 ctx.alpha)
 
 
+#: an observable that is a count table over categories (judged by the chi-square of homogeneity)
+COUNTS = "counts"
+#: an observable that is a sample of a continuous statistic (judged by two-sample KS)
+SAMPLES = "samples"
+
+
+@dataclass(frozen=True)
+class Observable:
+    """What a plan entry observes of a target for ``compare``: ``suffix`` (appended to the
+    entry's id: the verdict's id; ``""`` for the entry's id itself), ``form`` (:data:`COUNTS` or
+    :data:`SAMPLES`) and a ``label`` (the configuration, e.g. the row's parameters)."""
+
+    suffix: str
+    form: str
+    label: str = ""
+
+
+class Compared:
+    """A plan body that also yields its observables: ``body(fn, ctx, id)`` is the check,
+    ``observe(fn, ctx, id) -> {suffix: array}`` draws what it judges (same seed, same calls), and
+    ``observables`` the :class:`Observable` s it returns. :func:`mk` passes both on to the
+    :class:`PlannedCheck`. A top-level class, so that plans stay picklable by reference."""
+
+    def __init__(self, body: Callable, observe: Callable, observables: tuple["Observable", ...]) -> None:
+        self.body, self.observe, self.observables = body, observe, tuple(observables)
+
+    def __call__(self, fn: Callable, ctx: RunContext, cid: str) -> list[Verdict]:
+        return self.body(fn, ctx, cid)
+
+
+class _Observe:
+    """``observe(fn, ctx)`` of a :class:`PlannedCheck` told its own id (picklable by reference)."""
+
+    def __init__(self, observe: Callable, cid: str) -> None:
+        self.observe, self.cid = observe, cid
+
+    def __call__(self, fn: Callable, ctx: RunContext) -> dict:
+        return self.observe(fn, ctx, self.cid)
+
+
 @dataclass(frozen=True)
 class PlannedCheck:
     """One entry of a plan: ``id`` (the check id, also its seed key), ``claim``, a one-line
@@ -78,6 +126,9 @@ class PlannedCheck:
     size: int
     run: Callable[[Callable, RunContext], list[Verdict]]
     group: str = "law"
+    #: ``observe(fn, ctx) -> {suffix: array}`` for ``compare`` (None: not compared), and what it returns
+    observe: Callable[[Callable, RunContext], dict] | None = None
+    observables: tuple[Observable, ...] = ()
 
     def __post_init__(self) -> None:
         # every entry reports confirmed p-values (harness.stats.confirm): a stage-1 p-value
@@ -292,6 +343,11 @@ class Kind:
             out.update(kind.power(budget, family_size, device, stage))
         return out
 
+    def compare_plan(self, budget: Budget) -> list[PlannedCheck]:
+        """The entries of the plan at ``budget`` that ``compare`` judges: those that observe
+        (:class:`Compared` bodies). An adapted kind compares through its base kind's plan."""
+        return [c for c in self.plan(budget) if c.observe is not None]
+
     @property
     def power_kind(self) -> "Kind":
         """The kind whose power statements hold (the base kind of an adapted kind)."""
@@ -352,8 +408,11 @@ def all_kinds() -> Iterator[Kind]:
 
 
 def mk(cid: str, claim: str, title: str, size: int, body, group: str = "law") -> PlannedCheck:
-    """A :class:`PlannedCheck` whose ``body(fn, ctx, id)`` is told its own id."""
-    return PlannedCheck(cid, claim, title, size, lambda fn, ctx, _b=body, _id=cid: _b(fn, ctx, _id), group)
+    """A :class:`PlannedCheck` whose ``body(fn, ctx, id)`` is told its own id; a :class:`Compared`
+    body also gives the entry its ``observe`` and ``observables`` (``compare``)."""
+    observe = _Observe(body.observe, cid) if isinstance(body, Compared) else None
+    return PlannedCheck(cid, claim, title, size, lambda fn, ctx, _b=body, _id=cid: _b(fn, ctx, _id), group,
+                        observe, body.observables if isinstance(body, Compared) else ())
 
 
 def load_callable(path: str) -> Callable:

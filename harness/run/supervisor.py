@@ -482,9 +482,10 @@ class Session:
             return ("lost", str(reply[-1]))
         return reply
 
-    def setup(self, ctx: Any, only: Any, probes: bool, adversarial: bool) -> list[str] | str:
-        """Send the run's plan parameters; the worker's step ids (or the cause of a loss)."""
-        self.setup_args = (ctx, only, probes, adversarial)
+    def setup(self, ctx: Any, only: Any, probes: bool, adversarial: bool, mode: str = "check") -> list[str] | str:
+        """Send the run's plan parameters; the worker's step ids (or the cause of a loss). ``mode``
+        ``"observe"``: the steps draw the compare plan's observables (:mod:`harness.run.steps`)."""
+        self.setup_args = (ctx, only, probes, adversarial, mode)
         try:
             return self._fresh() if self.worker is None else self._setup()
         except WorkerLost as lost:

@@ -63,7 +63,7 @@ from harness.core.context import RunContext
 from harness.checks.samplers import MAX_CALL_ELEMENTS, TargetError, draw_tokens
 from harness.core.seeds import seeded_chunks
 from harness.core.verdict import Verdict
-from harness.kinds.base import mk
+from harness.kinds.base import COUNTS, Compared, Observable, mk
 from reference.token_laws import token_probs
 
 __all__ = ["token_plan", "Row", "token_counts", "large_n", "tail_n", "tail_gap_for",
@@ -242,15 +242,26 @@ def _guarded(claim: str, check: str, text: str, ctx: RunContext, seed: int, n: i
                               reproduce=ctx.repro(check, seed), alpha=ctx.alpha)]
 
 
-def _law(rows: Sequence[Row], n: int, *, tail_test: bool = False, text: str = "") -> Callable:
+def _row_suffixes(rows: Sequence[Row]) -> list[str]:
+    return [f".row{j}" for j in range(len(rows))] if len(rows) > 1 else [""]
+
+
+def _law(rows: Sequence[Row], n: int, *, tail_test: bool = False, text: str = "") -> Compared:
     """Per-template chi-square (one verdict per row; plus, with ``tail_test``, the exact
-    binomial test of the mass outside the law's top 64 tokens)."""
+    binomial test of the mass outside the law's top 64 tokens). Observes the ``[V]`` token
+    counts of each row (``compare``)."""
+    suffixes = _row_suffixes(rows)
+
+    def observe(fn, ctx: RunContext, cid: str) -> dict[str, np.ndarray]:
+        counts = token_counts(fn, rows, n, ctx.seed_for(cid), ctx.device)
+        return dict(zip(suffixes, counts))
+
     def run(fn, ctx: RunContext, cid: str) -> list[Verdict]:
         seed = ctx.seed_for(cid)
         head = text or "each row's tokens ~ softmax(filtered logits / T) (reference.token_laws)"
 
         def body():
-            counts = token_counts(fn, rows, n, seed, ctx.device)
+            counts = list(observe(fn, ctx, cid).values())
             out = []
             for j, row in enumerate(rows):
                 p = row.law()
@@ -269,11 +280,20 @@ def _law(rows: Sequence[Row], n: int, *, tail_test: bool = False, text: str = ""
 
         return _guarded("TK", cid, head, ctx, seed, n, body)
 
-    return run
+    return Compared(run, observe, tuple(Observable(sfx, COUNTS, r.label()) for sfx, r in zip(suffixes, rows)))
 
 
-def _pairs(row: Row, n: int) -> Callable:
-    """Two identical rows per copy: the pair (token of row 2j, token of row 2j+1) ~ p x p."""
+def _pairs(row: Row, n: int) -> Compared:
+    """Two identical rows per copy: the pair (token of row 2j, token of row 2j+1) ~ p x p.
+    Observes the ``K^2`` pair table (``compare``)."""
+    k = row.logits.size
+
+    def observe(fn, ctx, cid):
+        cells = np.zeros(k * k, dtype=np.int64)
+        for d in token_batches(fn, [row, row], n, ctx.seed_for(cid), ctx.device):
+            cells += np.bincount(d[:, 0] * k + d[:, 1], minlength=k * k)
+        return {"": cells}
+
     def run(fn, ctx, cid):
         seed = ctx.seed_for(cid)
         text = (f"rows of one batch are independent: two identical rows give independent tokens, "
@@ -281,16 +301,12 @@ def _pairs(row: Row, n: int) -> Callable:
 
         def body():
             p = row.law()
-            k = p.size
-            cells = np.zeros(k * k, dtype=np.int64)
-            for d in token_batches(fn, [row, row], n, seed, ctx.device):
-                cells += np.bincount(d[:, 0] * k + d[:, 1], minlength=k * k)
-            return [discrete_verdict("TK", cid, text, cells, np.outer(p, p).ravel(), **ctx.check_kwargs(cid),
-                                     labels=[f"({a},{b})" for a in range(k) for b in range(k)])]
+            return [discrete_verdict("TK", cid, text, observe(fn, ctx, cid)[""], np.outer(p, p).ravel(),
+                                     **ctx.check_kwargs(cid), labels=[f"({a},{b})" for a in range(k) for b in range(k)])]
 
         return _guarded("TK", cid, text, ctx, seed, n, body)
 
-    return run
+    return Compared(run, observe, (Observable("", COUNTS, f"pairs of two identical rows [{row.label()}]"),))
 
 
 def _greedy(fn, ctx, cid):
@@ -324,23 +340,37 @@ def _greedy(fn, ctx, cid):
                                   reproduce=ctx.repro(cid, seed))]
 
 
-def _tail(fn, ctx, cid):
+def _tail_row(ctx: RunContext) -> tuple[int, float, Row]:
     n = tail_n(ctx.budget, ctx.device)
     gap = tail_gap_for(n)
-    row = Row(_f([0.0, -gap]))
+    return n, gap, Row(_f([0.0, -gap]))
+
+
+def _tail_observe(fn, ctx, cid):
+    """``[top-token count, rare-token count]`` of the tail row (``compare``)."""
+    n, _gap, row = _tail_row(ctx)
+    hits = sum(int(d.sum()) for d in token_batches(fn, [row], n, ctx.seed_for(cid), ctx.device))
+    return {"": np.array([n - hits, hits], dtype=np.int64)}
+
+
+def _tail_check(fn, ctx, cid):
+    n, gap, row = _tail_row(ctx)
     p = float(row.law()[1])
     seed = ctx.seed_for(cid)
     text = (f"tail mass: the token {gap:.1f} nats below the top has probability {p:.4g}; its count in "
             f"{n:,} draws is Binomial(n, {p:.4g})")
 
     def body():
-        hits = sum(int(d.sum()) for d in token_batches(fn, [row], n, seed, ctx.device))
+        hits = int(_tail_observe(fn, ctx, cid)[""][1])
         v = tail_verdict("TK", cid, text, hits, n, p, **ctx.check_kwargs(cid),
                          details={"gap": gap, "device": str(ctx.device)})
         grades = {GRADES[b]: round(tail_grade_power(n, gap, b, ctx.alpha / ctx.family_size), 4) for b in GRADES}
         return [replace(v, details={**v.details, "grade_power": grades})]
 
     return _guarded("TK", cid, text, ctx, seed, n, body)
+
+
+_tail = Compared(_tail_check, _tail_observe, (Observable("", COUNTS, "two tokens [0, -gap]: top vs rare token"),))
 
 
 def token_plan(b: Budget) -> list:
