@@ -239,6 +239,10 @@ def compare_samplers(
     sides = [_Side("A", tnames[0], None), _Side("B", tnames[1], None)]  # type: ignore[arg-type]
     verdicts: list[Verdict] = []
     timings: dict[str, Any] = {}
+    from concurrent.futures import ThreadPoolExecutor
+
+    # in-process targets (isolation "none") draw one after the other: they share this interpreter
+    pool = ThreadPoolExecutor(max_workers=2 if isolation == "process" else 1)
     try:
         # both workers boot at once, then each loads its target and makes the protocol trial call
         begun = [(_begin_session(s, n, timeout, mem, side.iso) if isolation == "process" else None)
@@ -280,12 +284,13 @@ def compare_samplers(
                                 for side, e in zip(sides, early) if e is not None)
                 verdicts += _tag([error_verdict(pc.claim, pc.id, pc.title, why, alpha=bud.alpha)], pc.id, 0.0)
                 continue
-            judge = _entry_judge(pc, sides, ctx_a, reproduce)
+            judge = _entry_judge(pc, sides, ctx_a, pool)
             vs = confirm_verdicts(judge(pc.id), lambda: judge(stage2(pc.id)), bud.alpha)
             secs = time.perf_counter() - t0
             timings[pc.id] = round(secs, 3)
             verdicts += _tag(vs, pc.id, secs)
     finally:
+        pool.shutdown(wait=True)
         iso = {side.label: side.close() for side in sides}
     judged = judge_family(verdicts, bud.alpha)
     info = {"versions": _versions(), "timeout_s": timeout, "isolation": iso, "device": device,
@@ -301,11 +306,12 @@ def compare_samplers(
                          reproduce=reproduce.replace("{check}", "CONFIG").replace("{{", "{").replace("}}", "}"))
 
 
-def _entry_judge(pc, sides: list[_Side], ctx: RunContext, reproduce: str) -> Callable[[str], list[Verdict]]:
-    """``judge(step)``: draw the entry's observables from both sides (stage 1 ``pc.id``, stage 2
-    :func:`stage2`) and judge them; a side that failed makes the entry a forced FAIL naming it."""
+def _entry_judge(pc, sides: list[_Side], ctx: RunContext, pool) -> Callable[[str], list[Verdict]]:
+    """``judge(step)``: draw the entry's observables from both sides at once (two threads, each
+    waiting on its worker; stage 1 ``pc.id``, stage 2 :func:`stage2`) and judge them; a side that
+    failed makes the entry a forced FAIL naming it."""
     def judge(step: str) -> list[Verdict]:
-        got = [side.draw(step) for side in sides]
+        got = list(pool.map(lambda side: side.draw(step), sides))
         errors = [v for _obs, vs in got for v in vs]
         if errors or any(obs is None for obs, _ in got):
             return errors or [error_verdict(pc.claim, pc.id, pc.title, "no observables returned", alpha=ctx.alpha)]

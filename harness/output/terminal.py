@@ -300,9 +300,12 @@ def _certifies(v: Verdict) -> str:
 def compare_rows(res) -> list[list[str]]:
     """One row per two-sample verdict (configuration / observable)."""
     tests = {"chi-square test of homogeneity": "chi2 homogeneity", "two-sample Kolmogorov-Smirnov": "KS 2-sample"}
+    cell = " + max-cell"
     rows = []
     for v in res.verdicts:
         test = next((short for long, short in tests.items() if v.test.startswith(long)), v.test)
+        if "max_cell" in v.details:
+            test += cell
         if v.details.get("method") == "monte-carlo":
             test += " (MC p)"
         elif v.details.get("method") == "exact":

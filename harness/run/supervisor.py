@@ -344,11 +344,18 @@ class _Pool:
     exit (or with this process: ``PR_SET_PDEATHSIG``)."""
 
     def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.RLock()  # compare drives two sessions from two threads
         self.spare: Worker | None = None
         self.taken = 0
         self.preload: tuple[str, ...] = ()  # modules the last run needed (torch): the spare imports them
 
     def take(self) -> Worker:
+        with self.lock:
+            return self._take()
+
+    def _take(self) -> Worker:
         w, self.spare = self.spare, None
         if w is None or not w.usable():
             if w is not None:
@@ -360,6 +367,10 @@ class _Pool:
 
     def prestart(self) -> None:
         """Start a spare now (if there is none) so that the next worker is ready when needed."""
+        with self.lock:
+            self._prestart()
+
+    def _prestart(self) -> None:
         if self.spare is None or not self.spare.usable():
             if self.spare is not None:
                 self.spare.kill()
