@@ -295,7 +295,8 @@ def compare_samplers(
     judged = judge_family(verdicts, bud.alpha)
     info = {"versions": _versions(), "timeout_s": timeout, "isolation": iso, "device": device,
             "seeds": {"A": seed, "B": derive_seed(seed, B_SEED_KEY)},
-            "target_seconds": {side.label: round(side.seconds, 3) for side in sides},
+            "target_seconds": {side.label: iso[side.label].get("target_seconds", round(side.seconds, 3))
+                               for side in sides},
             "targets": {"A": tnames[0], "B": tnames[1]}}
     return CompareResult(a=tnames[0], b=tnames[1], kind=k, budget=bud.name, seed=int(seed), alpha=bud.alpha,
                          family_size=family, verdicts=judged,

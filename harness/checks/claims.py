@@ -113,7 +113,7 @@ def tail_counts(fn: Callable, logits: Sequence[float], n: int, seed: int, rare: 
     x = np.asarray(logits, dtype=np.float64)
     hits = 0
     for m, s in seeded_chunks(n, TAIL_CHUNK, seed):
-        hits += int(np.sum(draw_categorical(fn, x, m, s) == rare))
+        hits += int(np.count_nonzero(draw_categorical(fn, x, m, s) == rare))
     return np.array([n - hits, hits], dtype=np.int64)
 
 

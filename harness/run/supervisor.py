@@ -197,6 +197,8 @@ class Worker:
         theirs.close()
         self.conn = Connection(mine.detach())
         self.in_call = False
+        self.call_started = 0.0
+        self.call_seconds = 0.0  # time inside the target's calls, from the worker's reports
         self.on_return: Callable[[], None] | None = None  # told when a target call returned
 
     def usable(self) -> bool:
@@ -241,6 +243,10 @@ class Worker:
                     deadline = time.monotonic() + limit
                 if msg[0] == "c":
                     self.in_call = bool(msg[1])
+                    if msg[1]:
+                        self.call_started = time.monotonic()
+                    else:
+                        self.call_seconds += time.monotonic() - self.call_started
                     if not msg[1] and self.on_return:
                         self.on_return()
                     continue
@@ -411,6 +417,7 @@ class Session:
         self.stopped: str | None = None
         self.setup_args: tuple | None = None
         self._output: list[tuple[str, int]] = []
+        self.call_seconds = 0.0  # inside the target's calls, over every worker of the session
 
     # ---- limits --------------------------------------------------------------------------
     @property
@@ -522,6 +529,7 @@ class Session:
 
     def _drop(self) -> None:
         if self.worker is not None:
+            self.call_seconds += self.worker.call_seconds
             self.worker.kill()
             self.escaped += len(self.worker.escaped)
             self._output.append(self.worker.output())
@@ -535,6 +543,7 @@ class Session:
             text = f"{text[:OUTPUT_SHOWN // 4]}\n[... output of {len(self._output)} workers omitted ...]\n" \
                    f"{text[-3 * OUTPUT_SHOWN // 4:]}"
         return {"workers_started": self.workers, "killed": self.kills, "not_called_again": self.stopped,
+                "target_seconds": round(self.call_seconds, 3),
                 "escaped_processes": self.escaped, "output": text,
                 "output_bytes": sum(n for _, n in self._output)}
 
