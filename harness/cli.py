@@ -1,5 +1,5 @@
-"""The ``gumbel-harness`` command line: ``report`` (validation report) and ``check``
-(conformance of a third-party sampler). Each subcommand lives in its own module, which
+"""The ``gumbel-harness`` command line: ``report`` (validation report), ``check``
+(conformance of a third-party sampler) and ``compare`` (two samplers, one law?). Each subcommand lives in its own module, which
 provides ``add_arguments(parser)`` and ``run(args) -> int``.
 
 Exit status: 0 when every check holds, 1 when a check fails (``check``: the law is rejected),
@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "report": ("harness.report.command", "run the experiments of every claim and write the validation report"),
     "check": ("harness.checker.command", "check a third-party sampler against the claims"),
     "identify": ("harness.checker.identify", "which law profile (engine convention) a token sampler follows"),
+    "compare": ("harness.checker.compare_command", "compare two samplers of one kind: the same law?"),
 }
 
 
@@ -64,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] == ["check"] and "--list" not in args_list and "none" not in args_list:
+    if args_list[:1] in (["check"], ["compare"]) and "--list" not in args_list and "none" not in args_list:
         # start the supervised worker now: its imports overlap with this process's own
         from harness.run.supervisor import prestart
 

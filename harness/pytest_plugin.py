@@ -24,7 +24,15 @@ runs in a supervised worker process, so an ``os._exit(0)`` or a segfault in it f
 instead of ending the pytest session; ``none``: in the test process). Keyword arguments of the
 call win.
 
-The plugin imports nothing heavy until the fixture is used.
+``gumbel_compare(a, b, kind=None, **kwargs)`` runs :func:`harness.checker.compare_samplers`
+(same budget / seed / timeout / isolation defaults) and fails the test with the compare report
+(the configurations that differ, their p-values and power) when the two laws differ; it returns
+the :class:`~harness.checker.CompareResult` otherwise (every PASS with its distance bound)::
+
+    def test_fused_kernel_matches_the_torch_path(gumbel_compare):
+        gumbel_compare("mypkg.sampling:fused", "mypkg.sampling:native", kind="token", budget="quick")
+
+The plugin imports nothing heavy until a fixture is used.
 """
 from __future__ import annotations
 
@@ -32,7 +40,7 @@ from typing import Any, Callable
 
 import pytest
 
-__all__ = ["gumbel_check"]
+__all__ = ["gumbel_check", "gumbel_compare"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -89,3 +97,21 @@ def gumbel_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
         return res
 
     return check
+
+
+@pytest.fixture
+def gumbel_compare(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """``gumbel_compare(a, b, kind=None, **kwargs)``: compare two samplers; fail the test with the
+    compare report when their laws differ; return the CompareResult."""
+    defaults = {k: v for k, v in _defaults(request.config).items() if k != "law_only"}
+
+    def compare(a: Any, b: Any, kind: str | None = None, **kwargs: Any):
+        from harness.checker import compare_samplers
+
+        res = compare_samplers(a, b, kind, **{**defaults, **kwargs})
+        if not res.passed:
+            pytest.fail(f"{res.a} and {res.b} do not draw from the same law ({res.kind}, budget {res.budget}, "
+                        f"seed {res.seed}): {res.headline}\n\n{res.report()}", pytrace=False)
+        return res
+
+    return compare

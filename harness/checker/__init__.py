@@ -46,6 +46,8 @@ _LAZY = {
     "UnprotectedWarning": "harness.checker.api",
     "assert_conforms": "harness.checker.api",
     "check_sampler": "harness.checker.api",
+    "compare_samplers": "harness.checker.compare",
+    "CompareResult": "harness.checker.compare",
     "DEFAULT_TIMEOUT": "harness.run.guard",
     "GuardedTarget": "harness.run.guard",
     "PlannedCheck": "harness.kinds",

@@ -498,15 +498,31 @@ def _start_session(spec: TargetSpec, tname: str, b, timeout: float | None, mem: 
     target loaded and the run's options resolved (``explicit`` over the target's attributes, read
     in the worker), or the in-process fallback (``session`` None) for a target that cannot be
     pickled."""
+    return _finish_session(_begin_session(spec, tname, timeout, mem, iso), spec, tname, b, iso, explicit)
+
+
+def _begin_session(spec: TargetSpec, tname: str, timeout: float | None, mem: int | None, iso: dict):
+    """The first half of :func:`_start_session`: a :class:`Session` whose worker is sent the target
+    (the caller may start another one meanwhile), or None (the target cannot be pickled: ``iso``
+    says so)."""
     if spec.source == "object":
         data, why = pickle_target(spec.ref)
         if data is None:
-            return None, spec.kind, _unprotected(tname, f"it cannot be pickled, even by value ({why})"), None, None
+            iso.update(_unprotected(tname, f"it cannot be pickled, even by value ({why})"))
+            return None
         payload = ("object", data)
     else:
         payload = (spec.source, spec.ref)
     session = Session(payload, spec.kind, tname, timeout=timeout, memory_limit=mem)
     session.begin()
+    return session
+
+
+def _finish_session(session, spec: TargetSpec, tname: str, b, iso: dict, explicit: dict | None = None):
+    """The second half of :func:`_start_session`: wait for the worker to load the target, resolve
+    the run's options and make the protocol trial call."""
+    if session is None:
+        return None, spec.kind, iso, None, None
     if spec.kind is not None:
         plan_for(spec.kind, b)  # this process's imports for the plan (torch) overlap with the worker's
     reply = session.load()
@@ -526,7 +542,8 @@ def _start_session(spec: TargetSpec, tname: str, b, timeout: float | None, mem: 
         raise {"TargetLoadError": TargetLoadError, "ProtocolMismatch": ProtocolMismatch}.get(reply[1], ValueError)(
             reply[2])
     if reply[0] == "unpicklable":
-        return None, spec.kind, _unprotected(tname, f"it cannot be rebuilt in a worker process ({reply[1]})"), None, None
+        iso.update(_unprotected(tname, f"it cannot be rebuilt in a worker process ({reply[1]})"))
+        return None, spec.kind, iso, None, None
     return None, spec.kind, iso, reply[1], None  # "lost": died or raised SystemExit while loading
 
 
@@ -534,7 +551,7 @@ def _unprotected(tname: str, why: str) -> dict:
     warnings.warn(UnprotectedWarning(
         f"{tname} runs in this process, UNPROTECTED (isolation='none'): {why}. A crash, os._exit or a "
         "hang of the target can end or hang the run; define it at module level to run it isolated"),
-        stacklevel=3)
+        stacklevel=4)
     return {"mode": "none", "fallback": why}
 
 

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["reproduce_template", "importable_spec"]
+__all__ = ["reproduce_template", "importable_spec", "compare_word", "compare_template"]
 
 _CHECK = "\x00CHECK\x00"
 
@@ -111,3 +111,19 @@ def reproduce_template(target: Any, fn: Callable, name: str, kind: str, budget: 
     code = _snippet("YOUR_CALLABLE", f"# {what} cannot be imported: bind it to YOUR_CALLABLE first\n", kind, budget,
                     seed)
     return _template(code)
+
+
+def compare_word(target: Any, name: str) -> str:
+    """How ``gumbel-harness compare`` names a target on its command line: a built-in's name, a
+    ``module:callable`` string, the import path of an importable callable, else the name (which
+    then has to be bound by hand: the callable cannot be imported)."""
+    if isinstance(target, str):
+        return target
+    return importable_spec(target) or name
+
+
+def compare_template(a: str, b: str, kind: str, budget: str, seed: int) -> str:
+    """The ``{check}`` template of the command that re-runs one configuration of a compare."""
+    args = ["gumbel-harness", "compare", a, b, "--kind", kind, "--budget", budget, "--seed", str(seed),
+            "--only", _CHECK]
+    return _template(" ".join(x if x == _CHECK else shlex.quote(x) for x in args))

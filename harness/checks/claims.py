@@ -58,6 +58,8 @@ __all__ = [
     "jacobian",
     "straight_through",
     "fmt_logits",
+    "categorical_counts", "tail_counts", "rounding_counts", "log_ratio_samples", "binary_logit_samples",
+    "noise_tail_counts", "noise_tail_threshold", "max_samples",
 ]
 
 PI2_3 = math.pi ** 2 / 3.0
@@ -89,6 +91,71 @@ def _guard(claim: str, check: str, text: str, ctx: RunContext, seed: int, n: int
 
 
 
+# ---------------------------------------------------------------- observables ------------
+# What the checks below draw and judge, as functions of (fn, ..., seed): the one-sample checks
+# judge them against the claimed law, ``compare`` judges two targets' against each other
+# (harness.kinds.base.Compared). Same calls, same seeds.
+
+def categorical_counts(fn: Callable, logits: Sequence[float], n: int, seed: int) -> np.ndarray:
+    """``[K]`` category counts of ``n`` draws."""
+    x = np.asarray(logits, dtype=np.float64)
+    return np.bincount(draw_categorical(fn, x, n, seed), minlength=x.size)
+
+
+def tail_counts(fn: Callable, logits: Sequence[float], n: int, seed: int, rare: int) -> np.ndarray:
+    """``[others, rare]``: the count of category ``rare`` in ``n`` draws (chunks of TAIL_CHUNK)."""
+    x = np.asarray(logits, dtype=np.float64)
+    hits = 0
+    for m, s in seeded_chunks(n, TAIL_CHUNK, seed):
+        hits += int(np.count_nonzero(draw_categorical(fn, x, m, s) == rare))
+    return np.array([n - hits, hits], dtype=np.int64)
+
+
+def rounding_counts(fn: Callable, logits: Sequence[float], temperature: float, n: int, seed: int) -> np.ndarray:
+    """``[K]`` counts of ``argmax y`` over ``n`` relaxed draws."""
+    x = np.asarray(logits, dtype=np.float64)
+    return np.bincount(np.argmax(draw_relaxed(fn, x, temperature, n, seed), axis=1), minlength=x.size)
+
+
+def log_ratio_samples(fn: Callable, logits: Sequence[float], temperature: float, n: int, seed: int) -> np.ndarray:
+    """``[n, K - 1]`` log-ratios ``T log(y_i/y_K) - (x_i - x_K)`` of ``n`` relaxed draws."""
+    x = np.asarray(logits, dtype=np.float64)
+    return _log_ratios(draw_relaxed(fn, x, temperature, n, seed), x, temperature, "relaxed sampler")
+
+
+def binary_logit_samples(fn: Callable, logits: Sequence[float], temperature: float, n: int, seed: int) -> np.ndarray:
+    """``logit(y_1)`` of ``n`` binary (K = 2) relaxed draws."""
+    x = np.asarray(logits, dtype=np.float64)
+    y = draw_relaxed(fn, x, temperature, n, seed)
+    if np.any(y <= 0):
+        raise TargetError(f"{int(np.any(y <= 0, axis=1).sum())} samples have a coordinate exactly 0 "
+                          f"at T = {temperature:g} (underflow): logit(y_1) undefined")
+    return np.log(y[:, 0]) - np.log(y[:, 1])  # = logit(y_1), exact for y on the simplex
+
+
+def noise_tail_counts(fn: Callable, n: int, seed: int, threshold: float) -> tuple[np.ndarray, float]:
+    """``([draws <= t, draws > t], largest draw)`` of ``n`` noise draws (chunks of TAIL_CHUNK)."""
+    hits = 0
+    gmax = -math.inf
+    for m, s in seeded_chunks(n, TAIL_CHUNK, seed):
+        g = draw_noise(fn, m, s)
+        hits += int(np.sum(g > threshold))
+        gmax = max(gmax, float(g.max()))
+    return np.array([n - hits, hits], dtype=np.int64), gmax
+
+
+def noise_tail_threshold(n: int, expected_hits: float = 50.0) -> float:
+    """The threshold ``t`` of :func:`noise_tail`: ``n (1 - F(t)) = expected_hits``."""
+    return float(laws.gumbel_isf(expected_hits / n))
+
+
+def max_samples(fn: Callable, logits: Sequence[float], n: int, seed: int) -> np.ndarray:
+    """``max_i (x_i + g_i)`` of ``n`` rows of noise."""
+    x = np.asarray(logits, dtype=np.float64)
+    g = draw_noise(fn, n * x.size, seed).reshape(n, x.size)
+    return np.max(x + g, axis=1)
+
+
 # ---------------------------------------------------------------- categorical (T1) ---------
 
 def categorical_law(fn: Callable, logits: Sequence[float], n: int, ctx: RunContext, *,
@@ -102,7 +169,7 @@ def categorical_law(fn: Callable, logits: Sequence[float], n: int, ctx: RunConte
 
     def body():
         draws = draw_categorical(fn, x, n, seed)
-        counts = np.bincount(draws, minlength=x.size)
+        counts = np.bincount(draws, minlength=x.size)  # = categorical_counts (compare observes that)
         return [discrete_verdict(claim, check, text, counts, p, **ctx.check_kwargs(check),
                                  details={"logits": x.tolist(), "probs": p.tolist(), "label": label,
                                           "draws_digest": sequence_digest(draws[:1 << 16])})]
@@ -148,8 +215,7 @@ def rounding_law(fn: Callable, logits: Sequence[float], temperature: float, n: i
     text = f"argmax of y = softmax((x + g)/T) is Categorical(softmax(x)) at T = {temperature:g}, x = {fmt_logits(x)}"
 
     def body():
-        y = draw_relaxed(fn, x, temperature, n, seed)
-        counts = np.bincount(np.argmax(y, axis=1), minlength=x.size)
+        counts = rounding_counts(fn, x, temperature, n, seed)
         return [discrete_verdict(claim, check, text, counts, p, **ctx.check_kwargs(check),
                                  details={"temperature": temperature, "logits": x.tolist()})]
 
@@ -175,8 +241,7 @@ def logratio_marginal(fn: Callable, logits: Sequence[float], temperature: float,
     text = f"T log(y_i/y_K) - (x_i - x_K) ~ Logistic(0, 1) at T = {temperature:g}, x = {fmt_logits(x)}"
 
     def body():
-        y = draw_relaxed(fn, x, temperature, n, seed)
-        d = _log_ratios(y, x, temperature, "relaxed sampler")
+        d = log_ratio_samples(fn, x, temperature, n, seed)
         return [ks_verdict(claim, f"{check}.pair{i}-{x.size - 1}", text.replace("_i", f"_{i}"),
                            d[:, i], laws.logistic_cdf, **ctx.check_kwargs(check),
                            details={"temperature": temperature, "pair": [i, x.size - 1]})
@@ -305,11 +370,7 @@ def binary_concrete(fn: Callable, logits: Sequence[float], temperature: float, n
     text = f"P(y_1 <= u) = sigma(T logit(u) - (x_1 - x_2)) at T = {t:g}, x_1 - x_2 = {delta:.4g}"
 
     def body():
-        y = draw_relaxed(fn, x, t, n, seed)
-        if np.any(y <= 0):
-            raise TargetError(f"{int(np.any(y <= 0, axis=1).sum())} samples have a coordinate exactly 0 "
-                              f"at T = {t:g} (underflow): logit(y_1) undefined")
-        z = np.log(y[:, 0]) - np.log(y[:, 1])  # = logit(y_1), exact for y on the simplex
+        z = binary_logit_samples(fn, x, t, n, seed)
         return [ks_verdict(claim, check, text, z, lambda s: laws.logistic_cdf(t * np.asarray(s) - delta),
                            **ctx.check_kwargs(check), details={"temperature": t, "logit_diff": delta})]
 
@@ -339,7 +400,7 @@ def noise_tail(fn: Callable, n: int, ctx: RunContext, *, check: str, claim: str 
     with :math:`t` chosen so that ``n (1 - F(t)) = expected_hits``. At the thorough budget
     :math:`t > 16.64`, which float32 / 24-bit-uniform noise never exceeds (bugs.md A.3)."""
     q = expected_hits / n
-    t = float(laws.gumbel_isf(q))
+    t = noise_tail_threshold(n, expected_hits)
     seed = ctx.seed_for(check)
     text = f"P(g > {t:.3f}) = {q:.3g} (upper tail of the standard Gumbel)"
 
@@ -398,8 +459,7 @@ def max_stability(fn: Callable, logits: Sequence[float], n: int, ctx: RunContext
     text = f"max_i (x_i + g_i) ~ Gumbel(loc = lse(x) = {lse:.6g}, scale 1), x = {fmt_logits(x)}"
 
     def body():
-        g = draw_noise(fn, n * x.size, seed).reshape(n, x.size)
-        m = np.max(x + g, axis=1)
+        m = max_samples(fn, x, n, seed)
         return [ks_verdict(claim, check, text, m, lambda v: laws.gumbel_cdf(v, loc=lse), **ctx.check_kwargs(check),
                            details={"lse": lse})]
 

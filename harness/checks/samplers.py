@@ -146,9 +146,9 @@ def index_array(out: np.ndarray, what: str, n: int, k: int, noun: str = "index")
             raise TargetError(f"{what} returned non-integer values, e.g. {out[out != np.round(out)][:3].tolist()}")
     elif out.dtype.kind not in "iu":
         raise TargetError(f"{what} returned dtype {out.dtype}, expected integer {nouns}")
-    out = out.astype(np.int64)
-    oob = (out < 0) | (out >= k)
-    if oob.any():
+    out = out.astype(np.int64, copy=False)  # no copy when the target returned int64 already
+    if out.size and (out.min() < 0 or out.max() >= k):  # two reductions; the mask only on a failure
+        oob = (out < 0) | (out >= k)
         count = int(oob.sum())
         raise TargetError(f"{what} returned {count} {noun if count == 1 else nouns} outside [0, {k}): "
                           f"{np.unique(out[oob])[:5].tolist()} (an out-of-range {noun} used as a silent error signal?)")
@@ -164,6 +164,8 @@ def draw_categorical(fn: CategoricalSampler, logits: np.ndarray, n: int, seed: i
     for m, s in _chunks(n, 1, seed):
         what = f"categorical sampler(logits of K={k}, n={m}, seed={s})"
         parts.append(index_array(to_numpy(_call(fn, (logits.copy(), m, s), what), what), what, m, k))
+    if len(parts) == 1:
+        return parts[0]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 

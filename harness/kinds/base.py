@@ -34,6 +34,14 @@ field                  what it is
 ``external``           how a command template or a fixed sample reaches the kind
                        (:class:`ExternalProtocol`), None when they cannot
 =====================  ====================================================================
+
+**Compare** (``gumbel-harness compare A B``): a plan entry whose body is a :class:`Compared`
+also says what it *observes* -- ``observe(fn, ctx, id) -> {suffix: array}``, the count tables or
+samples of a continuous statistic its check judges, drawn exactly as the check draws them --
+and :meth:`Kind.compare_plan` is the plan's entries that do. The checker draws each entry's
+observables from both targets and judges them with the two-sample tests
+(:mod:`harness.checker.compare`); a kind adds compare support by wrapping its bodies, nothing
+else.
 """
 from __future__ import annotations
 
@@ -47,9 +55,12 @@ from harness.core.budgets import Budget
 from harness.core.context import RunContext
 from harness.core.options import Option, Options, resolve_options
 from harness.core.verdict import Verdict
+from harness.kinds.compared import COUNTS, SAMPLES, Compared, Observable, _Observe
 
-__all__ = ["Kind", "PlannedCheck", "ConfirmedCheck", "BuiltinTarget", "ExternalProtocol", "register", "get_kind",
-           "kind_names", "all_kinds", "load_callable", "select", "runnable", "not_applicable", "matches", "parse_only", "NO_CHECKS", "mk", "UnknownKind"]
+__all__ = ["Kind", "PlannedCheck", "ConfirmedCheck", "Compared", "Observable", "COUNTS", "SAMPLES",
+           "BuiltinTarget", "ExternalProtocol", "register", "get_kind", "kind_names", "all_kinds",
+           "load_callable", "select", "runnable", "not_applicable", "matches", "parse_only", "NO_CHECKS", "mk",
+           "UnknownKind"]
 
 
 class ConfirmedCheck:
@@ -82,6 +93,9 @@ class PlannedCheck:
     run: Callable[[Callable, RunContext], list[Verdict]]
     group: str = "law"
     skip: str = ""
+    #: ``observe(fn, ctx) -> {suffix: array}`` for ``compare`` (None: not compared), and what it returns
+    observe: Callable[[Callable, RunContext], dict] | None = None
+    observables: tuple[Observable, ...] = ()
 
     def __post_init__(self) -> None:
         # every entry reports confirmed p-values (harness.stats.confirm): a stage-1 p-value
@@ -329,6 +343,12 @@ class Kind:
             out.update(kind.power(budget, family_size, device, stage))
         return out
 
+    def compare_plan(self, budget: Budget, options: Options | None = None) -> list[PlannedCheck]:
+        """The entries of the plan at ``budget`` (under ``options``) that ``compare`` judges: those
+        that observe (:class:`Compared` bodies) and apply. An adapted kind compares through its base
+        kind's plan."""
+        return [c for c in self.make_plan(budget, options) if c.observe is not None and not c.skip]
+
     @property
     def power_kind(self) -> "Kind":
         """The kind whose power statements hold (the base kind of an adapted kind)."""
@@ -389,8 +409,11 @@ def all_kinds() -> Iterator[Kind]:
 
 
 def mk(cid: str, claim: str, title: str, size: int, body, group: str = "law", skip: str = "") -> PlannedCheck:
-    """A :class:`PlannedCheck` whose ``body(fn, ctx, id)`` is told its own id."""
-    return PlannedCheck(cid, claim, title, size, lambda fn, ctx, _b=body, _id=cid: _b(fn, ctx, _id), group, skip)
+    """A :class:`PlannedCheck` whose ``body(fn, ctx, id)`` is told its own id; a :class:`Compared`
+    body also gives the entry its ``observe`` and ``observables`` (``compare``)."""
+    observe = _Observe(body.observe, cid) if isinstance(body, Compared) else None
+    return PlannedCheck(cid, claim, title, size, lambda fn, ctx, _b=body, _id=cid: _b(fn, ctx, _id), group, skip,
+                        observe, body.observables if isinstance(body, Compared) else ())
 
 
 def load_callable(path: str) -> Callable:

@@ -15,7 +15,8 @@ from harness.checks import claims as sc
 from harness.checks.independence import WITHIN_LAGS, lag_independence, pair_independence, seed_independence
 from harness.checks.samplers import to_numpy
 from harness.core.budgets import Budget
-from harness.kinds.base import BuiltinTarget, ExternalProtocol, Kind, PlannedCheck, load_callable, mk, register
+from harness.kinds.base import (COUNTS, BuiltinTarget, Compared, ExternalProtocol, Kind, Observable, PlannedCheck,
+                                load_callable, mk, register)
 from harness.kinds.common import LOGITS, seeded_torch, tail_gap, tv_power
 from harness.probes.adversarial import adversarial_probe
 from harness.probes.contract import contract_findings
@@ -34,8 +35,10 @@ def plan(b: Budget) -> list[PlannedCheck]:
     L = LOGITS
     nd = b.n_discrete
 
-    def law(regime: str, n: int):
-        return lambda fn, ctx, _id: sc.categorical_law(fn, L[regime], n, ctx, check=_id, label=regime)
+    def law(regime: str, n: int) -> Compared:
+        return Compared(lambda fn, ctx, _id: sc.categorical_law(fn, L[regime], n, ctx, check=_id, label=regime),
+                        lambda fn, ctx, _id: {"": sc.categorical_counts(fn, L[regime], n, ctx.seed_for(_id))},
+                        (Observable("", COUNTS, f"category counts, {regime} logits"),))
 
     gap = tail_gap(b)
     plan = [
@@ -57,7 +60,9 @@ def plan(b: Budget) -> list[PlannedCheck]:
         ("T1.seeds", "T1", f"streams of seeds s and s + 1 independent (lags -2..2), 2 x {nd // 8:,} draws", 1,
          lambda fn, ctx, _id: seed_independence(fn, L["power"], nd // 8, ctx, check=_id)),
         ("T1.tail", "T1", f"tail mass: K = 2, gap {gap:.1f} nats, N = {b.n_tail:,} (exact binomial)", 1,
-         lambda fn, ctx, _id: sc.tail_mass(fn, [0.0, -gap], b.n_tail, ctx, rare=1, check=_id)),
+         Compared(lambda fn, ctx, _id: sc.tail_mass(fn, [0.0, -gap], b.n_tail, ctx, rare=1, check=_id),
+                  lambda fn, ctx, _id: {"": sc.tail_counts(fn, [0.0, -gap], b.n_tail, ctx.seed_for(_id), 1)},
+                  (Observable("", COUNTS, f"K = 2, gap {gap:.1f}: top vs rare category"),))),
     ]
     return [mk(*p) for p in plan]
 

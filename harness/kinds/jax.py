@@ -112,7 +112,7 @@ class JaxNoise(_Adapter):
 
 def _adapted_plan(base: str, cls: type) -> Callable:
     def plan(b: Budget) -> list:
-        return [replace(pc, run=lambda fn, ctx, _r=pc.run, _c=cls: _r(_c(fn), ctx)) for pc in get_kind(base).plan(b)]
+        return [replace(pc, run=lambda fn, ctx, _r=pc.run, _c=cls: _r(_c(fn), ctx), observe=pc.observe and (lambda fn, ctx, _o=pc.observe, _c=cls: _o(_c(fn), ctx))) for pc in get_kind(base).plan(b)]  # noqa: E501
     return plan
 
 

@@ -14,9 +14,10 @@ import numpy as np
 from harness.checks import claims as sc
 from harness.checks.builders import error_verdict
 from harness.checks.independence import max_argmax_independence
-from harness.checks.samplers import TargetError, to_numpy
+from harness.checks.samplers import TargetError, draw_noise, to_numpy
 from harness.core.budgets import Budget
-from harness.kinds.base import BuiltinTarget, ExternalProtocol, Kind, PlannedCheck, load_callable, mk, register
+from harness.kinds.base import (COUNTS, SAMPLES, BuiltinTarget, Compared, ExternalProtocol, Kind, Observable,
+                                PlannedCheck, load_callable, mk, register)
 from harness.kinds.common import LOGITS, noise_bits_for, seeded_torch
 from harness.probes.adversarial import adversarial_probe
 from harness.probes.contract import contract_findings
@@ -56,12 +57,19 @@ def plan(b: Budget) -> list[PlannedCheck]:
 
     plan = [
         ("N.law", "N", f"standard Gumbel law: KS and Anderson-Darling, N = {nc:,}", 2,
-         lambda fn, ctx, _id: sc.noise_law(fn, nc, ctx, check=_id)),
+         Compared(lambda fn, ctx, _id: sc.noise_law(fn, nc, ctx, check=_id),
+                  lambda fn, ctx, _id: {"": draw_noise(fn, nc, ctx.seed_for(_id))},
+                  (Observable("", SAMPLES, "the noise values"),))),
         ("N.tail", "N", f"upper tail: P(g > t) with 50 expected hits in N = {b.n_tail:,}", 1,
-         lambda fn, ctx, _id: sc.noise_tail(fn, b.n_tail, ctx, check=_id)),
+         Compared(lambda fn, ctx, _id: sc.noise_tail(fn, b.n_tail, ctx, check=_id),
+                  lambda fn, ctx, _id: {"": sc.noise_tail_counts(fn, b.n_tail, ctx.seed_for(_id),
+                                                                 sc.noise_tail_threshold(b.n_tail))[0]},
+                  (Observable("", COUNTS, "draws below / above the tail threshold (50 expected above)"),))),
         ("N.resolution", "N", f"no repeated values (52 bits float64, 22 float32), N = {5 * nc:,}", 1, resolution),
         ("T2.max", "T2", f"max_i(x_i + g_i) ~ Gumbel(lse x), K = 5, N = {nc:,}", 1,
-         lambda fn, ctx, _id: sc.max_stability(fn, LOGITS["k5"], nc, ctx, check=_id)),
+         Compared(lambda fn, ctx, _id: sc.max_stability(fn, LOGITS["k5"], nc, ctx, check=_id),
+                  lambda fn, ctx, _id: {"": sc.max_samples(fn, LOGITS["k5"], nc, ctx.seed_for(_id))},
+                  (Observable("", SAMPLES, "max_i(x_i + g_i), K = 5"),))),
         ("T3.max_argmax", "T3", f"max independent of argmax: per-class Anderson-Darling, K = 5, N = {nc:,}", 1,
          lambda fn, ctx, _id: max_argmax_independence(fn, LOGITS["k5"], nc, ctx, check=_id)),
     ]

@@ -15,7 +15,8 @@ import numpy as np
 from harness.checks import claims as sc
 from harness.checks.samplers import to_numpy
 from harness.core.budgets import Budget
-from harness.kinds.base import BuiltinTarget, ExternalProtocol, Kind, PlannedCheck, load_callable, mk, register
+from harness.kinds.base import (COUNTS, SAMPLES, BuiltinTarget, Compared, ExternalProtocol, Kind, Observable,
+                                PlannedCheck, load_callable, mk, register)
 from harness.kinds.common import LOGITS, seeded_torch, temperature_power
 from harness.probes.adversarial import adversarial_probe
 from harness.probes.contract import contract_findings
@@ -36,10 +37,27 @@ def entries(b: Budget, prefix: str = "") -> list[tuple]:
     nr = b.n_relaxed
 
     def rnd(regime, t):
-        return lambda fn, ctx, _id: sc.rounding_law(fn, L[regime], t, nr, ctx, check=_id)
+        return Compared(lambda fn, ctx, _id: sc.rounding_law(fn, L[regime], t, nr, ctx, check=_id),
+                        lambda fn, ctx, _id: {"": sc.rounding_counts(fn, L[regime], t, nr, ctx.seed_for(_id))},
+                        (Observable("", COUNTS, f"argmax counts, {regime} logits, T = {t:g}"),))
 
     def scale(regime, t):
-        return lambda fn, ctx, _id: sc.logratio_scale(fn, L[regime], t, nr, ctx, check=_id)
+        return Compared(lambda fn, ctx, _id: sc.logratio_scale(fn, L[regime], t, nr, ctx, check=_id),
+                        lambda fn, ctx, _id: {"": sc.log_ratio_samples(fn, L[regime], t, nr, ctx.seed_for(_id))[:, 0]},
+                        (Observable("", SAMPLES, f"log-ratio d_1, {regime} logits, T = {t:g}"),))
+
+    def marginal(regime, t):
+        k = L[regime].size
+        return Compared(lambda fn, ctx, _id: sc.logratio_marginal(fn, L[regime], t, nr, ctx, check=_id),
+                        lambda fn, ctx, _id: dict(zip([f".pair{i}-{k - 1}" for i in range(k - 1)],
+                                                      sc.log_ratio_samples(fn, L[regime], t, nr, ctx.seed_for(_id)).T)),
+                        tuple(Observable(f".pair{i}-{k - 1}", SAMPLES, f"log-ratio d_{i}, T = {t:g}")
+                              for i in range(k - 1)))
+
+    def binary(regime, t):
+        return Compared(lambda fn, ctx, _id: sc.binary_concrete(fn, L[regime], t, nr, ctx, check=_id),
+                        lambda fn, ctx, _id: {"": sc.binary_logit_samples(fn, L[regime], t, nr, ctx.seed_for(_id))},
+                        (Observable("", SAMPLES, f"logit(y_1), K = 2, T = {t:g}"),))
 
     return [
         (f"{prefix}C3.round.T1", "C3", f"argmax of y ~ softmax(x), T = 1, N = {nr:,}", 1, rnd("power", 1.0)),
@@ -54,11 +72,11 @@ def entries(b: Budget, prefix: str = "") -> list[tuple]:
         (f"{prefix}C2.scale.T0.5", "C2", f"E[d^2] = pi^2/3, K = 3, T = 0.5, N = {nr:,}", 1, scale("k3b", 0.5)),
         (f"{prefix}C2.scale.T2", "C2", f"E[d^2] = pi^2/3, K = 3, T = 2, N = {nr:,}", 1, scale("k3b", 2.0)),
         (f"{prefix}C2.marginal.T0.5", "C2", f"log-ratios ~ Logistic (KS per pair), K = 4, T = 0.5, N = {nr:,}", 3,
-         lambda fn, ctx, _id: sc.logratio_marginal(fn, L["power"], 0.5, nr, ctx, check=_id)),
+         marginal("power", 0.5)),
         (f"{prefix}C2.joint", "C2", f"joint law of the log-ratios (K = 3, 64 boxes), T = 0.7, N = {nr:,}", 1,
          lambda fn, ctx, _id: sc.logratio_joint(fn, L["k3"], 0.7, nr, ctx, check=_id)),
         (f"{prefix}C4.binary", "C4", f"binary Concrete CDF (K = 2), T = 0.5, N = {nr:,}", 1,
-         lambda fn, ctx, _id: sc.binary_concrete(fn, L["k2"], 0.5, nr, ctx, check=_id)),
+         binary("k2", 0.5)),
     ]
 
 

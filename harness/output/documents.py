@@ -167,3 +167,29 @@ def write_matrix(results, skipped, out: str | Path, budget: str, seed: int) -> l
 
 def write_mutants(entries: Sequence, out: str | Path, budget: str) -> list[Path]:
     return _write(out, mutant_files(entries, budget), "mutants")
+
+
+def compare_files(res, figures: bool = True) -> dict[str, str | bytes]:
+    """``compare-<a>-vs-<b>.json`` (the long arrays by reference), ``.arrays.npz`` (the figure
+    data of large tables), ``.txt`` (the terminal report) and, with matplotlib,
+    ``figures/<check>.png`` per two-sample check (both empirical laws, the difference, its band)."""
+    from harness.output.bulk import npz_bytes
+
+    base = f"compare-{_slug(str(res.a))}-vs-{_slug(str(res.b))}"
+    files: dict[str, str | bytes] = {f"{base}.json": res.to_json(), f"{base}.txt": res.report() + "\n"}
+    arrays = res.arrays()
+    if arrays:
+        files[f"{base}.arrays.npz"] = npz_bytes(arrays)
+    if figures:
+        from harness.output.compare_figure import figure_png
+
+        for v in res.verdicts:
+            png = figure_png(v, res.a, res.b)
+            if png is not None:
+                files[f"figures/{_slug(v.check)}.png"] = png
+    return files
+
+
+def write_compare(res, out: str | Path) -> list[Path]:
+    """The files of :func:`compare_files` as the directory ``out`` (one atomic unit)."""
+    return _write(out, compare_files(res), "compare")

@@ -8,7 +8,8 @@ from typing import Any, Iterable, Sequence
 
 from harness.core.verdict import Verdict
 
-__all__ = ["text_table", "text_report", "matrix", "matrix_text", "mismatches", "EXIT_MEANINGS",
+__all__ = ["text_table", "text_report", "matrix", "matrix_text", "mismatches", "EXIT_MEANINGS", "compare_report",
+           "compare_rows", "COMPARE_EXIT",
            "mutant_rows", "mutant_text"]
 
 def _f(x: Any, spec: str = ".3g") -> str:
@@ -304,3 +305,52 @@ def mutant_rows(entries: Sequence[tuple[Any, Any]]) -> tuple[list[str], list[lis
 def mutant_text(entries) -> str:
     head, rows = mutant_rows(entries)
     return _ascii(head, rows, max_w=70)
+
+
+# ---------------------------------------------------------------- compare -------------------
+
+COMPARE_HEAD = ["check", "test", "statistic", "p", "Holm p", "power (detects at 0.9)", "PASS certifies", "n",
+                "s", "verdict"]
+
+#: What each exit status of ``gumbel-harness compare`` means.
+COMPARE_EXIT = {0: "same law: no configuration shows a difference", 1: "the laws differ",
+                2: "usage or load error"}
+
+
+def _certifies(v: Verdict) -> str:
+    if v.passed is not True or v.bound is None:
+        return "-"
+    return f"{v.bound.measure.split('(')[0].strip() or v.bound.measure} <= {_f(v.bound.value)}"
+
+
+def compare_rows(res) -> list[list[str]]:
+    """One row per two-sample verdict (configuration / observable)."""
+    tests = {"chi-square test of homogeneity": "chi2 homogeneity", "two-sample Kolmogorov-Smirnov": "KS 2-sample"}
+    cell = " + max-cell"
+    rows = []
+    for v in res.verdicts:
+        test = next((short for long, short in tests.items() if v.test.startswith(long)), v.test)
+        if "max_cell" in v.details:
+            test += cell
+        if v.details.get("method") == "monte-carlo":
+            test += " (MC p)"
+        elif v.details.get("method") == "exact":
+            test += " (exact)"
+        rows.append([v.check, test, _f(v.statistic, ".4g"), _f(v.pvalue), _f(v.adjusted_pvalue), _power(v),
+                     _certifies(v), str(v.n), _f(v.details.get("seconds"), ".2f"), _status(v)])
+    return rows
+
+
+def compare_report(res) -> str:
+    """Headline and exit status, the table of configurations, the reproduce command, the failures."""
+    lines = [f"{res.a} vs {res.b} [{res.kind}] budget={res.budget} seed={res.seed}: {res.headline}",
+             f"exit status {res.exit_status}: {COMPARE_EXIT[res.exit_status]} ({res.seconds:.1f} s; inside the "
+             "targets: " + ", ".join(f"{k} {v:.1f} s" for k, v in res.info.get("target_seconds", {}).items()) + ")",
+             "", f"TWO-SAMPLE CHECKS (one Holm family of {res.family_size} at alpha {res.alpha:g}; power and bounds "
+             f"at the Bonferroni level {res.alpha / max(1, res.family_size):.3g}, confirmed decision):",
+             _ascii(COMPARE_HEAD, compare_rows(res)),
+             "", "B draws under the seed derive_seed(seed, 'compare.B'): the two samples are independent.",
+             f"reproduce one configuration: {res.reproduce}"]
+    if not res.passed:
+        lines += ["", "Differences:", "", res.explain()]
+    return "\n".join(lines)

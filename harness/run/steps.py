@@ -37,10 +37,27 @@ from harness.core.context import RunContext
 from harness.checks.samplers import TargetError
 
 __all__ = ["StepResult", "StepRunner", "Watched", "GlobalState", "EXTRA", "PROBES", "step_ids", "failure",
-           "run_planned", "tag"]
+           "run_planned", "tag", "OBSERVE", "STAGE2", "stage2", "observed"]
 
 EXTRA = "extra"
 PROBES = "probes"
+#: the run mode of ``compare``: each step draws a plan entry's observables (``StepResult.info``
+#: ``["observed"]``) instead of judging them
+OBSERVE = "observe"
+#: suffix of the step that draws an entry's observables for stage 2 of the confirmation (the
+#: confirmation context: fresh, independent draws)
+STAGE2 = "@2"
+
+
+def stage2(step: str) -> str:
+    """The stage-2 step of ``step`` (``compare``'s confirmation)."""
+    return step + STAGE2
+
+
+def observed(res: "StepResult") -> dict | None:
+    """The observables a step of an ``observe`` run drew, or None when it failed (its verdicts
+    then say why)."""
+    return res.info.get("observed")
 
 
 def step_ids(plan: list, *, extra: bool, probes: bool) -> list[str]:
@@ -250,9 +267,12 @@ class StepRunner:
 
     def __init__(self, kind: str, ctx: RunContext, plan: list, *, plan_fn: Watched, probe_fn: Watched,
                  builtin: Any = None, probes: bool = True, adversarial: bool = True,
-                 catch: tuple = (SystemExit,)):
+                 catch: tuple = (SystemExit,), mode: str = "check"):
         self.kind, self.ctx, self.builtin = kind, ctx, builtin
         self.plan = {c.id: c for c in plan}
+        self.mode = mode
+        if mode == OBSERVE:  # each entry is drawn twice at most: stage 1 and the confirmation's stage 2
+            self.plan.update({stage2(c.id): c for c in plan})
         self.plan_fn, self.probe_fn = plan_fn, probe_fn
         # the target as the checks call it: behind the kind's adapter for the run's options
         # (outside Watched, so each call the adapter makes is watched)
@@ -293,7 +313,9 @@ class StepRunner:
     def _body(self, step: str, res: StepResult, hook: Any) -> None:
         from harness.probes.findings import Finding
 
-        if step in self.plan:
+        if step in self.plan and self.mode == OBSERVE:
+            res.verdicts, res.info = run_observed(self.plan[step], self.plan_call, self.ctx, step.endswith(STAGE2))
+        elif step in self.plan:
             res.verdicts = run_planned(self.plan[step], self.plan_call, self.ctx)
         elif step == EXTRA:
             try:
@@ -340,6 +362,24 @@ def run_planned(pc: Any, fn: Callable, ctx: RunContext) -> list:
     if not vs:
         return [error_verdict(pc.claim, pc.id, pc.title, "the check returned no verdict", alpha=ctx.alpha)]
     return vs
+
+
+def run_observed(pc: Any, fn: Callable, ctx: RunContext, second: bool) -> tuple[list, dict]:
+    """``([], {"observed": {suffix: array}})``: the observables of one plan entry (stage 2 under
+    the confirmation context), or ``([FAIL verdict], {})`` naming the target's misbehaviour or a
+    harness-side exception."""
+    from harness.checks.builders import confirmation_context
+
+    c = confirmation_context(ctx) if second else ctx
+    try:
+        got = pc.observe(fn, c)
+    except TargetError as exc:
+        return [error_verdict(pc.claim, pc.id, pc.title, f"target error: {exc}", seed=c.seed_for(pc.id),
+                              alpha=ctx.alpha)], {}
+    except Exception as exc:  # noqa: BLE001
+        return [error_verdict(pc.claim, pc.id, pc.title, f"draw aborted: {type(exc).__name__}: {exc}",
+                              seed=c.seed_for(pc.id), alpha=ctx.alpha)], {}
+    return [], {"observed": {k: np.asarray(v) for k, v in got.items()}}
 
 
 def tag(vs: list, step: str, seconds: float, group: str = "law") -> list:

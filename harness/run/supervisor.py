@@ -197,6 +197,8 @@ class Worker:
         theirs.close()
         self.conn = Connection(mine.detach())
         self.in_call = False
+        self.call_started = 0.0
+        self.call_seconds = 0.0  # time inside the target's calls, from the worker's reports
         self.on_return: Callable[[], None] | None = None  # told when a target call returned
 
     def usable(self) -> bool:
@@ -241,6 +243,10 @@ class Worker:
                     deadline = time.monotonic() + limit
                 if msg[0] == "c":
                     self.in_call = bool(msg[1])
+                    if msg[1]:
+                        self.call_started = time.monotonic()
+                    else:
+                        self.call_seconds += time.monotonic() - self.call_started
                     if not msg[1] and self.on_return:
                         self.on_return()
                     continue
@@ -344,11 +350,18 @@ class _Pool:
     exit (or with this process: ``PR_SET_PDEATHSIG``)."""
 
     def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.RLock()  # compare drives two sessions from two threads
         self.spare: Worker | None = None
         self.taken = 0
         self.preload: tuple[str, ...] = ()  # modules the last run needed (torch): the spare imports them
 
     def take(self) -> Worker:
+        with self.lock:
+            return self._take()
+
+    def _take(self) -> Worker:
         w, self.spare = self.spare, None
         if w is None or not w.usable():
             if w is not None:
@@ -360,6 +373,10 @@ class _Pool:
 
     def prestart(self) -> None:
         """Start a spare now (if there is none) so that the next worker is ready when needed."""
+        with self.lock:
+            self._prestart()
+
+    def _prestart(self) -> None:
         if self.spare is None or not self.spare.usable():
             if self.spare is not None:
                 self.spare.kill()
@@ -400,6 +417,7 @@ class Session:
         self.stopped: str | None = None
         self.setup_args: tuple | None = None
         self._output: list[tuple[str, int]] = []
+        self.call_seconds = 0.0  # inside the target's calls, over every worker of the session
 
     # ---- limits --------------------------------------------------------------------------
     @property
@@ -482,9 +500,10 @@ class Session:
             return ("lost", str(reply[-1]))
         return reply
 
-    def setup(self, ctx: Any, only: Any, probes: bool, adversarial: bool) -> list[str] | str:
-        """Send the run's plan parameters; the worker's step ids (or the cause of a loss)."""
-        self.setup_args = (ctx, only, probes, adversarial)
+    def setup(self, ctx: Any, only: Any, probes: bool, adversarial: bool, mode: str = "check") -> list[str] | str:
+        """Send the run's plan parameters; the worker's step ids (or the cause of a loss). ``mode``
+        ``"observe"``: the steps draw the compare plan's observables (:mod:`harness.run.steps`)."""
+        self.setup_args = (ctx, only, probes, adversarial, mode)
         try:
             return self._fresh() if self.worker is None else self._setup()
         except WorkerLost as lost:
@@ -510,6 +529,7 @@ class Session:
 
     def _drop(self) -> None:
         if self.worker is not None:
+            self.call_seconds += self.worker.call_seconds
             self.worker.kill()
             self.escaped += len(self.worker.escaped)
             self._output.append(self.worker.output())
@@ -523,6 +543,7 @@ class Session:
             text = f"{text[:OUTPUT_SHOWN // 4]}\n[... output of {len(self._output)} workers omitted ...]\n" \
                    f"{text[-3 * OUTPUT_SHOWN // 4:]}"
         return {"workers_started": self.workers, "killed": self.kills, "not_called_again": self.stopped,
+                "target_seconds": round(self.call_seconds, 3),
                 "escaped_processes": self.escaped, "output": text,
                 "output_bytes": sum(n for _, n in self._output)}
 

@@ -12,7 +12,8 @@ supervisor -> worker                      worker -> supervisor
                                           type, message)``, ``("unpicklable", message)`` or
                                           ``("load_hostile", cause)``
 ``("protocol", options)``                 ``("protocol_ok",)`` or ``("load_error", ...)``
-``("setup", ctx, only, probes, adv)``     ``("ready", step ids)``
+``("setup", ctx, only, probes, adv,``    ``("ready", step ids)``
+``mode)`` (``"check"`` / ``"observe"``)
 ``("step", step, known_findings)``        ``("c", True/False)`` around every target call,
                                           ``("case", probe, input, domain)`` before every
                                           probe case, then ``("done", StepResult)``
@@ -130,14 +131,18 @@ class _Worker:
             state.changes(before)  # undo what the trial changed: the steps see (and report) it themselves
         return ("protocol_ok",)
 
-    def setup(self, ctx: Any, only: Any, probes: bool, adversarial: bool) -> tuple:
+    def setup(self, ctx: Any, only: Any, probes: bool, adversarial: bool, mode: str = "check") -> tuple:
         from harness.kinds.base import get_kind, runnable, select
-        from harness.run.steps import StepRunner, Watched
+        from harness.run.steps import OBSERVE, StepRunner, Watched
 
-        plan = runnable(select(get_kind(self.kind).make_plan(ctx.budget, ctx.options), only))
+        kind = get_kind(self.kind)
+        if mode == OBSERVE:
+            plan = select(kind.compare_plan(ctx.budget, ctx.options), only)
+        else:
+            plan = runnable(select(kind.make_plan(ctx.budget, ctx.options), only))
         fn = Watched(self.fn, self.name, self.notify, catch=(BaseException,))
         self.runner = StepRunner(self.kind, ctx, plan, plan_fn=fn, probe_fn=fn, builtin=self.builtin,
-                                 probes=probes, adversarial=adversarial, catch=(BaseException,))
+                                 probes=probes, adversarial=adversarial, catch=(BaseException,), mode=mode)
         return ("ready", [c.id for c in plan])
 
     def step(self, step: str, known: dict) -> tuple:

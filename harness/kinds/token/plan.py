@@ -64,7 +64,9 @@ from harness.core.context import RunContext
 from harness.checks.samplers import MAX_CALL_ELEMENTS, TargetError, draw_tokens
 from harness.core.seeds import seeded_chunks
 from harness.core.verdict import Verdict
-from harness.kinds.base import mk
+from harness.kinds.base import COUNTS, Compared, Observable, mk
+from harness.kinds.token.power import (CUDA_TAIL_FACTOR, GRADES, power_info, tail_gap_for,  # noqa: F401
+                                       tail_grade_power, tail_n, tail_power_table)
 from reference.token_laws import token_probs
 
 __all__ = ["Row", "token_counts", "large_n", "tail_n", "tail_gap_for",
@@ -72,10 +74,6 @@ __all__ = ["Row", "token_counts", "large_n", "tail_n", "tail_gap_for",
            "power_info"]
 
 NEG = -math.inf
-CUDA_TAIL_FACTOR = 40
-#: precision grades of the noise (bits of the uniform grid near 0) and what has them
-GRADES: dict[int, str] = {8: "bfloat16 noise", 11: "float16 noise", 24: "float32 noise (24-bit uniforms)",
-                          31: "Triton tl.rand (2^-31 floor)", 53: "float64 noise"}
 
 
 def _llm_logits(v: int, seed: int, head: int = 32) -> np.ndarray:
@@ -196,54 +194,6 @@ def large_n(b: Budget, v: int) -> int:
     return int(max(256, min(b.n_relaxed, 30 * b.n_discrete // v)))
 
 
-def tail_n(b: Budget, device: str = "cpu") -> int:
-    """Draws of the tail check: ``n_tail``, times :data:`CUDA_TAIL_FACTOR` on CUDA."""
-    return int(b.n_tail * (CUDA_TAIL_FACTOR if str(device).startswith("cuda") else 1))
-
-
-def tail_gap_for(n: int) -> float:
-    """Gap (nats) of the two-token tail row: 30 expected rare hits in ``n`` draws, in [6, 24]."""
-    return float(min(24.0, max(6.0, math.log(n / 30.0))))
-
-
-def tail_grade_power(n: int, gap: float, bits: int, level: float) -> float:
-    """Exact power of the two-sided binomial tail test (``n`` draws of ``[0, -gap]`` at
-    ``level``) against noise on a ``2^-bits`` grid near 0: the rare token wins with probability
-    ``rho a / (e^a - 1)``, ``a = 2^-bits / rho`` (module doc) instead of ``rho / (1 + rho)``."""
-    from harness.stats.power import binomial_power
-
-    rho = math.exp(-gap)
-    p0 = rho / (1.0 + rho)
-    a = 2.0 ** -bits / rho
-    ratio = a * math.exp(-a) / -math.expm1(-a) if a > 1e-12 else 1.0
-    return binomial_power(n, p0, p0 * ratio, level)
-
-
-def tail_power_table(family_size: int = 27, alpha: float = 0.01) -> list[dict]:
-    """Rows (budget, device, n, gap, power per grade) of the module doc's table."""
-    from harness.core.budgets import BUDGETS
-
-    level = alpha / family_size
-    out = []
-    for dev in ("cpu", "cuda"):
-        for b in BUDGETS.values():
-            n = tail_n(b, dev)
-            gap = tail_gap_for(n)
-            out.append({"budget": b.name, "device": dev, "n": n, "gap": gap, "level": level,
-                        "power": {bits: tail_grade_power(n, gap, bits, level) for bits in GRADES}})
-    return out
-
-
-def power_info(b: Budget, family_size: int, device: str = "cpu") -> dict[str, Any]:
-    """Power figures of the tail check for ``CheckResult.info["power"]``."""
-    level = b.alpha / max(1, family_size)
-    n = tail_n(b, device)
-    gap = tail_gap_for(n)
-    return {"tail_grades": {"check": "TK.tail", "n": n, "gap": gap, "level": level,
-                            "power": {GRADES[bits]: round(tail_grade_power(n, gap, bits, level), 4)
-                                      for bits in GRADES}}}
-
-
 # ----------------------------------------------------------------------- check bodies ------
 
 def unsupported_hint(exc: Exception, passed: Sequence[str] = ("top_k", "top_p", "min_p")) -> str:
@@ -270,9 +220,20 @@ def _guarded(claim: str, check: str, text: str, ctx: RunContext, seed: int, n: i
                               reproduce=ctx.repro(check, seed), alpha=ctx.alpha)]
 
 
-def _law(rows: Sequence[Row], n: int, *, tail_test: bool = False, text: str = "") -> Callable:
+def _row_suffixes(rows: Sequence[Row]) -> list[str]:
+    return [f".row{j}" for j in range(len(rows))] if len(rows) > 1 else [""]
+
+
+def _law(rows: Sequence[Row], n: int, *, tail_test: bool = False, text: str = "") -> Compared:
     """Per-template chi-square (one verdict per row; plus, with ``tail_test``, the exact
-    binomial test of the mass outside the law's top 64 tokens)."""
+    binomial test of the mass outside the law's top 64 tokens). Observes the ``[V]`` token
+    counts of each row (``compare``)."""
+    suffixes = _row_suffixes(rows)
+
+    def observe(fn, ctx: RunContext, cid: str) -> dict[str, np.ndarray]:
+        counts = token_counts(fn, rows, n, ctx.seed_for(cid), ctx.device)
+        return dict(zip(suffixes, counts))
+
     def run(fn, ctx: RunContext, cid: str) -> list[Verdict]:
         seed = ctx.seed_for(cid)
         head = text or "each row's tokens ~ softmax(filtered logits / T) (reference.token_laws)"
@@ -280,7 +241,7 @@ def _law(rows: Sequence[Row], n: int, *, tail_test: bool = False, text: str = ""
             head += f", law profile {rows[0].profile}"
 
         def body():
-            counts = token_counts(fn, rows, n, seed, ctx.device)
+            counts = list(observe(fn, ctx, cid).values())
             out = []
             for j, row in enumerate(rows):
                 p = row.law()
@@ -299,11 +260,20 @@ def _law(rows: Sequence[Row], n: int, *, tail_test: bool = False, text: str = ""
 
         return _guarded("TK", cid, head, ctx, seed, n, body)
 
-    return run
+    return Compared(run, observe, tuple(Observable(sfx, COUNTS, r.label()) for sfx, r in zip(suffixes, rows)))
 
 
-def _pairs(row: Row, n: int) -> Callable:
-    """Two identical rows per copy: the pair (token of row 2j, token of row 2j+1) ~ p x p."""
+def _pairs(row: Row, n: int) -> Compared:
+    """Two identical rows per copy: the pair (token of row 2j, token of row 2j+1) ~ p x p.
+    Observes the ``K^2`` pair table (``compare``)."""
+    k = row.logits.size
+
+    def observe(fn, ctx, cid):
+        cells = np.zeros(k * k, dtype=np.int64)
+        for d in token_batches(fn, [row, row], n, ctx.seed_for(cid), ctx.device):
+            cells += np.bincount(d[:, 0] * k + d[:, 1], minlength=k * k)
+        return {"": cells}
+
     def run(fn, ctx, cid):
         seed = ctx.seed_for(cid)
         text = (f"rows of one batch are independent: two identical rows give independent tokens, "
@@ -311,16 +281,12 @@ def _pairs(row: Row, n: int) -> Callable:
 
         def body():
             p = row.law()
-            k = p.size
-            cells = np.zeros(k * k, dtype=np.int64)
-            for d in token_batches(fn, [row, row], n, seed, ctx.device):
-                cells += np.bincount(d[:, 0] * k + d[:, 1], minlength=k * k)
-            return [discrete_verdict("TK", cid, text, cells, np.outer(p, p).ravel(), **ctx.check_kwargs(cid),
-                                     labels=[f"({a},{b})" for a in range(k) for b in range(k)])]
+            return [discrete_verdict("TK", cid, text, observe(fn, ctx, cid)[""], np.outer(p, p).ravel(),
+                                     **ctx.check_kwargs(cid), labels=[f"({a},{b})" for a in range(k) for b in range(k)])]
 
         return _guarded("TK", cid, text, ctx, seed, n, body)
 
-    return run
+    return Compared(run, observe, (Observable("", COUNTS, f"pairs of two identical rows [{row.label()}]"),))
 
 
 def greedy_check(profile: str = "hf", top_k: bool = True) -> Callable:
@@ -367,10 +333,21 @@ def _greedy(fn, ctx, cid, profile: str = "hf", pass_top_k: bool = True):
                                   reproduce=ctx.repro(cid, seed))]
 
 
-def _tail(fn, ctx, cid):
+def _tail_row(ctx: RunContext) -> tuple[int, float, Row]:
     n = tail_n(ctx.budget, ctx.device)
     gap = tail_gap_for(n)
-    row = Row(_f([0.0, -gap]))
+    return n, gap, Row(_f([0.0, -gap]))
+
+
+def _tail_observe(fn, ctx, cid):
+    """``[top-token count, rare-token count]`` of the tail row (``compare``)."""
+    n, _gap, row = _tail_row(ctx)
+    hits = sum(int(d.sum()) for d in token_batches(fn, [row], n, ctx.seed_for(cid), ctx.device))
+    return {"": np.array([n - hits, hits], dtype=np.int64)}
+
+
+def _tail_check(fn, ctx, cid):
+    n, gap, row = _tail_row(ctx)
     p = float(row.law()[1])
     seed = ctx.seed_for(cid)
     text = (f"tail mass: the token {gap:.1f} nats below the top has probability {p:.4g}; its count in "
@@ -388,3 +365,6 @@ def _tail(fn, ctx, cid):
         return [replace(v, details={**v.details, "grade_power": grades})]
 
     return _guarded("TK", cid, text, ctx, seed, n, body)
+
+
+_tail = Compared(_tail_check, _tail_observe, (Observable("", COUNTS, "two tokens [0, -gap]: top vs rare token"),))
