@@ -368,7 +368,7 @@ def run_observed(pc: Any, fn: Callable, ctx: RunContext, second: bool) -> tuple[
     """``([], {"observed": {suffix: array}})``: the observables of one plan entry (stage 2 under
     the confirmation context), or ``([FAIL verdict], {})`` naming the target's misbehaviour or a
     harness-side exception."""
-    from harness.checks.builders import confirmation_context
+    from harness.checks.confirmation import confirmation_context
 
     c = confirmation_context(ctx) if second else ctx
     try:
