@@ -253,6 +253,6 @@ BUILTINS = (
 
 KIND = register(Kind(
     name="categorical", signature=SIGNATURE, plan=plan, trial=trial, bad_inputs=bad_inputs,
-    adversarial=adversarial, reach=ReachStrategy(select=select), contract=contract, power=power,
+    adversarial=adversarial, reach=ReachStrategy(select=select, tail="T1.tail at the thorough budget"), contract=contract, power=power,
     builtins=BUILTINS, external=ExternalProtocol(request=request, offline=offline, integer_output=True),
     description="argmax / categorical samplers: n indices per call", short="cat", param_hints=("logits", "n", "seed", "num_samples")))

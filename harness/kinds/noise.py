@@ -167,7 +167,7 @@ BUILTINS = (
 
 KIND = register(Kind(
     name="noise", signature=SIGNATURE, plan=plan, trial=trial, bad_inputs=bad_inputs, adversarial=adversarial,
-    reach=ReachStrategy(noise=True, sample=lambda fn: fn((4,), 0)), contract=contract, builtins=BUILTINS,
+    reach=ReachStrategy(noise=True, sample=lambda fn: fn((4,), 0), tail="N.tail at the thorough budget"), contract=contract, builtins=BUILTINS,
     external=ExternalProtocol(request=request, offline=offline, needs_logits=False),
     description="Gumbel noise generators: standard Gumbel draws of a shape",
     param_hints=("shape", "size", "seed")))

@@ -263,6 +263,7 @@ BUILTINS = (
 
 KIND = register(Kind(
     name="relaxed", signature=SIGNATURE, plan=plan, trial=trial, bad_inputs=bad_inputs, adversarial=adversarial,
-    reach=ReachStrategy(select=select, sample=lambda fn: fn(np.zeros(2), 1.0, 2, 0)), contract=contract,
+    reach=ReachStrategy(select=select, sample=lambda fn: fn(np.zeros(2), 1.0, 2, 0),
+                        tail="T1.tail at the thorough budget, on its argmax run as a categorical target"), contract=contract,
     power=power, builtins=BUILTINS, external=ExternalProtocol(request=request, offline=offline),
     description="Gumbel-softmax / Concrete samplers: (n, K) simplex points per call", short="relax", param_hints=("logits", "temperature", "n", "seed")))

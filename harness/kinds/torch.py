@@ -332,7 +332,8 @@ F_GUMBEL_SOFTMAX_WARNINGS = frozenset({
 
 KIND = register(Kind(
     name="torch", signature=SIGNATURE, plan=plan, trial=trial, bad_inputs=bad_inputs, adversarial=adversarial,
-    reach=ReachStrategy(select=select), contract=contract, power=power, builtins=BUILTINS, seeds_torch=True,
+    reach=ReachStrategy(select=select, tail="C3.tail at the thorough budget"), contract=contract, power=power,
+    builtins=BUILTINS, seeds_torch=True,
     preload=("torch",), description="torch Gumbel-softmax functions with F.gumbel_softmax's contract",
     param_hints=("logits", "tau", "hard", "dim", "eps"), peer="torch's own F.gumbel_softmax",
     peer_warnings=F_GUMBEL_SOFTMAX_WARNINGS))
