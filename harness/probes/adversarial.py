@@ -259,6 +259,7 @@ def forced_streams(numpy_generator=None, torch_uniform=None, torch_exponential=N
         from harness.probes.generators import BIT_GENERATORS, TracingGenerator, numpy_bindings
 
         orig_gen = np.random.Generator
+        bindings = numpy_bindings()  # before the patches below (it looks for the original objects)
 
         def make(seed):
             if isinstance(seed, (np.random.SeedSequence, int, np.integer)) or seed is None or \
@@ -291,7 +292,7 @@ def forced_streams(numpy_generator=None, torch_uniform=None, torch_exponential=N
         patch(np.random, "Generator", TracingGenerator)
         for n in BIT_GENERATORS:
             patch(np.random, n, repl[id(BIT_GENERATORS[n])])
-        for mod, name, val in numpy_bindings():  # from numpy.random import default_rng, PCG64, ...
+        for mod, name, val in bindings:  # from numpy.random import default_rng, PCG64, ...
             if getattr(mod, "__dict__", {}).get(name) is val:
                 patch(mod, name, repl[id(val)])
 

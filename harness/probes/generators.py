@@ -42,6 +42,7 @@ KNOWN_METHODS = ("random", "standard_exponential", "exponential", "gumbel", "uni
                  "normal", "logistic", "standard_gamma", "gamma", "weibull")
 
 _ORIG_GENERATOR = np.random.Generator
+_ORIG_DEFAULT_RNG = np.random.default_rng
 
 #: the bit-generator classes a target may construct directly (name -> class)
 BIT_GENERATORS = {n: getattr(np.random, n) for n in ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
@@ -115,7 +116,7 @@ def numpy_bindings() -> list[tuple[Any, str, Any]]:
     (``from numpy.random import default_rng``); cached until a module is imported."""
     if _BINDINGS["n"] == len(sys.modules):
         return _BINDINGS["found"]
-    targets = {id(np.random.default_rng): np.random.default_rng, id(_ORIG_GENERATOR): _ORIG_GENERATOR,
+    targets = {id(_ORIG_DEFAULT_RNG): _ORIG_DEFAULT_RNG, id(_ORIG_GENERATOR): _ORIG_GENERATOR,
                **{id(c): c for c in BIT_GENERATORS.values()}}
     found = []
     for mname, mod in list(sys.modules.items()):
@@ -160,9 +161,13 @@ def torch_grid(prim: str, dtype: Any, device: Any) -> int | None:
     else:
         base.exponential_(t, generator=gen)
         e = t.double().cpu()
-        small = e[(e > 0) & (e < 200 * 2.0 ** -nominal)] * 2.0 ** nominal
-        if small.numel() >= 20:
-            on_grid = float(((small - torch.round(small)).abs() < 0.02).double().mean())
-            grid = nominal if on_grid > 0.99 else 53 if on_grid < 0.3 and math.isfinite(on_grid) else None
+        if nominal < 24:  # half precision: values below the grid's first step come from a double, cast
+            _GRIDS[key] = 53 if bool(((e > 0) & (e < 0.5 * 2.0 ** -nominal)).any()) else nominal
+            return _GRIDS[key]
+        y = e[(e > 0) & (e < 2000 * 2.0 ** -nominal)] * 2.0 ** nominal  # E 2^p ~ k + k^2 2^-(p+1) on the grid
+        if y.numel() >= 50:
+            z = y - y * y * 2.0 ** -(nominal + 1)
+            on_grid = float(((z - torch.round(z)).abs() < 0.02).double().mean())
+            grid = nominal if on_grid > 0.99 else 53 if on_grid < 0.3 else None
     _GRIDS[key] = grid
     return grid

@@ -14,9 +14,16 @@ draws from (:func:`harness.probes.adversarial.forced_streams`), so it can hand t
   noise large and its rival (0) one that makes its noise small, in each natural draw layout
   (``row``: row-major ``[n, K]``, one draw per category and row, as in ``argmax(x + g)``;
   ``col``: category-major ``[K, n]``, as the reference race). The reach is the largest gap
-  ``d`` (nats, bisection to 0.01) at which category 1 is still selected in some row; "not
-  measurable" when no stream reaches the target (it draws from jax without the harness's
-  patch, C++ samplers, ``np.random.seed``...) or the selection is not reproducible.
+  ``d`` (nats, bisection to 0.01) at which category 1 is still selected in some row (a stream
+  that selects it at any gap: infinite noise from an exact-zero draw, left out), the smallest
+  over the call sizes :data:`SIZES_GAP`; "not measured" when no stream reaches the target (C++
+  samplers, ``np.random.RandomState``...) or the selection is not reproducible.
+
+A short reach is a failure only with evidence (:mod:`harness.probes.generators`): every forced
+value went through a conversion the harness knows (NumPy's floating-point samplers, power-of-two
+``integers``, torch primitives of measured grid). Through raw bits the target converts itself
+the reach is only a lower bound: "not measured", with a blind-spot line naming the kind's tail
+check (:attr:`ReachStrategy.tail`).
 
 Extreme draws (one 64-bit word each for NumPy's ``Generator``; for torch ``rand`` /
 ``uniform_`` and ``exponential_`` and for jax's ``random_bits`` the class of the draw):
@@ -28,12 +35,16 @@ draw            NumPy ``Generator`` (word)                           torch / jax
 ``tiny64``      ``random() = 2^-53``, smallest ziggurat E 7.1e-18    u = 2^-p, E = 2^-p; bits 1 ulp
 ``tiny32``      ``random(float32) = 2^-24`` (``random() = 2^-24``)   as ``tiny64``
 ``tiny32e``     smallest float32 ziggurat E (7.6e-9)                 as ``tiny64``
+``low1``        the word 1: ``random() = 0``, its low 53 bits 2^-53   as ``tiny64``
+``tiny53x2``    words (0, 64 << 32): ``genrand_res53`` = 2^-53       as ``tiny64``
 ``tail64``      ziggurat tail E = 44.4, ``random() = 1 - 2^-53``     u = 1 - 2^-p, E = p ln 2; all ones
 ``tail32``      float32 ziggurat tail E = 23.6                       as ``tail64``
 ``ones``        all-one word: ``random() = 1 - 2^-53``, integers max  as ``tail64``
 ==============  ===================================================  ================================
 
-(``p`` = 53 float64, 24 float32, 11 float16, 8 bfloat16: the grid of a uniform in that dtype.)
+(``p`` = 53 float64, 24 float32, 11 float16, 8 bfloat16: the grid of a uniform in that dtype, as
+:func:`~harness.probes.generators.torch_grid` measures it on the device: torch's CPU float32
+``exponential_`` is a double cast, p = 53.)
 
 Precision grade. A reach is expressed in **bits**: the tail mass the target cannot produce is
 about ``2^-bits``. Noise: :math:`P(g > g_{hi}) \approx e^{-g_{hi}}` and
@@ -58,9 +69,9 @@ float64 logits) promises the float64 grade (>= 50 bits); float32 output the floa
 (>= 23.5 bits: a float32 uniform grid reaches 24), and so does half-precision output (float16
 and bfloat16 represent g = 16.6; noise computed in half precision reaches only 7.6). A target may state a
 lower claim with an attribute ``gumbel_harness_precision = "float32"``. A reach below the
-promise is a **contract** Finding of severity ``fail`` (probe ``reach.noise`` / ``reach.gap``)
-naming the tail mass that cannot be produced; a reach that keeps the promise is ``ok``; "not
-measurable" is ``info``. The probe is deterministic, takes well under a second for NumPy/torch
+promise (with evidence) is a **contract** Finding of severity ``fail`` (probe ``reach.noise`` /
+``reach.gap``) naming the tail mass that cannot be produced; a reach that keeps the promise is
+``ok``; "not measured" is ``info``. The probe is deterministic, takes well under a second for NumPy/torch
 targets (a few seconds for jax, which recompiles per stream), and runs at every budget; the
 statistical tail checks (``N.tail``, ``T1.tail`` at ``thorough``) stay as the black-box
 confirmation.
