@@ -109,7 +109,7 @@ def _adversarial_call(fn: Callable, x: np.ndarray, seed: int) -> None:
 
 
 def adversarial(fn: Callable, rec: Recorder, seed: int) -> None:
-    adversarial_probe(fn, rec, seed, _adversarial_call, "finite noise")
+    adversarial_probe(fn, rec, seed, _adversarial_call, "finite noise", masked=False)  # no logits
 
 
 def contract(fn: Callable, seed: int) -> list:

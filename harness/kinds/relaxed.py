@@ -187,9 +187,9 @@ def soften(rec: Recorder, probe: str) -> None:
 
 
 
-def _adversarial_call(fn: Callable, x: np.ndarray, seed: int) -> None:
+def _adversarial_call(fn: Callable, x: np.ndarray, seed: int, n: int = 1024) -> None:
     forbidden = np.flatnonzero(np.isneginf(x))
-    y = simplex(call(fn, x, 0.5, 1024, seed), (1024, x.size))
+    y = simplex(call(fn, x, 0.5, n, seed), (n, x.size))
     if np.any(y[:, forbidden] != 0):
         raise Outcome("silent wrong answer", "positive mass on a -inf category")
 

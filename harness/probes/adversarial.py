@@ -351,16 +351,18 @@ def forced_streams(numpy_generator=None, torch_uniform=None, torch_exponential=N
 
 # ---------------------------------------------------------------- the probe ---------------
 
-def adversarial_probe(fn: Callable, rec, seed: int, call: Callable, ok_text: str) -> None:
+def adversarial_probe(fn: Callable, rec, seed: int, call: Callable, ok_text: str, masked: bool = True) -> None:
     """One finding per mode of :data:`MODES` on ``rec`` (a :class:`~harness.probes.findings.Recorder`):
     ``call(fn, x, seed)`` makes the kind's calls for the logits ``[-inf, 0.5, 0, 1]`` and
-    ``[0.2, 1, -inf]`` under the forced stream and raises an
+    ``[0.2, 1, -inf]``, then (``masked``) ``call(fn, x, seed, n=256)`` for the rows
+    (:func:`~harness.probes.findings.masked_rows`: the masked category at every position, K = 3, 4, 8), under the forced stream, and raises an
     :class:`~harness.probes.findings.Outcome` when a masked category comes back. A mode that
     delivered no forced draw is "not probed" (or dropped, for the exponential modes)."""
-    from harness.probes.findings import Finding
+    from harness.probes.findings import Finding, masked_rows
 
     x = np.array([-math.inf, 0.5, 0.0, 1.0])
     x2 = np.array([0.2, 1.0, -math.inf])
+    extra = masked_rows() if masked else []
     for mode, (what, sev) in MODES.items():
         delivered = [0]
 
@@ -369,6 +371,8 @@ def adversarial_probe(fn: Callable, rec, seed: int, call: Callable, ok_text: str
                 try:
                     for xx in (x, x2):
                         call(fn, xx, seed)
+                    for xx in extra:
+                        call(fn, xx, seed, n=256)
                 finally:
                     delivered[0] = st.delivered
             return "ok/documented", ok_text

@@ -59,7 +59,7 @@ import numpy as np
 from harness.checks.samplers import TargetError, to_numpy
 from harness.stats.discrete import chisquare_gof
 
-__all__ = ["Finding", "Recorder", "Outcome", "call", "indices", "simplex", "as_array", "itemsize", "mini_law",
+__all__ = ["Finding", "Recorder", "Outcome", "call", "indices", "simplex", "as_array", "itemsize", "mini_law", "masked_rows",
            "short", "SEVERITIES", "LAW_THRESHOLD", "NEG", "POS", "NAN"]
 
 NEG, POS, NAN = -math.inf, math.inf, math.nan
@@ -214,3 +214,17 @@ class Recorder:
             return on_nan or ("warn" if domain in ("invalid", "extension") else "fail")
         return "fail" if domain != "invalid" or outcome != "invalid output" else "warn"
 
+
+def masked_rows(sizes: tuple[int, ...] = (3, 4, 8)) -> list[np.ndarray]:
+    """Logits with the masked (``-inf``) category at every position, for each K of ``sizes``: a
+    sampler whose fallback for a row it cannot score (all NaN under an exact-zero exponential)
+    lands on a fixed index is caught wherever that index is (``torch.topk`` on an all-NaN row of
+    K = 4 returns 2)."""
+    rows = []
+    for k in sizes:
+        base = np.linspace(1.0, -0.5, k)
+        for j in range(k):
+            x = base.copy()
+            x[j] = -math.inf
+            rows.append(x)
+    return rows
