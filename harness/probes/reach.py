@@ -427,13 +427,14 @@ def _np(out: Any) -> np.ndarray:
 
 
 def _candidates(numpy_words: bool) -> list[tuple[str, Draw, Draw]]:
-    """(layout, draw of the low category, draw of its rival): the rival's draw of the other
-    non-zero class (an exact-zero draw gives infinite noise, no finite reach). Without NumPy
+    """(layout, draw of the low category, draw of its rival): the rival's draw of another class
+    (an all-zero rival that gives infinite noise is left out by the search: no finite reach;
+    one that a clamp makes finite, as jax's ``uniform(minval=tiny)``, counts). Without NumPy
     draws only the class of a draw matters (torch / jax): one representative per class."""
     draws = DRAWS if numpy_words else tuple({d.cls: d for d in reversed(DRAWS)}.values())
     lays = LAYOUTS if numpy_words else [k for k in LAYOUTS if k != "row2"]
     his = [d for d in draws if d.cls != "zero"]
-    return [(lay, hi, lo) for lay in lays for hi in his for lo in draws if lo.cls not in (hi.cls, "zero")]
+    return [(lay, hi, lo) for lay in lays for hi in his for lo in draws if lo.cls != hi.cls]
 
 
 def measure_gap(fn: Callable, select: Callable, seed: int = 0) -> Reach:
