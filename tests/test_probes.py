@@ -194,3 +194,26 @@ def test_token_masked_everywhere_catches_a_topk_fallback():
     with adversarial_streams("E=0"):
         bad = _masked_everywhere(token_topk, 0)
     assert bad is not None and bad[3] == bad[2] == [0] and bad[0].size == 3, bad  # K = 3: topk's all-NaN index 0
+
+
+def test_torch_kind_masked_batch_catches_a_topk_fallback():
+    import torch
+
+    from harness.kinds.torch import _adversarial_call
+    from harness.probes.adversarial import adversarial_streams
+    from harness.probes.findings import Outcome, masked_batch
+
+    def gs_topk(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):  # hard index from torch.topk
+        g = -torch.empty_like(logits).exponential_().log()
+        z = (logits + g) / tau
+        soft = torch.where(torch.isneginf(logits), 0.0, 1.0)
+        soft = soft / soft.sum(dim, keepdim=True)  # a valid soft output: only the hard path is probed
+        if not hard:
+            return soft
+        idx = torch.topk(z - z.max(dim, keepdim=True).values, 1, dim=dim).indices
+        return torch.zeros_like(z).scatter_(dim, idx, 1.0)
+
+    with adversarial_streams("E=0"):
+        _adversarial_call(gs_topk, np.array([-np.inf, 0.5, 0.0, 1.0]), 0)  # the fixed row misses it
+        with pytest.raises(Outcome, match="hard=True"):
+            _adversarial_call(gs_topk, masked_batch(4), 0)  # topk's all-NaN index 2 is masked in some rows

@@ -351,18 +351,21 @@ def forced_streams(numpy_generator=None, torch_uniform=None, torch_exponential=N
 
 # ---------------------------------------------------------------- the probe ---------------
 
-def adversarial_probe(fn: Callable, rec, seed: int, call: Callable, ok_text: str, masked: bool = True) -> None:
+def adversarial_probe(fn: Callable, rec, seed: int, call: Callable, ok_text: str, masked: bool | str = True) -> None:
     """One finding per mode of :data:`MODES` on ``rec`` (a :class:`~harness.probes.findings.Recorder`):
     ``call(fn, x, seed)`` makes the kind's calls for the logits ``[-inf, 0.5, 0, 1]`` and
-    ``[0.2, 1, -inf]``, then (``masked``) ``call(fn, x, seed, n=256)`` for the rows
+    ``[0.2, 1, -inf]``, then (``masked``) ``call(fn, x, seed, n=256)`` for the rows (``masked =
+    "batch"``: ``call(fn, X, seed)`` with the ``[1024, K]`` :func:`~harness.probes.findings.masked_batch`
+    of each K, for kinds that take a batch of rows)
     (:func:`~harness.probes.findings.masked_rows`: the masked category at every position, K = 3, 4, 8), under the forced stream, and raises an
     :class:`~harness.probes.findings.Outcome` when a masked category comes back. A mode that
     delivered no forced draw is "not probed" (or dropped, for the exponential modes)."""
-    from harness.probes.findings import Finding, masked_rows
+    from harness.probes.findings import Finding, masked_batch, masked_rows
 
     x = np.array([-math.inf, 0.5, 0.0, 1.0])
     x2 = np.array([0.2, 1.0, -math.inf])
-    extra = masked_rows() if masked else []
+    extra = [(r, 256) for r in masked_rows()] if masked is True else []
+    extra += [(masked_batch(k), None) for k in (3, 4, 8)] if masked == "batch" else []
     for mode, (what, sev) in MODES.items():
         delivered = [0]
 
@@ -371,8 +374,8 @@ def adversarial_probe(fn: Callable, rec, seed: int, call: Callable, ok_text: str
                 try:
                     for xx in (x, x2):
                         call(fn, xx, seed)
-                    for xx in extra:
-                        call(fn, xx, seed, n=256)
+                    for xx, n in extra:
+                        call(fn, xx, seed) if n is None else call(fn, xx, seed, n=n)
                 finally:
                     delivered[0] = st.delivered
             return "ok/documented", ok_text

@@ -183,16 +183,15 @@ def _adversarial(rec: Recorder, fn: Callable, seed: int, have: tuple = ("top_k",
 
 def _masked_everywhere(fn: Callable, seed: int) -> tuple | None:
     """One [1024, K] call per K = 3, 4, 8 whose rows have the masked token at every position
-    (row r at (r K / 128) mod K, so the burst rows of every period of the forced stream see each
-    position): a fallback for an unscorable (all-NaN) row that lands on a fixed id is caught
+    (:func:`~harness.probes.findings.masked_batch`): a fallback for an unscorable (all-NaN) row that lands on a fixed id is caught
     wherever it lands. ``None``, or (row, kw, forbidden, ids, count) of the first hit."""
     import torch
 
+    from harness.probes.findings import masked_batch
+
     for k in (3, 4, 8):
-        b = 1024
-        pos = (np.arange(b) * k // 128) % k
-        rows = np.tile(np.linspace(1.0, -0.5, k), (b, 1))
-        rows[np.arange(b), pos] = NEG
+        rows = masked_batch(k)
+        b, pos = rows.shape[0], np.argmax(np.isneginf(rows), axis=1)
         idx = indices(call(fn, torch.as_tensor(rows).to(torch.float32), 1.0, seed=seed), b, k)
         hit = idx == pos
         if hit.any():
