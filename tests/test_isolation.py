@@ -114,6 +114,8 @@ def test_hostile_target_fails_naming_the_cause(case, clean):
 CONTRACT_CASES = {
     "leaked non-daemon thread": ("hostile:leaks_thread", "categorical", {}, "contract.threads",
                                  "left 1 non-daemon thread(s) running (leaked-by-target)"),
+    "thread started in the protocol trial only": ("hostile:thread_on_first_call", "categorical", {},
+                                                  "contract.threads", "(first-call-thread)"),
     "numpy global RNG": ("hostile:seeds_numpy_global", "categorical", {}, "contract.global_state",
                          "numpy.random global state changed"),
     "torch default dtype": ("hostile:torch_sets_default_dtype", "torch", {"only": ["C2.scale.f32"]},

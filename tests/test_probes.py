@@ -147,3 +147,73 @@ def test_guard_turns_exceptions_into_target_errors():
         g()
     g2 = GuardedTarget(lambda: 7, timeout=None)
     assert g2() == 7
+
+
+def _topk_fallback(logits, n, seed):
+    """Gumbel-max through torch.topk with max-subtraction: under E = 0 a row is all NaN and
+    torch.topk returns index 0 / 2 / 6 for K = 3 / 4 / 8 (issue 18 item 7)."""
+    import torch
+
+    x = np.asarray(logits, dtype=np.float64)
+    e = np.random.default_rng(seed).standard_exponential((n, x.size))
+    with np.errstate(all="ignore"):
+        z = x - np.log(e)
+        z = z - z.max(axis=1, keepdims=True)
+    return torch.topk(torch.as_tensor(z), 1).indices[:, 0].numpy()
+
+
+def test_masked_category_at_every_position_catches_a_fixed_index_fallback():
+    from harness.kinds.categorical import _adversarial_call
+    from harness.probes.adversarial import adversarial_probe
+    from harness.probes.findings import Recorder, masked_rows
+
+    assert len(masked_rows()) == 3 + 4 + 8
+    assert all(np.isneginf(x).sum() == 1 for x in masked_rows())
+    old = Recorder("adversarial")  # the two fixed rows alone miss it
+    adversarial_probe(_topk_fallback, old, 0, _adversarial_call, "ok", masked=False)
+    assert _by_probe(old.findings)["adversarial.u=0"].severity == "ok"
+    fs = _by_probe(probe_target(_topk_fallback, "categorical", seed=0))
+    f = fs["adversarial.u=0"]
+    assert f.severity == "fail" and f.outcome == "silent wrong answer", f
+
+
+def test_token_masked_everywhere_catches_a_topk_fallback():
+    import torch
+
+    from harness.kinds.token.probes import _masked_everywhere
+    from harness.probes.adversarial import adversarial_streams
+
+    def token_topk(logits, temperature, *, top_k=None, top_p=None, min_p=None, seed=0):
+        g = torch.Generator().manual_seed(int(seed))
+        q = torch.empty(logits.shape, dtype=torch.float64).exponential_(generator=g)
+        z = logits.double() / temperature - torch.log(q)
+        z = z - z.max(-1, keepdim=True).values
+        return torch.topk(z, 1).indices[:, 0]
+
+    assert _masked_everywhere(token_topk, 0) is None  # no forced stream: never a masked token
+    with adversarial_streams("E=0"):
+        bad = _masked_everywhere(token_topk, 0)
+    assert bad is not None and bad[3] == bad[2] == [0] and bad[0].size == 3, bad  # K = 3: topk's all-NaN index 0
+
+
+def test_torch_kind_masked_batch_catches_a_topk_fallback():
+    import torch
+
+    from harness.kinds.torch import _adversarial_call
+    from harness.probes.adversarial import adversarial_streams
+    from harness.probes.findings import Outcome, masked_batch
+
+    def gs_topk(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):  # hard index from torch.topk
+        g = -torch.empty_like(logits).exponential_().log()
+        z = (logits + g) / tau
+        soft = torch.where(torch.isneginf(logits), 0.0, 1.0)
+        soft = soft / soft.sum(dim, keepdim=True)  # a valid soft output: only the hard path is probed
+        if not hard:
+            return soft
+        idx = torch.topk(z - z.max(dim, keepdim=True).values, 1, dim=dim).indices
+        return torch.zeros_like(z).scatter_(dim, idx, 1.0)
+
+    with adversarial_streams("E=0"):
+        _adversarial_call(gs_topk, np.array([-np.inf, 0.5, 0.0, 1.0]), 0)  # the fixed row misses it
+        with pytest.raises(Outcome, match="hard=True"):
+            _adversarial_call(gs_topk, masked_batch(4), 0)  # topk's all-NaN index 2 is masked in some rows

@@ -65,7 +65,7 @@ def test_no_correct_builtin_is_flagged(name):
     (f,) = reach_findings(fn, kind.reach, seed=0)
     assert f.severity in ("ok", "info"), f
     if name in ("torch-categorical", "torch-multinomial"):  # C++ samplers: no stream reaches them
-        assert f.outcome == "not measurable"
+        assert f.outcome == "not measured"
 
 
 def test_exact_reaches():
@@ -90,7 +90,7 @@ def test_grades_table():
     assert [g for g, _ in GRADES] == ["float64", "31-bit", "float32", "sub-float32", "half"]
     assert grade_of(53) == "float64" and grade_of(31) == "31-bit" and grade_of(24) == "float32"
     assert grade_of(23) == "sub-float32" and grade_of(11) == "half"
-    assert "not measurable" in Reach("gap", False, why="x").describe()
+    assert "not measured" in Reach("gap", False, why="x").describe()
 
 
 def test_precision_claim_attribute_lowers_the_promise():
@@ -112,4 +112,4 @@ def test_unreached_target_is_not_measurable():
         return np.random.RandomState(seed).gumbel(size=shape)
 
     (f,) = reach_findings(legacy, get_kind("noise").reach)
-    assert f.outcome == "not measurable" and f.severity == "info"
+    assert f.outcome == "not measured" and f.severity == "info" and "N.tail" in f.detail

@@ -36,7 +36,7 @@ from harness.kinds import NO_CHECKS, get_kind, not_applicable, plan_for, power_t
 from harness.probes.findings import Finding
 from harness.targets.protocol import ProtocolMismatch, check_protocol
 from harness.checker.reproduce import reproduce_template
-from harness.run.steps import EXTRA, PROBES, StepRunner, Watched, failure, step_ids, tag
+from harness.run.steps import EXTRA, PROBES, GlobalState, StepRunner, Watched, failure, step_ids, tag, trial_notes
 from harness.run.supervisor import DEFAULT_MEMORY_LIMIT, Session, format_bytes, parse_memory, pickle_target
 from harness.targets.loading import TargetLoadError, TargetSpec, describe, load
 from harness.checks.builders import error_verdict
@@ -418,7 +418,12 @@ def check_sampler(
                                                                                     outcome=outcome))
         else:
             guard = GuardedTarget(fn, timeout, name=tname)
-            check_protocol(fn, kind, tname, call=guard, options=opts)  # (in a worker: while the target is loaded)
+            state = GlobalState(kind, opts)
+            before, trial = state.capture(), Watched(guard, tname)
+            try:
+                check_protocol(fn, kind, tname, call=trial, options=opts)  # (in a worker: while the target is loaded)
+            finally:
+                trial_audit = trial_notes(state, before, trial)
             ptimeout = None if timeout is None else min(timeout, 60.0)
             runner = StepRunner(kind, ctx, plan, plan_fn=Watched(guard, tname),
                                 probe_fn=Watched(FreshGuard(fn, ptimeout, tname), tname), builtin=builtin,
@@ -428,6 +433,8 @@ def check_sampler(
         findings: list[Finding] = []
         timings: dict[str, float] = {}
         notes: dict[tuple[str, str], list] = {}
+        for probe, key, detail in (session.trial_notes if session is not None else trial_audit):
+            notes.setdefault((probe, key), [detail, []])[1].append("the protocol trial call")
         info: dict[str, Any] = {"versions": _versions(), "timeout_s": timeout}
         if opts:
             info["options"] = dict(opts)
@@ -536,6 +543,7 @@ def _finish_session(session, spec: TargetSpec, tname: str, b, iso: dict, explici
         if trial[0] == "load_error":
             iso.update(session.close())
             raise ProtocolMismatch(trial[2])
+        session.trial_notes = list(trial[1]) if trial[0] == "protocol_ok" and len(trial) > 1 else []
         return session, reply[1], iso, None, opts
     iso.update(session.close())
     if reply[0] == "load_error":

@@ -177,9 +177,9 @@ def bad_inputs(fn: Callable, rec: Recorder, seed: int) -> None:
 
 
 
-def _adversarial_call(fn: Callable, x: np.ndarray, seed: int) -> None:
+def _adversarial_call(fn: Callable, x: np.ndarray, seed: int, n: int = 2048) -> None:
     forbidden = np.flatnonzero(np.isneginf(x))
-    idx = indices(call(fn, x, 2048, seed), 2048, x.size)
+    idx = indices(call(fn, x, n, seed), n, x.size)
     if np.isin(idx, forbidden).any():
         raise Outcome("silent wrong answer", f"zero-probability category {forbidden.tolist()} selected "
                       f"{int(np.isin(idx, forbidden).sum())} times")
@@ -258,6 +258,6 @@ BUILTINS = (
 
 KIND = register(Kind(
     name="categorical", signature=SIGNATURE, plan=plan, trial=trial, bad_inputs=bad_inputs,
-    adversarial=adversarial, reach=ReachStrategy(select=select), contract=contract, power=power,
+    adversarial=adversarial, reach=ReachStrategy(select=select, tail="T1.tail at the thorough budget"), contract=contract, power=power,
     builtins=BUILTINS, external=ExternalProtocol(request=request, offline=offline, integer_output=True),
     description="argmax / categorical samplers: n indices per call", short="cat", param_hints=("logits", "n", "seed", "num_samples")))

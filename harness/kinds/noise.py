@@ -117,7 +117,7 @@ def _adversarial_call(fn: Callable, x: np.ndarray, seed: int) -> None:
 
 
 def adversarial(fn: Callable, rec: Recorder, seed: int) -> None:
-    adversarial_probe(fn, rec, seed, _adversarial_call, "finite noise")
+    adversarial_probe(fn, rec, seed, _adversarial_call, "finite noise", masked=False)  # no logits
 
 
 def contract(fn: Callable, seed: int) -> list:
@@ -175,7 +175,7 @@ BUILTINS = (
 
 KIND = register(Kind(
     name="noise", signature=SIGNATURE, plan=plan, trial=trial, bad_inputs=bad_inputs, adversarial=adversarial,
-    reach=ReachStrategy(noise=True, sample=lambda fn: fn((4,), 0)), contract=contract, builtins=BUILTINS,
+    reach=ReachStrategy(noise=True, sample=lambda fn: fn((4,), 0), tail="N.tail at the thorough budget"), contract=contract, builtins=BUILTINS,
     external=ExternalProtocol(request=request, offline=offline, needs_logits=False),
     description="Gumbel noise generators: standard Gumbel draws of a shape",
     param_hints=("shape", "size", "seed")))

@@ -205,9 +205,9 @@ def soften(rec: Recorder, probe: str) -> None:
 
 
 
-def _adversarial_call(fn: Callable, x: np.ndarray, seed: int) -> None:
+def _adversarial_call(fn: Callable, x: np.ndarray, seed: int, n: int = 1024) -> None:
     forbidden = np.flatnonzero(np.isneginf(x))
-    y = simplex(call(fn, x, 0.5, 1024, seed), (1024, x.size))
+    y = simplex(call(fn, x, 0.5, n, seed), (n, x.size))
     if np.any(y[:, forbidden] != 0):
         raise Outcome("silent wrong answer", "positive mass on a -inf category")
 
@@ -281,6 +281,7 @@ BUILTINS = (
 
 KIND = register(Kind(
     name="relaxed", signature=SIGNATURE, plan=plan, trial=trial, bad_inputs=bad_inputs, adversarial=adversarial,
-    reach=ReachStrategy(select=select, sample=lambda fn: fn(np.zeros(2), 1.0, 2, 0)), contract=contract,
+    reach=ReachStrategy(select=select, sample=lambda fn: fn(np.zeros(2), 1.0, 2, 0),
+                        tail="T1.tail at the thorough budget, on its argmax run as a categorical target"), contract=contract,
     power=power, builtins=BUILTINS, external=ExternalProtocol(request=request, offline=offline),
     description="Gumbel-softmax / Concrete samplers: (n, K) simplex points per call", short="relax", param_hints=("logits", "temperature", "n", "seed")))

@@ -276,21 +276,22 @@ def bad_inputs(fn: Callable, rec: Recorder, seed: int) -> None:
 
 
 
-def _adversarial_call(fn: Callable, x: np.ndarray, seed: int) -> None:
+def _adversarial_call(fn: Callable, x: np.ndarray, seed: int, n: int = 1024) -> None:
     import torch
 
-    forbidden = np.flatnonzero(np.isneginf(x))
+    rows = np.broadcast_to(x, (n, x.shape[-1])) if x.ndim == 1 else x  # a [B, K] batch: masked_batch
     for hard in (False, True):
         torch.manual_seed(seed)
-        xt = torch.as_tensor(x).expand(1024, -1).contiguous()
+        xt = torch.as_tensor(np.ascontiguousarray(rows))
         with torch.no_grad():
-            y = simplex(call(fn, xt, tau=0.5, hard=hard, dim=-1), (1024, x.size))
-        if np.any(y[:, forbidden] != 0):
+            y = simplex(call(fn, xt, tau=0.5, hard=hard, dim=-1), rows.shape)
+        if np.any(y[np.isneginf(rows)] != 0):
             raise Outcome("silent wrong answer", f"hard={hard}: mass on a -inf category")
 
 
 def adversarial(fn: Callable, rec: Recorder, seed: int) -> None:
-    adversarial_probe(fn, rec, seed, _adversarial_call, "valid output, zero-probability categories never selected")
+    adversarial_probe(fn, rec, seed, _adversarial_call, "valid output, zero-probability categories never selected",
+                      masked="batch")
 
 
 def select(fn, x, n, seed):
@@ -332,7 +333,8 @@ F_GUMBEL_SOFTMAX_WARNINGS = frozenset({
 
 KIND = register(Kind(
     name="torch", signature=SIGNATURE, plan=plan, trial=trial, bad_inputs=bad_inputs, adversarial=adversarial,
-    reach=ReachStrategy(select=select), contract=contract, power=power, builtins=BUILTINS, seeds_torch=True,
+    reach=ReachStrategy(select=select, tail="C3.tail at the thorough budget"), contract=contract, power=power,
+    builtins=BUILTINS, seeds_torch=True,
     preload=("torch",), description="torch Gumbel-softmax functions with F.gumbel_softmax's contract",
     param_hints=("logits", "tau", "hard", "dim", "eps"), peer="torch's own F.gumbel_softmax",
     peer_warnings=F_GUMBEL_SOFTMAX_WARNINGS))

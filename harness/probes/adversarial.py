@@ -64,6 +64,7 @@ MODES: dict[str, tuple[str, str]] = {
 }
 
 BURST = 32
+_PCG64 = np.random.PCG64  # bound at import: forced_streams patches np.random.PCG64
 PERIOD = 128
 
 _U64 = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p)
@@ -94,12 +95,16 @@ class AdversarialBitGenerator:
     """
 
     def __init__(self, seed=None, *, word: int = 0, burst: int = BURST, period: int = PERIOD, pattern=None):
-        self._pcg = np.random.PCG64(seed)
+        self._pcg = _PCG64(seed)
         self._word = int(word) & 0xFFFFFFFFFFFFFFFF
         self._burst, self._period = int(burst), int(period)
         self._pattern = pattern
         self.drawn = 0
         self.forced = 0
+        self.forced_known = 0  # forced words consumed inside a known floating-point sampler
+        self.known_depth = 0   # > 0 while a TracingGenerator's known sampler runs
+        self.raw = False       # bit_generator.random_raw() was called
+        self.int_bits = None   # k while Generator.integers draws over a span 2^k (generators.py)
 
         def next64(_):
             i = self.drawn
@@ -108,10 +113,16 @@ class AdversarialBitGenerator:
                 w = self._pattern(i)
                 if w is not None:
                     self.forced += 1
-                    return int(w) & 0xFFFFFFFFFFFFFFFF
+                    self.forced_known += self.known_depth > 0
+                    w = int(w) & 0xFFFFFFFFFFFFFFFF
+                    k = self.int_bits
+                    if k is not None and w and (w >> (64 - k)) == 0:  # value = top k bits (32- or 64-bit draw)
+                        return 1 << (64 - k)  # the smallest non-zero k-bit value
+                    return w
                 return int(self._pcg.random_raw())
             if i % self._period < self._burst:
                 self.forced += 1
+                self.forced_known += self.known_depth > 0
                 return self._word
             return int(self._pcg.random_raw())
 
@@ -126,6 +137,24 @@ class AdversarialBitGenerator:
         self.capsule = _PyCapsule_New(ctypes.addressof(self._struct), b"BitGenerator", None)
         self.lock = threading.Lock()
 
+    def random_raw(self, size=None, output=True):
+        """Raw 64-bit words (``bit_generator.random_raw``): the target converts them itself."""
+        self.raw = True
+        n = 1 if size is None else int(np.prod(size))
+        out = np.array([self._fns[0](None) for _ in range(n)], dtype=np.uint64)
+        if not output:
+            return None
+        return int(out[0]) if size is None else out.reshape(size)
+
+    @property
+    def seed_seq(self):
+        return self._pcg.seed_seq
+
+    @property
+    def unknown(self) -> int:
+        """Forced words the target consumed outside NumPy's known floating-point samplers."""
+        return self.forced - self.forced_known
+
 
 @dataclass
 class StreamStats:
@@ -133,10 +162,18 @@ class StreamStats:
 
     torch_values: int = 0
     generators: list = field(default_factory=list)
+    torch_unknown: int = 0  # torch values forced through a kernel of unknown grid (generators.torch_grid)
 
     @property
     def delivered(self) -> int:
         return self.torch_values + sum(g.forced for g in self.generators)
+
+    @property
+    def unknown(self) -> int:
+        """Forced values whose conversion the harness does not know (raw NumPy bits the target
+        converts itself, a torch kernel of unmeasured grid): a short reach through them is no
+        evidence (:mod:`harness.probes.generators`)."""
+        return self.torch_unknown + sum(g.unknown + (g.forced if g.raw else 0) for g in self.generators)
 
 
 def _burst_mask(numel: int):
@@ -198,10 +235,15 @@ def forced_streams(numpy_generator=None, torch_uniform=None, torch_exponential=N
     """The one patching mechanism behind the adversarial and the precision-reach probes.
 
     * ``numpy_generator(seed) -> AdversarialBitGenerator``: ``numpy.random.default_rng(seed)``
-      returns a Generator over it while the block runs;
+      returns a :class:`~harness.probes.generators.TracingGenerator` over it while the block
+      runs, and so do ``numpy.random.Generator(PCG64(seed))`` (the bit-generator classes
+      ``PCG64``, ``PCG64DXSM``, ``MT19937``, ``Philox``, ``SFC64`` are patched too) and the same
+      names imported into other modules (``from numpy.random import default_rng``);
     * ``torch_uniform(flat, lo, hi) -> count``: overwrites values of the (flattened) output of
-      ``torch.rand`` / ``rand_like`` / ``Tensor.uniform_(lo, hi)`` in place, returns how many;
-    * ``torch_exponential(flat) -> count``: the same for ``Tensor.exponential_``.
+      ``torch.rand`` / ``rand_like`` / ``Tensor.uniform_(lo, hi)`` in place, returns how many
+      (or ``(count, unknown)``: how many of them through a kernel of unknown grid);
+    * ``torch_exponential(flat) -> count``: the same for ``Tensor.exponential_``. A
+      ``torch.Generator`` passed as ``generator=`` goes through the same patched primitives.
 
     Restores everything on exit. Yields a :class:`StreamStats` (values delivered)."""
     stats = StreamStats()
@@ -214,16 +256,45 @@ def forced_streams(numpy_generator=None, torch_uniform=None, torch_exponential=N
 
     orig_rng = np.random.default_rng
     if numpy_generator is not None:
+        from harness.probes.generators import BIT_GENERATORS, TracingGenerator, numpy_bindings
+
+        orig_gen = np.random.Generator
+        bindings = numpy_bindings()  # before the patches below (it looks for the original objects)
+
+        def make(seed):
+            if isinstance(seed, (np.random.SeedSequence, int, np.integer)) or seed is None or \
+                    isinstance(seed, (list, tuple, np.ndarray)):
+                bg = numpy_generator(seed)
+            else:  # an object we cannot seed from: PCG64 seeded by its hash
+                bg = numpy_generator(abs(hash(seed)) % (2**63))
+            stats.generators.append(bg)
+            return bg
+
         def default_rng(seed=None):
-            if isinstance(seed, np.random.Generator):
+            if isinstance(seed, orig_gen):
                 return seed
             if isinstance(seed, np.random.BitGenerator):
                 seed = seed.seed_seq
-            bg = numpy_generator(seed)
-            stats.generators.append(bg)
-            return np.random.Generator(bg)
+            if isinstance(seed, AdversarialBitGenerator):
+                return TracingGenerator(seed)
+            return TracingGenerator(make(seed))
 
+        def bit_generator(name):
+            def construct(seed=None, *a, **k):  # Generator(PCG64(seed)): the forced words instead
+                return make(seed)
+
+            construct.__name__ = name
+            return construct
+
+        repl = {id(orig_rng): default_rng, id(orig_gen): TracingGenerator,
+                **{id(c): bit_generator(n) for n, c in BIT_GENERATORS.items()}}
         patch(np.random, "default_rng", default_rng)
+        patch(np.random, "Generator", TracingGenerator)
+        for n in BIT_GENERATORS:
+            patch(np.random, n, repl[id(BIT_GENERATORS[n])])
+        for mod, name, val in bindings:  # from numpy.random import default_rng, PCG64, ...
+            if getattr(mod, "__dict__", {}).get(name) is val:
+                patch(mod, name, repl[id(val)])
 
     import sys
 
@@ -235,7 +306,10 @@ def forced_streams(numpy_generator=None, torch_uniform=None, torch_exponential=N
                 flat = t.view(-1) if t.is_contiguous() else None
                 if flat is None or flat.numel() == 0:
                     return t
-                stats.torch_values += int(fill(flat, *args))
+                got = fill(flat, *args)
+                count, unknown = got if isinstance(got, tuple) else (got, 0)
+                stats.torch_values += int(count)
+                stats.torch_unknown += int(unknown)
             return t
 
         if torch_uniform is not None:
@@ -277,16 +351,21 @@ def forced_streams(numpy_generator=None, torch_uniform=None, torch_exponential=N
 
 # ---------------------------------------------------------------- the probe ---------------
 
-def adversarial_probe(fn: Callable, rec, seed: int, call: Callable, ok_text: str) -> None:
+def adversarial_probe(fn: Callable, rec, seed: int, call: Callable, ok_text: str, masked: bool | str = True) -> None:
     """One finding per mode of :data:`MODES` on ``rec`` (a :class:`~harness.probes.findings.Recorder`):
     ``call(fn, x, seed)`` makes the kind's calls for the logits ``[-inf, 0.5, 0, 1]`` and
-    ``[0.2, 1, -inf]`` under the forced stream and raises an
+    ``[0.2, 1, -inf]``, then (``masked``) ``call(fn, x, seed, n=256)`` for the rows (``masked =
+    "batch"``: ``call(fn, X, seed)`` with the ``[1024, K]`` :func:`~harness.probes.findings.masked_batch`
+    of each K, for kinds that take a batch of rows)
+    (:func:`~harness.probes.findings.masked_rows`: the masked category at every position, K = 3, 4, 8), under the forced stream, and raises an
     :class:`~harness.probes.findings.Outcome` when a masked category comes back. A mode that
     delivered no forced draw is "not probed" (or dropped, for the exponential modes)."""
-    from harness.probes.findings import Finding
+    from harness.probes.findings import Finding, masked_batch, masked_rows
 
     x = np.array([-math.inf, 0.5, 0.0, 1.0])
     x2 = np.array([0.2, 1.0, -math.inf])
+    extra = [(r, 256) for r in masked_rows()] if masked is True else []
+    extra += [(masked_batch(k), None) for k in (3, 4, 8)] if masked == "batch" else []
     for mode, (what, sev) in MODES.items():
         delivered = [0]
 
@@ -295,6 +374,8 @@ def adversarial_probe(fn: Callable, rec, seed: int, call: Callable, ok_text: str
                 try:
                     for xx in (x, x2):
                         call(fn, xx, seed)
+                    for xx, n in extra:
+                        call(fn, xx, seed) if n is None else call(fn, xx, seed, n=n)
                 finally:
                     delivered[0] = st.delivered
             return "ok/documented", ok_text

@@ -59,7 +59,7 @@ import numpy as np
 from harness.checks.samplers import TargetError, to_numpy
 from harness.stats.discrete import chisquare_gof
 
-__all__ = ["Finding", "Recorder", "Outcome", "call", "indices", "simplex", "as_array", "itemsize", "mini_law",
+__all__ = ["Finding", "Recorder", "Outcome", "call", "indices", "simplex", "as_array", "itemsize", "mini_law", "masked_rows", "masked_batch",
            "short", "SEVERITIES", "LAW_THRESHOLD", "NEG", "POS", "NAN"]
 
 NEG, POS, NAN = -math.inf, math.inf, math.nan
@@ -214,3 +214,27 @@ class Recorder:
             return on_nan or ("warn" if domain in ("invalid", "extension") else "fail")
         return "fail" if domain != "invalid" or outcome != "invalid output" else "warn"
 
+
+def masked_rows(sizes: tuple[int, ...] = (3, 4, 8)) -> list[np.ndarray]:
+    """Logits with the masked (``-inf``) category at every position, for each K of ``sizes``: a
+    sampler whose fallback for a row it cannot score (all NaN under an exact-zero exponential)
+    lands on a fixed index is caught wherever that index is (``torch.topk`` on an all-NaN row of
+    K = 4 returns 2)."""
+    rows = []
+    for k in sizes:
+        base = np.linspace(1.0, -0.5, k)
+        for j in range(k):
+            x = base.copy()
+            x[j] = -math.inf
+            rows.append(x)
+    return rows
+
+
+def masked_batch(k: int, b: int = 1024) -> np.ndarray:
+    """``[b, k]`` logits whose row r has the masked (``-inf``) category at (r k / 128) mod k: the
+    burst rows of every period of 128 forced draws (:mod:`harness.probes.adversarial`) see each
+    position in turn, so one batched call covers every position (:func:`masked_rows` per row)."""
+    pos = (np.arange(b) * k // 128) % k
+    rows = np.tile(np.linspace(1.0, -0.5, k), (b, 1))
+    rows[np.arange(b), pos] = -math.inf
+    return rows

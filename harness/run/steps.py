@@ -37,7 +37,7 @@ from harness.core.context import RunContext
 from harness.checks.samplers import TargetError
 
 __all__ = ["StepResult", "StepRunner", "Watched", "GlobalState", "EXTRA", "PROBES", "step_ids", "failure",
-           "run_planned", "tag", "OBSERVE", "STAGE2", "stage2", "observed"]
+           "trial_notes", "run_planned", "tag", "OBSERVE", "STAGE2", "stage2", "observed"]
 
 EXTRA = "extra"
 PROBES = "probes"
@@ -256,6 +256,18 @@ def _show(old: Any, new: Any) -> str:
     if isinstance(old, (tuple, np.ndarray)) or type(old).__name__ == "Tensor":
         return ""  # an RNG state: nothing readable to show
     return f" ({old} -> {new})"
+
+
+def trial_notes(state: GlobalState, before: dict[str, Any], watched: Any) -> list[tuple[str, str, str]]:
+    """The protocol trial call audited like every step: ``(probe, key, detail)`` for what it
+    changed (restored), the non-daemon threads it left and the inputs it changed in place. A
+    change made only on the first call (a thread started lazily, a global seeded once) is seen
+    here: the steps that follow start from the trial's state."""
+    notes = state.changes(before)
+    muts = list(getattr(watched, "mutations", []))
+    if muts:
+        notes.append(("contract.input_mutation", "input", f"{muts[0]} ({len(muts)} call(s) in the trial)"))
+    return notes
 
 
 # ------------------------------------------------------------------ the runner ------------

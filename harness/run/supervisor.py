@@ -415,6 +415,7 @@ class Session:
         self.in_a_row = 0
         self.escaped = 0
         self.stopped: str | None = None
+        self.trial_notes: list = []  # what the protocol trial call changed (api: reported as contract findings)
         self.setup_args: tuple | None = None
         self._output: list[tuple[str, int]] = []
         self.call_seconds = 0.0  # inside the target's calls, over every worker of the session

@@ -11,7 +11,7 @@ supervisor -> worker                      worker -> supervisor
 ``("load", payload)``                     ``("loaded", kind, builtin_name, attrs)``, ``("load_error",
                                           type, message)``, ``("unpicklable", message)`` or
                                           ``("load_hostile", cause)``
-``("protocol", options)``                 ``("protocol_ok",)`` or ``("load_error", ...)``
+``("protocol", options)``                 ``("protocol_ok", notes)`` or ``("load_error", ...)``
 ``("setup", ctx, only, probes, adv,``    ``("ready", step ids)``
 ``mode)`` (``"check"`` / ``"observe"``)
 ``("step", step, known_findings)``        ``("c", True/False)`` around every target call,
@@ -116,20 +116,21 @@ class _Worker:
         """One trial call (:mod:`harness.targets.protocol`), reported around the call like every
         target call, so the supervisor bounds it by the per-call timeout."""
         from harness.targets.protocol import ProtocolMismatch, check_protocol
-        from harness.run.steps import GlobalState, Watched
+        from harness.run.steps import GlobalState, Watched, trial_notes
 
         state = GlobalState(self.kind, options)
         before = state.capture()
+        watched = Watched(self.fn, self.name, self.notify)
+        notes: list = []
         try:
-            check_protocol(self.fn, self.kind, self.name, call=Watched(self.fn, self.name, self.notify),
-                           options=options)
+            check_protocol(self.fn, self.kind, self.name, call=watched, options=options)
         except ProtocolMismatch as exc:
             return ("load_error", "ProtocolMismatch", str(exc))
         except BaseException as exc:  # noqa: BLE001 - e.g. SystemExit raised outside the call
             return ("protocol_hostile", f"the target raised {type(exc).__name__} in its trial call")
         finally:
-            state.changes(before)  # undo what the trial changed: the steps see (and report) it themselves
-        return ("protocol_ok",)
+            notes = trial_notes(state, before, watched)
+        return ("protocol_ok", notes)
 
     def setup(self, ctx: Any, only: Any, probes: bool, adversarial: bool, mode: str = "check") -> tuple:
         from harness.kinds.base import get_kind, runnable, select

@@ -55,6 +55,16 @@ def leaks_thread(logits, n, seed):
     return reference_categorical(logits, n, seed)
 
 
+_FIRST_CALL = [0]
+
+
+def thread_on_first_call(logits, n, seed):  # the first call is the protocol trial (issue 18 item 7)
+    _FIRST_CALL[0] += 1
+    if _FIRST_CALL[0] == 1:
+        threading.Thread(target=time.sleep, args=(3600,), name="first-call-thread").start()
+    return reference_categorical(logits, n, seed)
+
+
 def prints_megabytes(logits, n, seed):
     print("x" * (1 << 20))
     os.write(2, b"y" * (1 << 20))  # C-level write to fd 2

@@ -163,7 +163,7 @@ def _adversarial(rec: Recorder, fn: Callable, seed: int, have: tuple = ("top_k",
                             bad = (x, kw, forbidden, np.unique(idx[hit]).tolist(), int(hit.sum()))
                             break
                     else:
-                        bad = None
+                        bad = _masked_everywhere(fn, seed)
                 finally:
                     delivered[0] = st.delivered
             if bad is not None:
@@ -179,6 +179,25 @@ def _adversarial(rec: Recorder, fn: Callable, seed: int, have: tuple = ("top_k",
             rec.findings[-1] = Finding(f.probe, f.input, f.domain, "not probed", "info",
                                        "the target does not draw from numpy.random.default_rng / torch's uniform "
                                        "and exponential primitives")
+
+
+def _masked_everywhere(fn: Callable, seed: int) -> tuple | None:
+    """One [1024, K] call per K = 3, 4, 8 whose rows have the masked token at every position
+    (:func:`~harness.probes.findings.masked_batch`): a fallback for an unscorable (all-NaN) row that lands on a fixed id is caught
+    wherever it lands. ``None``, or (row, kw, forbidden, ids, count) of the first hit."""
+    import torch
+
+    from harness.probes.findings import masked_batch
+
+    for k in (3, 4, 8):
+        rows = masked_batch(k)
+        b, pos = rows.shape[0], np.argmax(np.isneginf(rows), axis=1)
+        idx = indices(call(fn, torch.as_tensor(rows).to(torch.float32), 1.0, seed=seed), b, k)
+        hit = idx == pos
+        if hit.any():
+            r = int(np.flatnonzero(hit)[0])
+            return rows[r], {}, [int(pos[r])], np.unique(idx[hit]).tolist(), int(hit.sum())
+    return None
 
 
 def _applicable(cases: list, options: Any) -> list:
