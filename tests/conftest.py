@@ -46,27 +46,40 @@ def _shared_root(tmp_path_factory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-@pytest.fixture(scope="session")
-def quick_report(tmp_path_factory):
-    """(report directory, exit code) of ``gumbel-harness report --budget quick --seed 0``: ONE run
-    per test session, shared by every xdist worker through a lock in the session's temporary
-    directory. Its mutant table is every standard mutant's ``run_mutant(m, seed=0)``, which
-    tests/test_mutants.py reads instead of running the catalogue a second time."""
+def _shared_report(tmp_path_factory, name: str, *extra: str):
+    """(report directory, exit code) of ``gumbel-harness report --budget quick --seed 0 EXTRA``: ONE
+    run per test session, shared by every xdist worker through a lock in the session's temporary
+    directory."""
     from harness.cli import main
 
     root = _shared_root(tmp_path_factory)
-    out = root / "quick-report"
-    rc_file = root / "quick-report.rc"
-    with open(root / "quick-report.lock", "w") as lock:
+    out = root / name
+    rc_file = root / f"{name}.rc"
+    with open(root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not rc_file.exists():
             rc = main(["report", "--budget", "quick", "--seed", "0", "--out", str(out), "--workers", "2",
-                       "--no-progress"])
+                       "--no-progress", *extra])
             rc_file.write_text(str(rc))
     return out, int(rc_file.read_text())
+
+
+@pytest.fixture(scope="session")
+def quick_report(tmp_path_factory):
+    """The quick report of every claim, without the mutant table (the default suite's)."""
+    return _shared_report(tmp_path_factory, "quick-report", "--no-mutants")
 
 
 @pytest.fixture(scope="session")
 def results(quick_report):
     out, _ = quick_report
     return json.loads((out / "results.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def full_quick_report(tmp_path_factory):
+    """The full quick report, mutant table included (every standard mutant's
+    ``run_mutant(m, seed=0)``): the slow tests of the report and of the mutant catalogue read it
+    (one run of the catalogue, not two)."""
+    out, rc = _shared_report(tmp_path_factory, "quick-report-full")
+    return out, rc, json.loads((out / "results.json").read_text())

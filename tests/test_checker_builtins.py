@@ -12,24 +12,20 @@ from harness.checker import BUILTINS, TargetLoadError, check_sampler
 CORRECT = ["reference-categorical", "reference-relaxed", "reference-noise", "reference-torch",
            "torch-gumbel-softmax", "torch-relaxed-onehot", "torch-categorical", "torch-multinomial",
            "numpy-choice", "numpy-gumbel", "torch-gumbel-noise"]
-#: checked at the standard budget in the default run (the rest at quick; all at standard: slow)
-#: (torch-gumbel-softmax at standard takes ~25 s of one core: its standard run is in the slow set,
-#: the standard torch plan also runs in tests/test_behaviour_snapshot.py's quick pin)
-STANDARD = ["numpy-choice", "torch-multinomial", "torch-categorical",
-            "reference-categorical", "reference-relaxed", "reference-noise"]
-
-
 @pytest.mark.parametrize("name", CORRECT)
 def test_correct_builtin_conforms(name):
-    res = check_sampler(name, budget="standard" if name in STANDARD else "quick", seed=0)
+    """Every correct built-in conforms at quick (every check and probe of its kind)."""
+    res = check_sampler(name, budget="quick", seed=0)
     assert res.passed, res.report()
     assert BUILTINS[name].expect_pass
     assert not res.failed_findings
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [n for n in CORRECT if n not in STANDARD])
+@pytest.mark.parametrize("name", CORRECT)
 def test_correct_builtin_conforms_at_standard(name):
+    """... and at the standard budget (the documented power): with -m slow (tox -e thorough);
+    tests/test_checker.py runs numpy-choice at standard in the default suite."""
     res = check_sampler(name, budget="standard", seed=0)
     assert res.passed, res.report()
 

@@ -31,10 +31,10 @@ def _stage1(res) -> list[float]:
     return out
 
 
-def measure(target: str, seeds: range, budget: str = "quick") -> dict:
+def measure(target: str, seeds: range, budget: str = "quick", isolation: str = "process") -> dict:
     fails, p1s, confirmed = 0, [], 0
     for s in seeds:
-        res = check_sampler(target, budget=budget, seed=s, probes=False, adversarial=False)
+        res = check_sampler(target, budget=budget, seed=s, probes=False, adversarial=False, isolation=isolation)
         fails += int(not res.law_passed if hasattr(res, "law_passed") else not res.passed)
         p = _stage1(res)
         p1s += p
@@ -46,8 +46,9 @@ def measure(target: str, seeds: range, budget: str = "quick") -> dict:
 
 @pytest.mark.parametrize("target,kind", BUILTINS[:1])
 def test_no_false_failure_and_stage1_rate(target, kind):
-    """Fast version: 6 quick runs of numpy-choice; none fails, stage 2 runs only where p1 <= 0.01."""
-    r = measure(target, range(100, 106))
+    """Fast version: 6 quick runs of numpy-choice (in this process: the property is statistical);
+    none fails, stage 2 runs only where p1 <= 0.01."""
+    r = measure(target, range(100, 106), isolation="none")
     assert r["fails"] == 0
     assert r["stage2_runs"] == r["stage1_below_0.01"]
 

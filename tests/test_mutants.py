@@ -12,13 +12,17 @@ from harness.mutants.catalogue import MUTANTS, standard_mutants, thorough_mutant
 
 
 @pytest.fixture(scope="module")
-def mutant_table(results):
-    """The quick report's mutant table (tests/conftest.py): each standard mutant run once, by
+def mutant_table(full_quick_report):
+    """The full quick report's mutant table (tests/conftest.py): each standard mutant run once, by
     ``run_mutant(m, seed=0)`` at its own budget with the checks its entry names."""
-    table = results["mutants"]
+    table = full_quick_report[2]["mutants"]
     return {row[0]: dict(zip(table["columns"], row)) for row in table["rows"]}
 
 
+#: the whole catalogue at standard takes ~1 min of two cores: with -m slow (tox -e thorough); the
+#: default run checks one mutant of each kind directly (below) and the token mutants at quick
+#: (tests/test_token_kind.py); benchmarks/mutant_rejection.py measures every rate over 20 seeds
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [m.name for m in standard_mutants()])
 def test_mutant_rejected_at_standard_by_the_named_checks(name, mutant_table):
     m = MUTANTS[name]
@@ -32,9 +36,11 @@ def test_mutant_rejected_at_standard_by_the_named_checks(name, mutant_table):
         assert any(c.startswith(e) for e in m.caught_by), c
 
 
-@pytest.mark.parametrize("name", ["cat_exp_noise", "relaxed_softmax_twice"])
+@pytest.mark.parametrize("name", ["cat_exp_noise", "relaxed_softmax_twice", "cat_u0_unguarded"]
+                         + [next(m.name for m in standard_mutants() if m.kind == k) for k in ("noise", "torch")])
 def test_run_mutant_itself_rejects_with_the_named_checks(name):
-    """The table above comes from the report; this runs :func:`run_mutant` directly too."""
+    """One mutant of each NumPy / torch kind, run by :func:`run_mutant` directly (the whole table:
+    the slow test above)."""
     m = MUTANTS[name]
     res = run_mutant(m, seed=0)
     assert not res.passed and set(m.caught(res)) == set(m.caught_by), res.report()

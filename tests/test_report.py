@@ -195,12 +195,13 @@ def test_failing_claim_exits_1(tmp_path, monkeypatch):
     assert "FAIL" in (out / "index.html").read_text()
 
 
-def test_full_report_carries_the_mutant_table(quick_report, results):
+@pytest.mark.slow
+def test_full_report_carries_the_mutant_table(full_quick_report):
     """A full run checks the mutant catalogue: every mutant the budget allows is rejected by the
     checks its catalogue entry names, and the table is in the JSON, the HTML and the Markdown."""
     from harness.mutants.catalogue import MUTANTS
 
-    out, _ = quick_report
+    out, _, results = full_quick_report
     mt = results["mutants"]
     col = {c: i for i, c in enumerate(mt["columns"])}
     names = [r[col["mutant"]] for r in mt["rows"]]
