@@ -217,6 +217,9 @@ def test_full_report_carries_the_mutant_table(full_quick_report):
     md_text = (out / "report.md").read_text()
     for name in names:
         assert name in html_text and name in md_text
+    # the blind-spot line and the table's "not run" list count the same mutants
+    n = len(mt["not_run"])
+    assert f"cannot see {n} known bug{'s' if n != 1 else ''}" in md_text
 
 
 def test_an_escaped_mutant_fails_the_report(tmp_path, monkeypatch):

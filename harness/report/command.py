@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
               + (f"; ESCAPED: {', '.join(mt['escaped'])}" if mt["escaped"] else ""))
     from harness.mutants.blind_spots import report_hint
 
-    hint = report_hint(p["budget"]["name"], p["seed"], [c["id"] for c in p["claims"]])
+    hint = report_hint(p["budget"]["name"], p["seed"], None if mt else [c["id"] for c in p["claims"]])
     if hint:
         print(hint)
     print(f"report: {written / 'index.html'}")
