@@ -120,8 +120,8 @@ def _context(payload: Mapping[str, Any], pngs: Mapping[str, bytes]) -> dict[str,
                             + ".")}
     # with the mutant table, the line counts every mutant it could not run (the same set as its
     # "not run at this budget"); without it, the bug classes this report's claims would catch
-    claims = None if payload.get("mutants") else [c["id"] for c in payload["claims"]]
-    hint = report_hint(payload["budget"]["name"], payload["seed"], claims)
+    hint_claims = None if payload.get("mutants") else [c["id"] for c in payload["claims"]]
+    hint = report_hint(payload["budget"]["name"], payload["seed"], hint_claims)
     return {
         "title": "gumbel-harness validation report", "version": str(payload.get("harness_version")),
         "spec_path": SPEC_PATH, "bugs_path": BUGS_PATH, "passed": bool(payload["passed"]),
