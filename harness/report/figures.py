@@ -272,10 +272,15 @@ def summary_png(rows: Sequence[Mapping[str, Any]]) -> bytes:
     """The claim summary table as an image (one row per claim)."""
     from harness.report.columns import SMALLEST_P
 
+    import textwrap
+
     cols = ["claim", "title", "checks", SMALLEST_P, "alpha", "weakest detectable effect (power 0.9)", "verdict"]
-    short = lambda s, m: s if len(s) <= m else s[: m - 3] + "..."  # noqa: E731
-    cells = [[short(str(r.get(c, "")), 40 if c == "title" else 110) for c in cols] for r in rows]
-    fig = _new(15.0, 0.26 * (len(rows) + 1) + 0.2)
+    # long titles and effects wrap (never cut): every row gets the height of the tallest one
+    wrap = {"title": 44, "weakest detectable effect (power 0.9)": 115}
+    cells = [[textwrap.fill(str(r.get(c, "")), wrap[c]) if c in wrap else str(r.get(c, "")) for c in cols]
+             for r in rows]
+    lines = max([1] + [cell.count("\n") + 1 for row in cells for cell in row])
+    fig = _new(15.0, (0.1 + 0.16 * lines) * (len(rows) + 1) + 0.2)
     ax = fig.add_axes([0.0, 0.0, 1.0, 1.0])
     ax.set_axis_off()
     widths = [0.04, 0.2, 0.04, 0.11, 0.04, 0.51, 0.06]
