@@ -507,33 +507,32 @@ def _pearson_detectable_w(p: Sequence[float], n: int, level: float, power: float
     w0 = min_detectable_w(n, df, level, power)
     top = w_max if w_max is not None else 4.0 * w0
     ok = lambda w: pearson_worst_power(pp, n, w, level)[0] >= power  # noqa: E731
-    lo, hi = 0.5 * w0, w0
-    while not ok(hi):
-        lo, hi = hi, hi * 1.25
-        if hi > top:
+    hi = _smallest_detected(ok, 0.5 * w0, w0, 1.25, top)
+    # every larger w up to w_max must also be detected (the worst case need not be monotone):
+    # on a failure, search again above the failing w
+    for _ in range(8):
+        if hi is None:
             return math.inf, "none"
+        bad = [w for w in np.geomspace(hi, top, 12)[1:] if not ok(w)]
+        if not bad:
+            return float(hi), pearson_worst_power(pp, n, hi, level)[1]
+        hi = _smallest_detected(ok, bad[-1], bad[-1] * 1.1, 1.1, top)
+    return math.inf, "none"
+
+
+def _smallest_detected(ok, lo: float, hi: float, grow: float, top: float) -> float | None:
+    """Grow ``hi`` by ``grow`` until ``ok(hi)`` (None past ``top``), then bisect ``[lo, hi]`` to a
+    relative 1e-4 for the smallest ``w`` with ``ok(w)``."""
+    while not ok(hi):
+        lo, hi = hi, hi * grow
+        if hi > top:
+            return None
     for _ in range(30):
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if ok(mid) else (mid, hi)
         if hi - lo < 1e-4 * hi:
             break
-    # every larger w up to w_max must also be detected (the worst case need not be monotone):
-    # on a failure, search again above the failing w
-    for _ in range(8):
-        bad = [w for w in np.geomspace(hi, top, 12)[1:] if not ok(w)]
-        if not bad:
-            return float(hi), pearson_worst_power(pp, n, hi, level)[1]
-        lo, hi = bad[-1], bad[-1] * 1.1
-        while not ok(hi):
-            lo, hi = hi, hi * 1.1
-            if hi > top:
-                return math.inf, "none"
-        for _ in range(30):
-            mid = 0.5 * (lo + hi)
-            lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-            if hi - lo < 1e-4 * hi:
-                break
-    return math.inf, "none"
+    return hi
 
 
 def binomial_detectable_w(p0: float, n: int, level: float, power: float = 0.9) -> tuple[float, str]:
