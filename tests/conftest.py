@@ -9,6 +9,11 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("GUMBEL_HARNESS_PROGRESS", "0")
+# The suite runs 2+ processes per core (xdist workers, the supervised workers, the report's pool):
+# one BLAS / OpenMP thread per process avoids oversubscribing the cores (the numbers do not
+# depend on it: tests/test_behaviour_snapshot.py passes either way). Set before NumPy and torch load.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 # Import the C-extension modules the harness loads lazily before any in-process pytester run
 # (tests/test_plugin.py): pytester restores sys.modules afterwards, and a NumPy extension

@@ -30,10 +30,11 @@ HANG_TIMEOUT = 1.5
 
 
 def _children() -> set[int]:
-    """Live child processes of this process, except the supervisor's idle spare worker."""
+    """Live child processes of this process, except the supervisor's idle helpers (the fork
+    server, a spare worker)."""
     from harness.run.supervisor import _POOL
 
-    spare = _POOL.spare.proc.pid if _POOL.spare is not None else None
+    helpers = _POOL.helpers()
     me, out = os.getpid(), set()
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -42,7 +43,7 @@ def _children() -> set[int]:
                     fields = f.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == me and fields[0] != "Z" and int(d) != spare:
+            if int(fields[1]) == me and fields[0] != "Z" and int(d) not in helpers:
                 out.add(int(d))
     return out
 
@@ -273,3 +274,36 @@ def test_cli_exit_status_and_valid_json_whatever_the_target_does(target, status)
     assert doc["info"]["isolation"]["mode"] == "process"
     if "megabytes" in target:  # the target's output is inside the document, truncated
         assert "xxxxxxxx" in doc["info"]["target_output"] and doc["info"]["target_output_bytes"] >= 2 << 20
+
+
+def test_workers_are_forked_from_a_pristine_fork_server(clean):
+    """Every worker is a fork of the fork server, which runs no target code: a mark the target
+    leaves on a module in one run's worker is not in the next run's (a fresh fork)."""
+    from harness.run.forkserver import available
+
+    if not available():  # pragma: no cover - not Linux
+        pytest.skip("workers are spawned here")
+    for _ in range(2):
+        res = check_sampler("hostile:marks_its_process", "categorical", budget="quick", only=ONE)
+        assert res.passed, res.report()
+        assert res.info["isolation"]["workers_forked"] == res.info["isolation"]["workers_started"] == 1
+
+
+@pytest.mark.parametrize("case", ["os._exit(0)", "segfault", "sleeping hang"])
+def test_spawned_workers_without_the_fork_server(case, clean, monkeypatch):
+    """GUMBEL_HARNESS_FORKSERVER=0 (and systems without fork servers): spawned workers give the
+    same outcome."""
+    from harness.run.forkserver import DISABLE_VAR
+
+    monkeypatch.setenv(DISABLE_VAR, "0")
+    target, kind, kw, cause, _bound = LAW_CASES[case]
+    res = check_sampler(target, kind, budget="quick", only=ONE, **kw)
+    assert not res.passed and all(cause in v.reason for v in res.failed_verdicts), _reasons(res)
+    assert res.info["isolation"]["workers_forked"] == 0
+
+
+def test_spawned_worker_escapee_is_killed_and_reported(clean, tmp_path, monkeypatch):
+    from harness.run.forkserver import DISABLE_VAR
+
+    monkeypatch.setenv(DISABLE_VAR, "0")
+    test_process_escaping_the_process_group_is_killed_and_reported(clean, tmp_path, monkeypatch)

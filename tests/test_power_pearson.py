@@ -82,6 +82,9 @@ def _configs():
         x = np.random.default_rng(1).normal(0.0, 1.5, 1000)
         out.append((f"T1.mc.k1000-like {budget}", softmax(x), {"quick": 20_000, "standard": 200_000}[budget], 121))
         out.append((f"T1.law.power {budget}", np.array([0.1, 0.2, 0.3, 0.4]), b.n_discrete, 11))
+        # the power table's row (docs/budgets.md): 10 equiprobable categories, report and checker m
+        out.append((f"power table, 10 equiprobable, report {budget}", np.full(10, 0.1), b.n_discrete, 121))
+        out.append((f"power table, 10 equiprobable, categorical {budget}", np.full(10, 0.1), b.n_discrete, 11))
     return out
 
 
@@ -125,8 +128,18 @@ def test_power_many_bins_fast():
     _assert_power("TK.law.v262k quick")
 
 
+TABLE_ROWS = sorted(n for n in CONFIGS if n.startswith("power table"))
+
+
+@pytest.mark.parametrize("name", TABLE_ROWS)
+def test_power_table_rows(name):
+    """Default suite (1 s each): the power table's Cohen's w (docs/budgets.md), simulated through
+    the decision at the report's and the categorical checker's m."""
+    _assert_power(name)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(CONFIGS))
+@pytest.mark.parametrize("name", sorted(set(CONFIGS) - set(TABLE_ROWS)))
 def test_power_every_configuration_class(name):
     _assert_power(name)
 

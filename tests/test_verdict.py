@@ -214,31 +214,30 @@ def test_to_dict_is_json_safe():
 # ------------------------------------------------------------------------------------------
 # budgets and their power
 # ------------------------------------------------------------------------------------------
-def test_power_table_matches_the_documented_table():
-    """The numbers written in harness/core/budgets.py's docstring are the computed ones, at the
-    planned family size of each entry point."""
-    import harness.core.budgets as b
-
-    doc = b.__doc__
-    rows = {(r["entry"], r["budget"]): r for r in power_table()}
-    keys = ["cohen_w", "tv_uniform", "ks_distance", "dkwm_epsilon", "z_shift_sd",
-            "tail_absent_rate", "tail_relative_change"]
-    seen = 0
-    for ln in doc.splitlines():
-        t = ln.split()
-        if len(t) != 11 or (t[0], t[1]) not in rows:
-            continue
-        r = rows[(t[0], t[1])]
-        assert int(t[2]) == r["m"], ln
-        assert float(t[3]) == pytest.approx(r["level"], rel=6e-3), ln
-        for k, documented in zip(keys, t[4:]):
-            assert r[k] == pytest.approx(float(documented), rel=6e-3), (ln, k)
-        seen += 1
-    assert seen == 15
+@pytest.fixture(scope="module")
+def table():
+    return power_table()
 
 
-def test_power_table_shape_and_monotone():
-    rows = [r for r in power_table() if r["entry"] == "report"]
+def test_power_table_states_what_the_verdicts_state(table):
+    """The table's Cohen's w is the figure a real Pearson verdict on 10 equiprobable categories
+    states at that entry point's family size (the decision's worst case, simulated through the
+    decision by tests/test_power_pearson.py), and its TV is w / 2 (the half-half split)."""
+    from harness.checks.builders import discrete_verdict
+
+    rows = {(r["entry"], r["budget"]): r for r in table}
+    assert len(rows) == 15
+    for key in [("report", "quick"), ("categorical", "standard"), ("torch", "thorough")]:
+        r = rows[key]
+        n = r["n_discrete"]
+        v = discrete_verdict("X", "x", "", np.full(10, n // 10), np.full(10, 0.1), seed=0,
+                             alpha=1e-4, family_size=r["m"])
+        assert r["cohen_w"] == pytest.approx(v.detectable.value, rel=1e-9), key
+        assert r["tv_uniform"] == pytest.approx(r["cohen_w"] / 2, rel=1e-9)
+
+
+def test_power_table_shape_and_monotone(table):
+    rows = [r for r in table if r["entry"] == "report"]
     assert [r["budget"] for r in rows] == ["quick", "standard", "thorough"]
     for k in ("cohen_w", "ks_distance", "z_shift_sd", "tail_absent_rate"):
         vals = [r[k] for r in rows]

@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:  # run as ``python tools/gen_docs.py`` from a chec
 # The code the tables come from: every import of the harness is here, through the most public
 # names there are (module paths inside harness/checker/ may move; fix them here only).
 # ---------------------------------------------------------------------------------------------
-from harness.checker.power_table import format_power_table  # noqa: E402
+from harness.checker.power_table import family_size, format_power_table  # noqa: E402
 from harness.core.budgets import BUDGETS, DEFAULT_ALPHA  # noqa: E402
 from harness.checker import BUILTINS, plan_for  # noqa: E402
 from harness.checker.command import EPILOG as CHECK_EPILOG  # noqa: E402  (gumbel-harness check --help)
@@ -86,14 +86,17 @@ def power_table() -> str:
 
 
 def token_tail_power() -> str:
-    rows = tail_power_table()
+    sizes = {b: family_size("token", b) for b in BUDGETS}
+    rows = tail_power_table(sizes)
     bits = sorted(GRADES)
     head = ["budget", "device", "N", "gap (nats)"] + [f"b = {b}" for b in bits]
     body = [[r["budget"], r["device"], f"{r['n']:.0e}".replace("e+0", "e").replace("e+", "e"), f"{r['gap']:.1f}"]
             + [f"{r['power'][b]:.3f}" for b in bits] for r in rows]
     legend = "; ".join(f"b = {b}: {GRADES[b]}" for b in bits)
-    return _table(head, body) + (f"\nExact binomial power at the level {rows[0]['level']:.3g} (`tail_power_table()`). "
-                                 f"{legend}.\n")
+    levels = ", ".join(f"{b} {BUDGETS[b].alpha / m:.3g} (alpha / {m})" for b, m in sizes.items())
+    return _table(head, body) + (f"\nPower of the confirmed decision (exact binomial test, both stages at the square "
+                                 f"root of the level) at the token plan's Holm level: {levels} "
+                                 f"(`tail_power_table`). {legend}.\n")
 
 
 def builtins_table() -> str:

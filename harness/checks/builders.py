@@ -67,6 +67,7 @@ from harness.checks.digests import counts_digest, sequence_digest
 
 __all__ = [
     "discrete_verdict",
+    "pearson_stated_w",
     "ks_verdict",
     "ad_verdict",
     "tail_verdict",
@@ -133,6 +134,25 @@ def _vec(x: np.ndarray, fmt: str) -> str:
     return "[" + ", ".join(format(float(v), fmt) for v in x) + "]"
 
 
+def pearson_stated_w(bins: ArrayLike, n: int, *, alpha: float = DEFAULT_ALPHA,
+                     family_size: int = DEFAULT_FAMILY_SIZE, split: int = 1,
+                     max_cell: bool = False) -> tuple[float, str]:
+    """``(w, binding candidate)``: the Cohen's w a Pearson verdict on the (pooled) bin
+    probabilities ``bins`` with ``n`` draws states, i.e. the smallest w its *confirmed* decision
+    detects with power 0.9 at ``alpha / family_size``: each stage at ``sqrt(alpha / m)`` (halved
+    when a max-cell test shares the level), the worst case of the actual statistic
+    (:func:`~harness.stats.power.pearson_detectable_w`), at the effective level of the Monte
+    Carlo p-value that decides below ``sqrt(alpha)`` (its resolution is not counted as power:
+    :func:`~harness.stats.power.mc_effective_level`). :func:`discrete_verdict` and the power
+    table (:mod:`harness.checker.power_table`) both state this figure; tests/test_power_pearson.py
+    simulates it through the decision."""
+    stage, spower = stage_for(alpha, family_size)
+    share = 2 if max_cell else 1
+    b_mc = mc_replicates(mc_level(alpha, split * share))
+    return pearson_detectable_w(np.asarray(bins, dtype=float), int(n), mc_effective_level(stage / share, b_mc),
+                                min(0.999, spower / 0.995))
+
+
 def discrete_verdict(
     claim: str,
     check: str,
@@ -159,7 +179,7 @@ def discrete_verdict(
     below ``sqrt(alpha)``). ``"chisquare"``, ``"g"``, ``"exact"`` and ``"monte-carlo"`` force
     one test (the Monte Carlo p-value uses ``n_sim`` draws seeded by ``seed``). Any observation
     in a probability-0 category is a forced FAIL naming the category. Power: minimum Cohen's w
-    (noncentral chi-square) and the TV detected against **every** alternative
+    (:func:`pearson_stated_w` for Pearson) and the TV detected against **every** alternative
     (:func:`~harness.stats.power.tv_for_w` on the pooled bins, plus the mass of the pooled
     categories, inside which deviations are not seen). Bound: an upper confidence bound on
     TV(target, claimed) (:func:`~harness.stats.bounds.tv_upper_bound`). ``split``: the number of
@@ -204,10 +224,8 @@ def discrete_verdict(
     elif method == "chisquare" and res.bins == 2:
         w, binding = binomial_detectable_w(float(res.expected[0] / n), n, w_level, spower)
     elif method == "chisquare":
-        # decisions below sqrt(alpha) use the Monte Carlo p-value: its resolution is not power
-        b_mc = mc_replicates(mc_level(alpha, split * (2 if cell is not None else 1)))
-        w, binding = pearson_detectable_w(res.expected / max(n, 1), n, mc_effective_level(w_level, b_mc),
-                                          min(0.999, spower / 0.995))
+        w, binding = pearson_stated_w(res.expected / max(n, 1), n, alpha=alpha, family_size=family_size,
+                                      split=split, max_cell=cell is not None)
     else:
         w = min_detectable_w(n, res.df, w_level, spower)
     tv_star, tv_note = None, ""

@@ -1,8 +1,9 @@
 """The supervisor of ``isolation="process"``: one worker process per run, watched from here.
 
 The harness process only plans, judges and reports; every step of a run (plan checks, extra,
-probes) runs in a worker (:mod:`harness.run.worker`), a fresh interpreter started with
-``subprocess`` (spawned, never forked) in its own session, stdout/stderr redirected to a file.
+probes) runs in a worker (:mod:`harness.run.worker`), a fresh process in its own session,
+stdout/stderr redirected to a file: forked from the pristine, pre-imported interpreter of
+:mod:`harness.run.forkserver` on Linux, a new interpreter started with ``subprocess`` elsewhere.
 :class:`Session` sends it the target (a built-in name, a ``"module:callable"`` string imported
 only there, or the callable pickled with ``cloudpickle``: by reference when importable, by value
 otherwise) and the steps one at a time, and enforces while waiting (polling every 50 ms):
@@ -13,7 +14,7 @@ otherwise) and the steps one at a time, and enforces while waiting (polling ever
   target call *and* the harness-side work between calls, which runs target code too
   (``__array__``, a backward pass, a thread spinning).
 * **death**: any exit status (0 included) or signal -> "exited with status 0", "killed by SIGSEGV";
-* **memory**: resident set size of the worker above ``memory_limit`` -> killed;
+* **memory**: private resident memory of the worker above ``memory_limit`` -> killed;
 * **output**: more than :data:`OUTPUT_LIMIT` bytes on stdout/stderr -> killed.
 
 A kill (of the whole process group) makes the step that was running FAIL with the cause
@@ -43,6 +44,9 @@ import tempfile
 import time
 from multiprocessing.connection import Connection
 from typing import Any, Callable
+
+from harness.run.forkserver import TOKEN_PLACEHOLDER, TOKEN_VAR, ForkServer, ForkServerLost, private_memory
+from harness.run.forkserver import available as forkserver_available
 
 __all__ = ["Session", "WorkerLost", "DEFAULT_MEMORY_LIMIT", "OUTPUT_LIMIT", "parse_memory", "format_bytes",
            "pickle_target", "prestart"]
@@ -127,9 +131,7 @@ def _env_key() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
 
 
-#: environment variable carrying a worker's random token: every process the target starts
-#: inherits it, so those that leave the worker's process group (``setsid()``, a daemon) are found
-TOKEN_VAR = "GUMBEL_HARNESS_WORKER_TOKEN"
+
 
 
 def kill_marked(token: str, killed: set[int] | None = None, passes: int = 5) -> set[int]:
@@ -179,21 +181,33 @@ def _harness_root() -> str:
 class Worker:
     """One worker process (not yet loaded with a target)."""
 
-    def __init__(self, preload: tuple[str, ...] = ()) -> None:
+    def __init__(self, preload: tuple[str, ...] = (), server: "ForkServer | None" = None) -> None:
+        """Forked from ``server`` (:mod:`harness.run.forkserver`) when given, else spawned."""
         self.out = tempfile.TemporaryFile()
         mine, theirs = socket.socketpair()
-        env = dict(os.environ)
-        root = _harness_root()
-        env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
         self.token = secrets.token_hex(8)
-        env[TOKEN_VAR] = self.token
         self.escaped: set[int] = set()  # processes of the target found outside the process group
         self.env = _env_key()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "harness.run.worker", str(theirs.fileno()), str(os.getpid()),
-             ",".join(preload)],
-            stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),),
-            start_new_session=True, env=env)
+        self.forked = server is not None
+        try:
+            if server is not None:
+                self.proc = server.fork(self.token, theirs.fileno(), self.out.fileno(), preload)
+            else:
+                env = dict(os.environ)
+                root = _harness_root()
+                env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+                                                              if p])
+                env[TOKEN_VAR] = self.token
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-u", "-m", "harness.run.worker", str(theirs.fileno()), str(os.getpid()),
+                     ",".join(preload)],
+                    stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),),
+                    start_new_session=True, env=env)
+        except BaseException:
+            mine.close()
+            theirs.close()
+            self.out.close()
+            raise
         theirs.close()
         self.conn = Connection(mine.detach())
         self.in_call = False
@@ -210,9 +224,21 @@ class Worker:
         except OSError:
             raise self._lost_by_death() from None
 
+    def _pid(self) -> int | None:
+        """The worker's pid without waiting (None while the fork server has not answered)."""
+        return getattr(self.proc, "known_pid", self.proc.pid)
+
     def rss(self) -> int:
+        """The worker's own resident memory: its private pages (a forked worker shares the fork
+        server's imports until it writes them); the resident set size where that is unknown."""
+        pid = self._pid()
+        if pid is None:
+            return 0
+        own = private_memory(pid)
+        if own:
+            return own
         try:
-            with open(f"/proc/{self.proc.pid}/statm", "rb") as f:
+            with open(f"/proc/{pid}/statm", "rb") as f:
                 return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError, IndexError):
             return 0
@@ -261,7 +287,7 @@ class Worker:
                 rss = self.rss()
                 if rss > memory_limit:
                     self.kill()
-                    raise WorkerLost(f"exceeded the memory limit of {format_bytes(memory_limit)} (resident "
+                    raise WorkerLost(f"exceeded the memory limit of {format_bytes(memory_limit)} (private resident "
                                      f"{format_bytes(rss)}): killed")
             size = os.fstat(self.out.fileno()).st_size
             if size > OUTPUT_LIMIT:
@@ -293,8 +319,10 @@ class Worker:
 
     def kill(self) -> None:
         """SIGKILL the process group, then the target's processes that left it (:func:`kill_marked`)."""
+        pid = self.proc.pid  # a forked worker: waits for the fork server's answer (None: it died)
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            if pid is not None:
+                os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         try:
@@ -342,18 +370,23 @@ class Worker:
 
 
 class _Pool:
-    """At most one spare worker, started in the background when a worker is killed, when a
+    """Where workers come from. Where :func:`forkserver.available` (Linux): forked from a
+    :class:`~harness.run.forkserver.ForkServer` started once per process (at the first run or
+    by :func:`prestart`) and again only when the environment changed; every worker is a fork of
+    the same pristine, pre-imported interpreter. Elsewhere (or when the server cannot fork):
+    spawned, with at most one spare started in the background when a worker is killed, when a
     process takes its second (third...) worker, and by ``gumbel-harness check`` before its own
-    imports (:func:`prestart`), so that the next
-    run or the fresh worker after a kill does not wait for the imports. A spare has run no
-    target code; it is discarded when the environment changed since it started, and killed at
-    exit (or with this process: ``PR_SET_PDEATHSIG``)."""
+    imports, so that the next run or the fresh worker after a kill does not wait for the
+    imports. A spare or a server has run no target code; it is discarded when the environment
+    changed since it started, and killed at exit (or with this process: ``PR_SET_PDEATHSIG``)."""
 
     def __init__(self) -> None:
         import threading
 
         self.lock = threading.RLock()  # compare drives two sessions from two threads
         self.spare: Worker | None = None
+        self.server: ForkServer | None = None
+        self.retired: list[ForkServer] = []  # servers of an older environment, still serving live workers
         self.taken = 0
         self.preload: tuple[str, ...] = ()  # modules the last run needed (torch): the spare imports them
 
@@ -361,33 +394,77 @@ class _Pool:
         with self.lock:
             return self._take()
 
+    def _fork_server(self) -> ForkServer | None:
+        if not forkserver_available():
+            return None
+        env = _env_key()
+        if self.server is not None and (not self.server.alive() or self.server.key != env):
+            self.retired.append(self.server)
+            self.server = None
+        for old in [r for r in self.retired if not r.busy()]:
+            old.close()
+            self.retired.remove(old)
+        if self.server is None:
+            self.server = ForkServer(_server_env(), _harness_root(), key=env)
+        return self.server
+
     def _take(self) -> Worker:
+        self.taken += 1
+        server = self._fork_server()
+        if server is not None:
+            try:
+                return Worker(self.preload, server=server)
+            except ForkServerLost:
+                self.retired.append(server)
+                self.server = None
         w, self.spare = self.spare, None
         if w is None or not w.usable():
             if w is not None:
                 w.kill()
                 w.output()
             w = Worker()
-        self.taken += 1
         return w
 
     def prestart(self) -> None:
-        """Start a spare now (if there is none) so that the next worker is ready when needed."""
+        """Make the next worker ready now: start the fork server (or a spare) if there is none."""
         with self.lock:
             self._prestart()
 
     def _prestart(self) -> None:
+        if self._fork_server() is not None:
+            return
         if self.spare is None or not self.spare.usable():
             if self.spare is not None:
                 self.spare.kill()
                 self.spare.output()
             self.spare = Worker(self.preload)
 
+    def helpers(self) -> set[int]:
+        """Process ids of the idle helpers (fork servers, the spare): not the target's."""
+        with self.lock:
+            out = {s.proc.pid for s in [self.server, *self.retired] if s is not None}
+            if self.spare is not None:
+                out.add(self.spare.proc.pid)
+            return out
+
     def close(self) -> None:
         if self.spare is not None:
             self.spare.kill()
             self.spare.output()
             self.spare = None
+        for server in [self.server, *self.retired]:
+            if server is not None:
+                server.close()
+        self.server, self.retired = None, []
+
+
+def _server_env() -> dict[str, str]:
+    """The fork server's environment: this process's, with a placeholder worker token of the
+    tokens' length that each forked worker overwrites in place (so that ``/proc/PID/environ`` of
+    the worker and of every process it forks carries its own token: :func:`kill_marked`)."""
+    env = dict(os.environ)
+    env[TOKEN_VAR] = TOKEN_PLACEHOLDER
+    return env
 
 
 _POOL = _Pool()
@@ -395,7 +472,8 @@ atexit.register(_POOL.close)
 
 
 def prestart() -> None:
-    """Start a spare worker now, e.g. while the command line imports the rest of the harness."""
+    """Start the fork server (or a spare worker) now, e.g. while the command line imports the
+    rest of the harness."""
     _POOL.prestart()
 
 
@@ -411,6 +489,7 @@ class Session:
         self.memory_limit = memory_limit
         self.worker: Worker | None = None
         self.workers = 0
+        self.forked = 0  # of them forked from the fork server (the others spawned)
         self.kills: list[dict[str, str]] = []
         self.in_a_row = 0
         self.escaped = 0
@@ -445,6 +524,7 @@ class Session:
         self.worker = _POOL.take()
         self.worker.on_return = self._returned
         self.workers += 1
+        self.forked += int(self.worker.forked)
         if _POOL.taken > 1:  # a process that runs several checks: the next spare boots during this run
             _POOL.prestart()
         self.worker.send(("load", self.payload))
@@ -543,7 +623,7 @@ class Session:
         if len(text) > 2 * OUTPUT_SHOWN:  # several workers printed a lot: keep the first and the last
             text = f"{text[:OUTPUT_SHOWN // 4]}\n[... output of {len(self._output)} workers omitted ...]\n" \
                    f"{text[-3 * OUTPUT_SHOWN // 4:]}"
-        return {"workers_started": self.workers, "killed": self.kills, "not_called_again": self.stopped,
+        return {"workers_started": self.workers, "workers_forked": self.forked, "killed": self.kills, "not_called_again": self.stopped,
                 "target_seconds": round(self.call_seconds, 3),
                 "escaped_processes": self.escaped, "output": text,
                 "output_bytes": sum(n for _, n in self._output)}

@@ -172,13 +172,20 @@ class _Worker:
                 self.conn.send(("error", traceback.format_exc(limit=20)))
 
 
-def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv if argv is None else argv
-    _die_with_parent(int(argv[2]))
+def serve_connection(fd: int, parent: int) -> None:
+    """Serve the supervisor on the channel ``fd`` until it closes; dies with ``parent``. The
+    entry point of a worker forked by :mod:`harness.run.forkserver` (its imports are done)."""
+    _die_with_parent(parent)
     import faulthandler
 
     faulthandler.enable()  # a segfault / abort of the target leaves its stack in the captured output
-    conn = Connection(int(argv[1]))
+    _Worker(Connection(fd)).serve()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """A spawned worker: ``python -u -m harness.run.worker FD PARENT_PID [PRELOAD]``."""
+    argv = sys.argv if argv is None else argv
+    _die_with_parent(int(argv[2]))
     # warm imports: a spare worker waits with these loaded (no target code has run yet)
     import numpy  # noqa: F401
 
@@ -191,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
 
     for mod in filter(None, (argv[3] if len(argv) > 3 else "").split(",")):
         __import__(mod)  # e.g. torch, when the previous run of the supervisor's process needed it
-    _Worker(conn).serve()
+    serve_connection(int(argv[1]), int(argv[2]))
 
 
 if __name__ == "__main__":

@@ -143,3 +143,15 @@ def daemonizes(logits, n, seed):  # a child in a new session: out of the worker'
             time.sleep(3600)
             os._exit(0)
     return reference_categorical(logits, n, seed)
+
+
+def marks_its_process(logits, n, seed):
+    """Marks the NumPy module of the process it runs in; a mark left by *another* process means
+    that process's state reached this one (a worker forked from a polluted fork server)."""
+    import numpy
+
+    mark = getattr(numpy, "_gumbel_test_mark", None)
+    if mark is not None and mark != os.getpid():
+        raise RuntimeError(f"state of process {mark} leaked into process {os.getpid()}")
+    numpy._gumbel_test_mark = os.getpid()
+    return reference_categorical(logits, n, seed)

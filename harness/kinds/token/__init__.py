@@ -74,6 +74,6 @@ BUILTINS = (
 KIND = register(Kind(
     name="token", signature=SIGNATURE, plan=token_plan, trial=trial, bad_inputs=probes.bad_inputs,
     adversarial=probes.adversarial, reach=ReachStrategy(select=probes.select, tail="TK.tail at the thorough budget"), power=power, builtins=BUILTINS,
-    options=OPTIONS, wrap=wrap, seeds_torch=seeds_torch, identify=_identify, hint=_hint,
+    options=OPTIONS, wrap=wrap, seeds_torch=seeds_torch, identify=_identify, hint=_hint, preload=("torch",),
     description="batched LLM token samplers (temperature, top-k, top-p, min-p)",
     param_hints=("logits", "temperature", "top_k", "top_p", "min_p", "seed", "generator")))

@@ -29,25 +29,12 @@ expected hits of the rare token (:func:`tail_gap_for`, capped at 24 nats). A sam
 exponential/uniform noise lives on a ``2^-b`` grid near 0 (b-bit uniforms; float32 noise is
 b = 24, g <= 16.6) wins the rare token with probability ``rho a / (e^a - 1)``, ``a = 2^-b /
 rho``, ``rho = e^-gap``, instead of ``rho``: :func:`tail_grade_power` gives the exact binomial
-power against each grade. Alpha 0.01, the plan's family of 27 (level 3.7e-4):
-
-=========  ======  ===========  =====  ======  ======  ======  ======  ======
-budget     device  n            gap    b=8     b=11    b=24    b=31    b=53
-=========  ======  ===========  =====  ======  ======  ======  ======  ======
-quick      cpu     2e6          11.1   1.000   1.000   0.000   0.000   0.000
-standard   cpu     5e7          14.3   1.000   1.000   0.000   0.000   0.000
-thorough   cpu     2e9          18.0   1.000   1.000   1.000   0.000   0.000
-quick      cuda    8e7          14.8   1.000   1.000   0.001   0.000   0.000
-standard   cuda    2e9          18.0   1.000   1.000   1.000   0.000   0.000
-thorough   cuda    8e10         21.7   1.000   1.000   1.000   0.257   0.000
-=========  ======  ===========  =====  ======  ======  ======  ======  ======
-
-(b = 8 / 11: bfloat16 / float16 noise; 24: float32 noise, torch.rand float32, vllm#43150,
-#51367; 31: Triton ``tl.rand``, vllm#47524; 53: float64 noise, the reference: power =
-level.) So float32-grade noise is caught at ``thorough`` on the CPU and at ``standard`` on
-CUDA; half precision at every budget; a 2^-31 floor at none (power 0.26 at ``thorough`` on
-CUDA: it needs ~1e12 draws).
-``tests/test_token_kind.py`` recomputes this table.
+power against each grade, and :func:`tail_confirmed_power` the power of the confirmed decision at
+the plan's Holm level (both stages at ``sqrt(alpha / m)``). The table per budget, device and grade
+is docs/token.md's "Tail budget" section, generated from :func:`tail_power_table` by
+``tools/gen_docs.py``: float32-grade noise is caught at ``thorough`` on the CPU and at
+``standard`` on CUDA, half precision at every budget, a 2^-31 floor (Triton ``tl.rand``,
+vllm#47524) at none (it needs ~1e12 draws).
 """
 from __future__ import annotations
 
@@ -66,11 +53,12 @@ from harness.core.seeds import seeded_chunks
 from harness.core.verdict import Verdict
 from harness.kinds.base import COUNTS, Compared, Observable, mk
 from harness.kinds.token.power import (CUDA_TAIL_FACTOR, GRADES, power_info, tail_gap_for,  # noqa: F401
-                                       tail_grade_power, tail_n, tail_power_table)
+                                       tail_confirmed_power, tail_grade_power, tail_n,
+                                       tail_power_table)
 from reference.token_laws import token_probs
 
 __all__ = ["Row", "token_counts", "large_n", "tail_n", "tail_gap_for",
-           "tail_grade_power", "tail_power_table", "CUDA_TAIL_FACTOR", "TOKEN_LOGITS", "GRADES",
+           "tail_grade_power", "tail_confirmed_power", "tail_power_table", "CUDA_TAIL_FACTOR", "TOKEN_LOGITS", "GRADES",
            "power_info"]
 
 NEG = -math.inf
@@ -361,7 +349,7 @@ def _tail_check(fn, ctx, cid):
             hits, at = hits + int(d.sum()), at + d.size
         v = tail_verdict("TK", cid, text, hits, n, p, **ctx.check_kwargs(cid),
                          details={"gap": gap, "device": str(ctx.device), "draws_digest": hits_digest(first[:64], p)})
-        grades = {GRADES[b]: round(tail_grade_power(n, gap, b, ctx.alpha / ctx.family_size), 4) for b in GRADES}
+        grades = {GRADES[b]: round(tail_confirmed_power(n, gap, b, ctx.alpha / ctx.family_size), 4) for b in GRADES}
         return [replace(v, details={**v.details, "grade_power": grades})]
 
     return _guarded("TK", cid, text, ctx, seed, n, body)

@@ -7,8 +7,8 @@ from typing import Any
 
 from harness.core.budgets import Budget
 
-__all__ = ["CUDA_TAIL_FACTOR", "GRADES", "tail_n", "tail_gap_for", "tail_grade_power", "tail_power_table",
-           "power_info"]
+__all__ = ["CUDA_TAIL_FACTOR", "GRADES", "tail_n", "tail_gap_for", "tail_grade_power", "tail_confirmed_power",
+           "tail_power_table", "power_info"]
 
 CUDA_TAIL_FACTOR = 40
 #: precision grades of the noise (bits of the uniform grid near 0) and what has them
@@ -39,18 +39,29 @@ def tail_grade_power(n: int, gap: float, bits: int, level: float) -> float:
     return binomial_power(n, p0, p0 * ratio, level)
 
 
-def tail_power_table(family_size: int = 27, alpha: float = 0.01) -> list[dict]:
-    """Rows (budget, device, n, gap, power per grade) of the module doc's table."""
+def tail_confirmed_power(n: int, gap: float, bits: int, level: float) -> float:
+    """Power of the *confirmed* tail decision at the Holm level ``level`` (the decision the
+    checker makes): both stages reject at ``sqrt(level)`` on independent draws, so the power is
+    ``tail_grade_power(n, gap, bits, sqrt(level)) ** 2`` (:mod:`harness.stats.confirm`)."""
+    from harness.stats.confirm import stage_level
+
+    return tail_grade_power(n, gap, bits, stage_level(level)) ** 2
+
+
+def tail_power_table(family_sizes: dict[str, int]) -> list[dict]:
+    """Rows (budget, device, n, gap, level, confirmed power per grade) of docs/token.md's table:
+    each budget at its own ``alpha / family_sizes[budget]`` (the token plan's Holm family, passed in
+    by the caller: :func:`harness.checker.power_table.family_size`)."""
     from harness.core.budgets import BUDGETS
 
-    level = alpha / family_size
     out = []
     for dev in ("cpu", "cuda"):
         for b in BUDGETS.values():
             n = tail_n(b, dev)
             gap = tail_gap_for(n)
+            level = b.alpha / max(1, int(family_sizes[b.name]))
             out.append({"budget": b.name, "device": dev, "n": n, "gap": gap, "level": level,
-                        "power": {bits: tail_grade_power(n, gap, bits, level) for bits in GRADES}})
+                        "power": {bits: tail_confirmed_power(n, gap, bits, level) for bits in GRADES}})
     return out
 
 
@@ -60,5 +71,6 @@ def power_info(b: Budget, family_size: int, device: str = "cpu") -> dict[str, An
     n = tail_n(b, device)
     gap = tail_gap_for(n)
     return {"tail_grades": {"check": "TK.tail", "n": n, "gap": gap, "level": level,
-                            "power": {GRADES[bits]: round(tail_grade_power(n, gap, bits, level), 4)
+                            "confirmed": True,
+                            "power": {GRADES[bits]: round(tail_confirmed_power(n, gap, bits, level), 4)
                                       for bits in GRADES}}}
